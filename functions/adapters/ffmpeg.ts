@@ -1,0 +1,350 @@
+/**
+ * The ffmpeg edge: ffprobe for MediaProber, fluent-ffmpeg for Transcoder.
+ * Every command that opens an upload carries the same guards (DESIGN.md §5, security).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import ffmpeg from 'fluent-ffmpeg';
+import { MediaError, TransientError } from '../core/errors.js';
+import { ALLOWED_DEMUXERS } from '../core/media.js';
+import type { ChunkSpec, Plan } from '../core/plan.js';
+import type { MediaProber, Transcoder } from '../core/ports.js';
+import type { AudioOutput, ChunkOutput, Segment } from '../core/records.js';
+
+const run = promisify(execFile);
+
+export interface FfmpegPaths {
+  ffmpegPath: string;
+  ffprobePath: string;
+}
+
+/** Binaries from FFMPEG_PATH/FFPROBE_PATH (the Lambda layer sets /opt/bin/…). */
+export function ffmpegPathsFromEnv(env: NodeJS.ProcessEnv = process.env): FfmpegPaths {
+  return { ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg', ffprobePath: env.FFPROBE_PATH ?? 'ffprobe' };
+}
+
+/**
+ * Input options that keep a hostile upload from making ffmpeg open anything but the one URL:
+ * only the transport of that URL is allowed (no file:, no nested playlists), and only
+ * container demuxers (no hls, concat or image2 that would follow references inside the file).
+ */
+export function inputGuards(input: string): string[] {
+  const scheme = /^(https?):\/\//.exec(input)?.[1];
+  const protocols = scheme === 'https' ? 'https,tls,tcp' : scheme === 'http' ? 'http,tcp' : 'file';
+  const guards = [
+    '-protocol_whitelist',
+    protocols,
+    '-format_whitelist',
+    ALLOWED_DEMUXERS.join(','),
+  ];
+  // A stalled connection must fail the job (and be retried), not hang it until Lambda's timeout.
+  if (scheme) guards.push('-rw_timeout', '30000000', '-reconnect', '1');
+  return guards;
+}
+
+/** ffmpeg's stderr may echo presigned URLs or paths: keep only a short, safe reason. */
+export function safeReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.replace(/(https?|file):\/\/\S+/g, '<source>').replace(/\/\S+/g, '<path>'))
+    .map((l) => l.trim())
+    .filter(
+      (l) => l.length > 0 && !/^(ffmpeg|ffprobe) version|^\s*built with|^configuration:/.test(l),
+    );
+  return (lines.at(-1) ?? 'unknown error').slice(0, 200);
+}
+
+/** Network trouble is worth a retry; anything else ffmpeg says is about the media. */
+const NETWORK =
+  /Connection (refused|reset|timed out)|Server returned 5\d\d|I\/O error|timed out|Immediate exit requested|EOF/i;
+
+function classify(stderr: string, what: string): Error {
+  const reason = safeReason(stderr);
+  if (NETWORK.test(stderr)) return new TransientError(`${what}: ${reason}`);
+  if (/not in whitelist|not on whitelist/i.test(stderr)) {
+    return new MediaError(
+      'UNSUPPORTED_CONTAINER',
+      'the upload uses a container that is not accepted',
+    );
+  }
+  return new MediaError('DECODE_FAILED', `${what}: ${reason}`);
+}
+
+export class FfprobeProber implements MediaProber {
+  constructor(
+    private readonly paths: FfmpegPaths,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  async probe(input: string): Promise<unknown> {
+    try {
+      const { stdout } = await run(
+        this.paths.ffprobePath,
+        [
+          '-v',
+          'error',
+          '-print_format',
+          'json',
+          '-show_format',
+          '-show_streams',
+          ...inputGuards(input),
+          '-i',
+          input,
+        ],
+        { timeout: this.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      );
+      return JSON.parse(stdout);
+    } catch (err) {
+      const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+      const e = classify(stderr, 'the upload could not be read');
+      if (e instanceof MediaError && e.code === 'DECODE_FAILED') {
+        throw new MediaError('UNREADABLE_MEDIA', 'the upload is not a media file ffmpeg can read');
+      }
+      throw e;
+    }
+  }
+}
+
+/** Parse the media playlist ffmpeg's hls muxer wrote for one chunk (trusted, our own output). */
+async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
+  const text = await readFile(join(dir, playlist), 'utf8');
+  const segments: Segment[] = [];
+  let duration: number | undefined;
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+    else if (line && !line.startsWith('#') && duration !== undefined) {
+      const { size } = await stat(join(dir, line));
+      segments.push({ file: line, duration, bytes: size });
+      duration = undefined;
+    }
+  }
+  return segments;
+}
+
+/** RFC 6381 `avc1.PPCCLL` from what x264 actually wrote (profile and level of a segment). */
+async function h264Codecs(ffprobePath: string, file: string): Promise<string> {
+  const { stdout } = await run(ffprobePath, [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=profile,level',
+    '-of',
+    'json',
+    file,
+  ]);
+  const s = (JSON.parse(stdout) as { streams?: { profile?: string; level?: number }[] })
+    .streams?.[0];
+  const profile: Record<string, string> = {
+    High: '6400',
+    Main: '4d40',
+    Baseline: '4200',
+    'Constrained Baseline': '42e0',
+  };
+  const level = s?.level && s.level > 0 ? s.level : 40;
+  return `avc1.${profile[s?.profile ?? 'High'] ?? '6400'}${level.toString(16).padStart(2, '0')}`;
+}
+
+function runCommand(cmd: ffmpeg.FfmpegCommand, what: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => cmd.kill('SIGKILL'), timeoutMs);
+    cmd
+      .on('error', (_err: Error, _stdout: string | null, stderr: string | null) => {
+        clearTimeout(timer);
+        reject(classify(stderr ?? '', what));
+      })
+      .on('end', () => {
+        clearTimeout(timer);
+        resolve();
+      })
+      .run();
+  });
+}
+
+const fmt = (n: number): string => n.toFixed(6);
+
+export interface TranscoderOptions {
+  /** Kill ffmpeg after this long (a job must end before Lambda's 15-minute limit). */
+  timeoutMs?: number;
+}
+
+export class FfmpegTranscoder implements Transcoder {
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly paths: FfmpegPaths,
+    opts: TranscoderOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 13 * 60_000;
+  }
+
+  /** The filter graph: one decode, re-timed onto the output grid, split to every rung. */
+  static filterGraph(plan: Plan): string {
+    const { num, den } = plan.output.frameRate;
+    const n = plan.renditions.length;
+    const pre = [
+      // Variable-rate (or >60 fps) sources are resampled onto the output rate first.
+      ...(plan.output.resample ? [`fps=${num}/${den}`] : []),
+      // Frame n of a chunk gets pts n in a 1/fps time base: with -output_ts_offset this puts
+      // every chunk's frames exactly on the video's timeline, so joins have no gap or overlap.
+      `settb=${den}/${num}`,
+      'setpts=N',
+      `split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`,
+    ].join(',');
+    const scales = plan.renditions.map(
+      (r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`,
+    );
+    return [`[0:v:0]${pre}`, ...scales].join(';');
+  }
+
+  static hlsSegmentSeconds(plan: Plan): number {
+    // Half a frame short of the exact segment length: the muxer cuts at the first keyframe
+    // at or past each multiple of this, which is always the segment boundary we planned.
+    return (
+      (plan.output.segmentFrames - 0.5) / (plan.output.frameRate.num / plan.output.frameRate.den)
+    );
+  }
+
+  async encodeVideoChunk(args: {
+    input: string;
+    plan: Plan;
+    chunk: number;
+    workDir: string;
+  }): Promise<ChunkOutput> {
+    const { plan, input, workDir } = args;
+    const spec: ChunkSpec | undefined = plan.chunks[args.chunk];
+    if (!spec) throw new Error(`chunk ${args.chunk} is not in the plan`);
+    const { num, den } = plan.output.frameRate;
+    const gop = plan.output.gopFrames;
+
+    const cmd = ffmpeg()
+      .setFfmpegPath(this.paths.ffmpegPath)
+      .input(input)
+      .inputOptions([
+        '-nostdin',
+        ...inputGuards(input),
+        ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
+      ])
+      .complexFilter(FfmpegTranscoder.filterGraph(plan));
+
+    plan.renditions.forEach((r, i) => {
+      cmd.output(join(workDir, r.name, 'chunk.m3u8')).outputOptions([
+        '-map',
+        `[v${i}]`,
+        '-an',
+        '-sn',
+        '-dn',
+        '-map_metadata',
+        '-1',
+        '-map_chapters',
+        '-1',
+        '-c:v',
+        'libx264',
+        '-preset',
+        plan.output.x264Preset,
+        '-profile:v',
+        'high',
+        '-crf',
+        String(plan.output.crf),
+        '-maxrate',
+        String(r.bitrate),
+        '-bufsize',
+        String(r.bitrate * 2),
+        // Fixed GOP, no scene-cut keyframes: IDRs at identical times in every rendition.
+        '-g',
+        String(gop),
+        '-keyint_min',
+        String(gop),
+        '-sc_threshold',
+        '0',
+        '-force_key_frames',
+        `expr:eq(mod(n,${gop}),0)`,
+        '-r',
+        `${num}/${den}`,
+        '-vsync',
+        'passthrough',
+        // A count, not -t: -t on a chunk yields one frame too many at the join.
+        ...(spec.frames !== null ? ['-frames:v', String(spec.frames)] : []),
+        '-output_ts_offset',
+        fmt(spec.offsetSeconds),
+        '-f',
+        'hls',
+        '-hls_time',
+        fmt(FfmpegTranscoder.hlsSegmentSeconds(plan)),
+        '-hls_list_size',
+        '0',
+        '-hls_playlist_type',
+        'vod',
+        '-start_number',
+        String(spec.firstSegment),
+        '-hls_segment_filename',
+        join(workDir, r.name, 'seg_%05d.ts'),
+      ]);
+    });
+
+    await Promise.all(
+      plan.renditions.map((r) => mkdir(join(workDir, r.name), { recursive: true })),
+    );
+    await runCommand(cmd, `chunk ${spec.index} could not be encoded`, this.timeoutMs);
+
+    const fps = num / den;
+    const renditions: ChunkOutput['renditions'] = {};
+    let frames = 0;
+    for (const r of plan.renditions) {
+      const dir = join(workDir, r.name);
+      const segments = await readSegments(dir, 'chunk.m3u8');
+      const first = segments[0];
+      const codecs = first ? await h264Codecs(this.paths.ffprobePath, join(dir, first.file)) : '';
+      renditions[r.name] = { dir, segments, codecs };
+      frames = Math.round(segments.reduce((t, s) => t + s.duration, 0) * fps);
+    }
+    return { frames, renditions };
+  }
+
+  async encodeAudio(args: { input: string; plan: Plan; workDir: string }): Promise<AudioOutput> {
+    const { plan, input, workDir } = args;
+    if (!plan.audio) throw new Error('the plan has no audio rendition');
+    const dir = join(workDir, 'audio');
+    await mkdir(dir, { recursive: true });
+    const fps = plan.output.frameRate.num / plan.output.frameRate.den;
+    const cmd = ffmpeg()
+      .setFfmpegPath(this.paths.ffmpegPath)
+      .input(input)
+      .inputOptions(['-nostdin', ...inputGuards(input)])
+      .output(join(dir, 'index.m3u8'))
+      .outputOptions([
+        '-map',
+        '0:a:0',
+        '-vn',
+        '-sn',
+        '-dn',
+        '-map_metadata',
+        '-1',
+        '-c:a',
+        'aac',
+        '-b:a',
+        String(plan.audio.bitrate),
+        // Any layout (5.1, mono) becomes stereo with ffmpeg's standard downmix.
+        '-ac',
+        String(plan.audio.channels),
+        '-ar',
+        String(plan.audio.sampleRate),
+        '-f',
+        'hls',
+        // Audio segments end where the video's do, so both lists advance together.
+        '-hls_time',
+        fmt(plan.output.segmentFrames / fps),
+        '-hls_list_size',
+        '0',
+        '-hls_playlist_type',
+        'vod',
+        '-hls_segment_filename',
+        join(dir, 'seg_%05d.ts'),
+      ]);
+    await runCommand(cmd, 'the audio could not be encoded', this.timeoutMs);
+    return { dir, segments: await readSegments(dir, 'index.m3u8'), codecs: 'mp4a.40.2' };
+  }
+}

@@ -1,0 +1,177 @@
+/** ObjectStore over S3 (or anything that speaks its protocol, like s3rver locally). */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ObjectStore, RangeBody, StoredObject } from '../core/ports.js';
+
+const isMissing = (err: unknown): boolean =>
+  err instanceof S3ServiceException &&
+  (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
+
+export class S3Store implements ObjectStore {
+  constructor(private readonly s3: S3Client) {}
+
+  async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text = await res.Body?.transformToString('utf8');
+      return text === undefined ? undefined : (JSON.parse(text) as T);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putJson(
+    bucket: string,
+    key: string,
+    value: unknown,
+    opts: { ifNoneMatch?: boolean } = {},
+  ): Promise<'created' | 'exists'> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(value),
+          ContentType: 'application/json',
+          // S3 conditional write: the record is created once; a racing writer gets 412.
+          IfNoneMatch: opts.ifNoneMatch ? '*' : undefined,
+        }),
+      );
+      return 'created';
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 412) {
+        return 'exists';
+      }
+      throw err;
+    }
+  }
+
+  async putObject(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+    opts: { contentType: string; cacheControl?: string },
+  ): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: opts.contentType,
+        CacheControl: opts.cacheControl,
+      }),
+    );
+  }
+
+  async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    opts: { contentType: string; cacheControl?: string },
+  ): Promise<void> {
+    const { size } = await stat(path);
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        // Streamed from disk with a known length: no segment is ever held in memory whole.
+        Body: createReadStream(path),
+        ContentLength: size,
+        ContentType: opts.contentType,
+        CacheControl: opts.cacheControl,
+      }),
+    );
+  }
+
+  async head(bucket: string, key: string): Promise<StoredObject | undefined> {
+    try {
+      const res = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { key, size: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(
+    bucket: string,
+    prefix: string,
+    opts: { startAfter?: string; limit?: number } = {},
+  ): Promise<{ objects: StoredObject[]; truncated: boolean }> {
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const res = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          StartAfter: token ? undefined : opts.startAfter,
+          ContinuationToken: token,
+          MaxKeys: opts.limit ? opts.limit - objects.length : undefined,
+        }),
+      );
+      for (const o of res.Contents ?? []) {
+        if (o.Key) {
+          objects.push({
+            key: o.Key,
+            size: o.Size ?? 0,
+            lastModified: o.LastModified ?? new Date(0),
+          });
+        }
+      }
+      const more = res.IsTruncated === true && res.NextContinuationToken !== undefined;
+      if (opts.limit !== undefined && objects.length >= opts.limit) {
+        return { objects: objects.slice(0, opts.limit), truncated: more };
+      }
+      if (!more) return { objects, truncated: false };
+      token = res.NextContinuationToken;
+    }
+  }
+
+  presignPut(
+    bucket: string,
+    key: string,
+    opts: { contentType: string; contentLength: number; expiresIn: number },
+  ): Promise<string> {
+    // Content-Type and Content-Length become signed headers: S3 rejects a PUT that differs.
+    return getSignedUrl(
+      this.s3,
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ContentType: opts.contentType,
+        ContentLength: opts.contentLength,
+      }),
+      {
+        expiresIn: opts.expiresIn,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      },
+    );
+  }
+
+  async getRange(bucket: string, key: string, range?: string): Promise<RangeBody | undefined> {
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }),
+      );
+      return {
+        body: res.Body as RangeBody['body'],
+        contentLength: res.ContentLength ?? 0,
+        contentRange: res.ContentRange,
+      };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+}

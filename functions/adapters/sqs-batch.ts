@@ -1,0 +1,71 @@
+/**
+ * SQS event-source batches with partial failures (ReportBatchItemFailures). A failed message
+ * is made visible again after a short backoff instead of the queue's long visibility timeout
+ * (which must cover a whole 15-minute job); on its last attempt the caller decides its fate.
+ */
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Logger } from '../core/ports.js';
+
+export interface BatchOptions<T> {
+  parse: (body: unknown) => T;
+  handle: (message: T, record: SQSRecord) => Promise<unknown>;
+  /** Called when the last attempt fails; resolve true to consume the message. */
+  giveUp?: (message: T, error: unknown) => Promise<boolean>;
+  maxAttempts: number;
+  backoffSeconds: number;
+  queueUrl?: string;
+  sqs?: SQSClient;
+  logger: Logger;
+}
+
+export async function processBatch<T>(
+  event: SQSEvent,
+  opts: BatchOptions<T>,
+): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  await Promise.all(
+    event.Records.map(async (record) => {
+      let message: T;
+      try {
+        message = opts.parse(JSON.parse(record.body));
+      } catch (err) {
+        // A body we cannot read belongs to no video; retrying it cannot help.
+        opts.logger.error('dropping an unreadable message', {
+          messageId: record.messageId,
+          error: String(err),
+        });
+        return;
+      }
+      const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+      try {
+        await opts.handle(message, record);
+      } catch (error) {
+        opts.logger.error('message failed', {
+          messageId: record.messageId,
+          attempt,
+          error: String(error),
+          stack: (error as Error)?.stack,
+        });
+        if (attempt >= opts.maxAttempts && opts.giveUp && (await opts.giveUp(message, error))) {
+          return;
+        }
+        failures.push({ itemIdentifier: record.messageId });
+        if (opts.sqs && opts.queueUrl && attempt < opts.maxAttempts) {
+          await opts.sqs
+            .send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: opts.queueUrl,
+                ReceiptHandle: record.receiptHandle,
+                VisibilityTimeout: Math.max(1, opts.backoffSeconds * attempt),
+              }),
+            )
+            .catch((err) =>
+              opts.logger.warn('could not shorten visibility', { error: String(err) }),
+            );
+        }
+      }
+    }),
+  );
+  return { batchItemFailures: failures };
+}

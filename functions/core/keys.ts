@@ -1,0 +1,42 @@
+/**
+ * The storage layout (DESIGN.md §4). Every key Spool reads or writes is built here, so the
+ * layout can be read in one place and the S3 notification filter (lib/ingest.ts) matches it.
+ */
+const ID_PATTERN = /^[a-z0-9]{20}$/;
+
+export const isVideoId = (id: string): boolean => ID_PATTERN.test(id);
+
+export const keys = {
+  /** Uploads bucket: the raw source, written by the client's presigned PUT. */
+  source: (id: string) => `uploads/${id}/source`,
+  /** Uploads bucket: write-once state records from which a video's status is derived. */
+  video: (id: string) => `state/${id}/video.json`,
+  plan: (id: string) => `state/${id}/plan.json`,
+  enqueued: (id: string) => `state/${id}/enqueued.json`,
+  chunksPrefix: (id: string) => `state/${id}/chunks/`,
+  chunk: (id: string, index: number) => `state/${id}/chunks/${String(index).padStart(5, '0')}.json`,
+  audio: (id: string) => `state/${id}/audio.json`,
+  ready: (id: string) => `state/${id}/ready.json`,
+  failed: (id: string) => `state/${id}/failed.json`,
+  /** Uploads bucket: newest-first listing index (the key sorts by inverted creation time). */
+  indexPrefix: 'index/',
+  index: (id: string, createdAtMs: number) =>
+    `index/${String(9_999_999_999_999 - createdAtMs).padStart(13, '0')}_${id}`,
+  /** Output bucket: everything a player fetches lives below this prefix. */
+  output: (id: string) => `videos/${id}/`,
+  master: (id: string) => `videos/${id}/master.m3u8`,
+  mediaPlaylist: (id: string, rendition: string) => `videos/${id}/${rendition}/index.m3u8`,
+  segment: (id: string, rendition: string, file: string) => `videos/${id}/${rendition}/${file}`,
+} as const;
+
+/** `uploads/{id}/source` → id, or undefined for any other key. */
+export function videoIdFromSourceKey(key: string): string | undefined {
+  const m = /^uploads\/([a-z0-9]{20})\/source$/.exec(key);
+  return m?.[1];
+}
+
+/** `index/{inverted}_{id}` → id. */
+export function videoIdFromIndexKey(key: string): string | undefined {
+  const m = /^index\/\d{13}_([a-z0-9]{20})$/.exec(key);
+  return m?.[1];
+}

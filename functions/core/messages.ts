@@ -1,0 +1,20 @@
+/** Queue message bodies, parsed at the edge with a schema (SQS bodies are untrusted text). */
+import { z } from 'zod';
+import type { Job } from './plan.js';
+
+const videoId = z.string().regex(/^[a-z0-9]{20}$/);
+
+export const jobSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('video-chunk'),
+    videoId,
+    chunk: z.number().int().min(0).max(100_000),
+  }),
+  z.object({ type: z.literal('audio'), videoId }),
+]) satisfies z.ZodType<Job>;
+
+export const publishSchema = z.object({ type: z.literal('publish'), videoId });
+export type PublishRequest = z.infer<typeof publishSchema>;
+
+/** Anything that can reach a dead-letter queue. */
+export const deadLetterSchema = z.union([jobSchema, publishSchema]);

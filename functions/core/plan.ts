@@ -1,0 +1,160 @@
+/**
+ * The transcoding plan: which renditions, at what frame rate, cut into which chunks.
+ * It is a pure function of the probe and the config, so a duplicate ingest writes the same
+ * bytes and the plan stays "exactly one per video" even where S3 cannot refuse a second write.
+ */
+import { buildLadder, type Rendition, type Rung } from './ladder.js';
+import { type MediaInfo, type Rational, rationalValue } from './media.js';
+
+/** Apple's HLS authoring spec: an IDR frame every 2 seconds. */
+export const KEYFRAME_SECONDS = 2;
+
+export interface ChunkSpec {
+  index: number;
+  /** First output frame of the chunk; a whole multiple of the segment length. */
+  startFrame: number;
+  /** Frames to encode; null for the last chunk, which runs to the end of the source. */
+  frames: number | null;
+  /** `-ss` input seek, in seconds from the file's start (a quarter frame early; see below). */
+  seekSeconds: number;
+  /** `-output_ts_offset`: where the chunk's first frame sits on the video's timeline. */
+  offsetSeconds: number;
+  /** Media sequence number of the chunk's first segment. */
+  firstSegment: number;
+}
+
+export interface AudioSpec {
+  bitrate: number;
+  channels: 2;
+  sampleRate: 48_000;
+}
+
+export interface Plan {
+  version: 1;
+  videoId: string;
+  source: {
+    formatName: string;
+    duration: number;
+    width: number;
+    height: number;
+    frameRate: Rational;
+    hasAudio: boolean;
+  };
+  output: {
+    frameRate: Rational;
+    /** Resample to the output rate with the fps filter (variable-rate or >60 fps sources). */
+    resample: boolean;
+    gopFrames: number;
+    segmentFrames: number;
+    /** Nominal segment length (the muxer's cut points are exact frame multiples). */
+    segmentSeconds: number;
+    x264Preset: string;
+    /** Constant-quality target, capped per rung by maxrate. */
+    crf: number;
+  };
+  renditions: Rendition[];
+  audio: AudioSpec | null;
+  chunks: ChunkSpec[];
+  /** Estimated from duration × rate; the last chunk encodes whatever really remains. */
+  estimatedFrames: number;
+}
+
+export interface PlanOptions {
+  segmentSeconds: number;
+  chunkSegments: number;
+  x264Preset: string;
+  ladder?: readonly Rung[];
+  crf?: number;
+  audioBitrate?: number;
+  maxOutputFps?: number;
+}
+
+/** Output rate: the source's, halved (thirded, …) until it is at most `max` fps. */
+export function outputFrameRate(source: Rational, max = 60): Rational {
+  let divisor = 1;
+  while (rationalValue(source) / divisor > max + 0.01) divisor += 1;
+  // Keep the rational exact (30000/1001 stays NTSC), reduced by the divisor.
+  return { num: source.num, den: source.den * divisor };
+}
+
+export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions): Plan {
+  const video = info.video;
+  if (!video) throw new Error('makePlan needs a video stream; validateMedia first');
+  const frameRate = outputFrameRate(video.frameRate, options.maxOutputFps);
+  const fps = rationalValue(frameRate);
+  // Round the GOP up so that a segment of whole GOPs is never shorter than its nominal length.
+  const gopFrames = Math.ceil(KEYFRAME_SECONDS * fps - 1e-6);
+  const segmentFrames = gopFrames * (options.segmentSeconds / KEYFRAME_SECONDS);
+  const chunkFrames = segmentFrames * options.chunkSegments;
+  const estimatedFrames = Math.max(1, Math.round(info.duration * fps));
+  const chunkCount = Math.max(1, Math.ceil(estimatedFrames / chunkFrames));
+
+  const chunks: ChunkSpec[] = [];
+  for (let index = 0; index < chunkCount; index++) {
+    const startFrame = index * chunkFrames;
+    const last = index === chunkCount - 1;
+    chunks.push({
+      index,
+      startFrame,
+      frames: last ? null : chunkFrames,
+      // ffmpeg's accurate seek keeps frames at or after the seek point; a quarter frame early
+      // keeps the boundary frame despite timestamp rounding, and never the one before it.
+      seekSeconds: index === 0 ? 0 : round6(video.startOffset + (startFrame - 0.25) / fps),
+      offsetSeconds: round6(video.startOffset + startFrame / fps),
+      firstSegment: startFrame / segmentFrames,
+    });
+  }
+
+  return {
+    version: 1,
+    videoId,
+    source: {
+      formatName: info.formatName,
+      duration: info.duration,
+      width: video.width,
+      height: video.height,
+      frameRate: video.frameRate,
+      hasAudio: info.audio !== undefined,
+    },
+    output: {
+      frameRate,
+      resample:
+        video.variableFrameRate ||
+        frameRate.num !== video.frameRate.num ||
+        frameRate.den !== video.frameRate.den,
+      gopFrames,
+      segmentFrames,
+      segmentSeconds: options.segmentSeconds,
+      x264Preset: options.x264Preset,
+      crf: options.crf ?? 21,
+    },
+    renditions: buildLadder(video, options.ladder),
+    audio: info.audio
+      ? { bitrate: options.audioBitrate ?? 128_000, channels: 2, sampleRate: 48_000 }
+      : null,
+    chunks,
+    estimatedFrames,
+  };
+}
+
+const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
+
+/** The jobs a plan fans out to: one per chunk, plus the audio rendition. */
+export type Job =
+  | { type: 'video-chunk'; videoId: string; chunk: number }
+  | { type: 'audio'; videoId: string };
+
+export function jobsOf(plan: Plan): Job[] {
+  const jobs: Job[] = plan.chunks.map((c) => ({
+    type: 'video-chunk',
+    videoId: plan.videoId,
+    chunk: c.index,
+  }));
+  if (plan.audio) jobs.push({ type: 'audio', videoId: plan.videoId });
+  return jobs;
+}
+
+export const jobCount = (plan: Plan): number => plan.chunks.length + (plan.audio ? 1 : 0);
+
+export const describeJob = (job: Job): string =>
+  job.type === 'audio' ? 'audio' : `chunk ${job.chunk}`;

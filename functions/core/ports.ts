@@ -1,0 +1,107 @@
+/**
+ * The ports the core needs from the outside world. Handlers pass real adapters
+ * (functions/adapters); tests pass the same adapters against local stand-ins, or fakes.
+ */
+
+import type { Plan } from './plan.js';
+import type { AudioOutput, ChunkOutput } from './records.js';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface ObjectStore {
+  getJson<T>(bucket: string, key: string): Promise<T | undefined>;
+  /**
+   * Write a JSON record. With `ifNoneMatch`, the write only happens if the key is absent
+   * (S3 conditional write); returns 'exists' if another writer got there first.
+   */
+  putJson(
+    bucket: string,
+    key: string,
+    value: unknown,
+    opts?: { ifNoneMatch?: boolean },
+  ): Promise<'created' | 'exists'>;
+  putObject(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+    opts: { contentType: string; cacheControl?: string },
+  ): Promise<void>;
+  putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    opts: { contentType: string; cacheControl?: string },
+  ): Promise<void>;
+  head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  list(
+    bucket: string,
+    prefix: string,
+    opts?: { startAfter?: string; limit?: number },
+  ): Promise<{ objects: StoredObject[]; truncated: boolean }>;
+  presignPut(
+    bucket: string,
+    key: string,
+    opts: { contentType: string; contentLength: number; expiresIn: number },
+  ): Promise<string>;
+  /** A byte range (`bytes=a-b`, HTTP syntax) of an object, streamed; undefined if absent. */
+  getRange(bucket: string, key: string, range?: string): Promise<RangeBody | undefined>;
+}
+
+export interface RangeBody {
+  body: NodeJS.ReadableStream & { destroy(): void };
+  contentLength: number;
+  /** `bytes a-b/total` when a range was asked for. */
+  contentRange?: string;
+}
+
+/**
+ * Gives ffmpeg a URL for one stored object. Bytes are fetched on demand (ranges), never the
+ * whole object; `bytesRead` counts what was actually fetched.
+ */
+export interface SourceReader {
+  open(bucket: string, key: string): Promise<OpenSource>;
+}
+
+export interface OpenSource {
+  url: string;
+  bytesRead(): number;
+  close(): Promise<void>;
+}
+
+export interface MessageQueue {
+  /** Send messages (JSON-serialised), batching as the queue allows; throws if any fails. */
+  sendAll(queueUrl: string, messages: readonly object[]): Promise<void>;
+}
+
+export interface MediaProber {
+  /** Raw `ffprobe -show_format -show_streams` JSON for a URL or path. */
+  probe(input: string): Promise<unknown>;
+}
+
+export interface Transcoder {
+  /** Encode one chunk of the source into every rendition, from a single decode. */
+  encodeVideoChunk(args: {
+    input: string;
+    plan: Plan;
+    chunk: number;
+    workDir: string;
+  }): Promise<ChunkOutput>;
+  /** Encode the whole source's first audio stream into the stereo AAC rendition. */
+  encodeAudio(args: { input: string; plan: Plan; workDir: string }): Promise<AudioOutput>;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,76 @@
+/**
+ * A video's status, derived from which write-once records exist. Pure: the upload API
+ * gathers the records and this decides what a client sees.
+ */
+import type { ErrorBody } from './errors.js';
+import { jobCount, type Plan } from './plan.js';
+import type { FailedRecord, ReadyRecord, RenditionSummary, VideoRecord } from './records.js';
+
+export type VideoStatus = 'awaiting_upload' | 'processing' | 'ready' | 'failed';
+
+export interface VideoView {
+  id: string;
+  status: VideoStatus;
+  progress: number;
+  duration?: number;
+  playbackUrl?: string;
+  renditions?: Omit<RenditionSummary, 'name' | 'frameRate'>[];
+  error?: ErrorBody;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VideoRecords {
+  video: VideoRecord;
+  /** Last-modified time of the newest record seen, for `updatedAt`. */
+  lastChange: Date;
+  sourceUploaded: boolean;
+  plan?: Plan;
+  /** Chunk and audio records present. */
+  completedJobs: number;
+  ready?: ReadyRecord;
+  failed?: FailedRecord;
+}
+
+/** Share of the progress bar given to probing and planning, before any job completes. */
+const PLANNED = 0.05;
+
+export function deriveView(r: VideoRecords, playbackUrl: string): VideoView {
+  const base = {
+    id: r.video.id,
+    createdAt: r.video.createdAt,
+    updatedAt: new Date(
+      Math.max(r.lastChange.getTime(), Date.parse(r.video.createdAt)),
+    ).toISOString(),
+  };
+  // failed wins over everything: a video that failed mid-way never turns ready.
+  if (r.failed) return { ...base, status: 'failed', progress: 1, error: r.failed.error };
+  if (r.ready) {
+    return {
+      ...base,
+      status: 'ready',
+      progress: 1,
+      duration: r.ready.duration,
+      playbackUrl,
+      renditions: r.ready.renditions.map((x) => ({
+        width: x.width,
+        height: x.height,
+        bandwidth: x.bandwidth,
+        averageBandwidth: x.averageBandwidth,
+        codecs: x.codecs,
+      })),
+    };
+  }
+  if (!r.sourceUploaded && !r.plan) return { ...base, status: 'awaiting_upload', progress: 0 };
+  if (!r.plan) return { ...base, status: 'processing', progress: 0 };
+  const total = jobCount(r.plan);
+  const done = Math.min(r.completedJobs, total);
+  // Publishing is the last step, so a finished set of jobs still shows just under 1.
+  const progress = PLANNED + (1 - PLANNED) * 0.99 * (done / total);
+  return {
+    ...base,
+    status: 'processing',
+    progress: Math.round(progress * 1000) / 1000,
+    duration: r.plan.source.duration,
+  };
+}

@@ -1,0 +1,63 @@
+/** Reading a video's records from the store: shared by the API, ingest, workers and publish. */
+import type { Deps } from './deps.js';
+import { keys } from './keys.js';
+import type { Plan } from './plan.js';
+import type { FailedRecord, ReadyRecord, VideoRecord } from './records.js';
+import type { VideoRecords } from './state.js';
+
+export async function readRecords(
+  deps: Pick<Deps, 'store' | 'config'>,
+  id: string,
+): Promise<VideoRecords | undefined> {
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const { store } = deps;
+  const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
+  if (!video) return undefined;
+  const [failed, ready, plan, source, chunks, audio] = await Promise.all([
+    store.getJson<FailedRecord>(bucket, keys.failed(id)),
+    store.getJson<ReadyRecord>(bucket, keys.ready(id)),
+    store.getJson<Plan>(bucket, keys.plan(id)),
+    store.head(bucket, keys.source(id)),
+    store.list(bucket, keys.chunksPrefix(id)),
+    store.head(bucket, keys.audio(id)),
+  ]);
+  const times = [source, audio, ...chunks.objects].map((o) => o?.lastModified.getTime() ?? 0);
+  return {
+    video,
+    lastChange: new Date(Math.max(0, ...times)),
+    sourceUploaded: source !== undefined,
+    plan,
+    completedJobs: chunks.objects.length + (audio ? 1 : 0),
+    ready,
+    failed,
+  };
+}
+
+/** Record a video as failed. Write-once: the first failure's reason is the one kept. */
+export async function markFailed(
+  deps: Pick<Deps, 'store' | 'config' | 'logger'>,
+  id: string,
+  error: { code: string; message: string },
+): Promise<void> {
+  const result = await deps.store.putJson(
+    deps.config.UPLOADS_BUCKET,
+    keys.failed(id),
+    { error } satisfies FailedRecord,
+    { ifNoneMatch: true },
+  );
+  deps.logger.warn('video failed', {
+    videoId: id,
+    errorCode: error.code,
+    reason: error.message,
+    record: result,
+  });
+}
+
+export async function isFinished(deps: Pick<Deps, 'store' | 'config'>, id: string) {
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const [failed, ready] = await Promise.all([
+    deps.store.head(bucket, keys.failed(id)),
+    deps.store.head(bucket, keys.ready(id)),
+  ]);
+  return { failed: failed !== undefined, ready: ready !== undefined };
+}

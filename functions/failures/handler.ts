@@ -1,0 +1,18 @@
+/** The dead-letter queues → `failed`. */
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { runtime } from '../adapters/runtime.js';
+import { processBatch } from '../adapters/sqs-batch.js';
+import { handleDeadLetter } from './failures.js';
+
+const deps = runtime();
+
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
+  processBatch(event, {
+    parse: (body) => body,
+    handle: (body) => handleDeadLetter(deps, body),
+    maxAttempts: deps.config.SPOOL_MAX_ATTEMPTS,
+    backoffSeconds: deps.config.SPOOL_RETRY_BACKOFF_SECONDS,
+    logger: deps.logger,
+  }),
+);

@@ -1,0 +1,18 @@
+/** S3 ObjectCreated → ingest. Thin: decode each record's key, run the use case. */
+import middy from '@middy/core';
+import type { S3Event } from 'aws-lambda';
+import { runtime } from '../adapters/runtime.js';
+import { ingestUpload } from './ingest.js';
+
+const deps = runtime();
+
+/** S3 event keys are URL-encoded with '+' for spaces (unlike encodeURIComponent). */
+export const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
+
+export const handler = middy<S3Event, void>().handler(async (event) => {
+  for (const record of event.Records) {
+    if (record.s3.bucket.name !== deps.config.UPLOADS_BUCKET) continue;
+    // An error here is retried by Lambda's async invocation (twice), then logged.
+    await ingestUpload(deps, decodeS3Key(record.s3.object.key));
+  }
+});

@@ -1,0 +1,87 @@
+/**
+ * Ingest: an uploaded source → probe (over a presigned GET; ffprobe reads byte ranges) →
+ * validate → plan → enqueue every job. Idempotent: a duplicate S3 event finds the plan or
+ * the enqueued marker and does no work twice.
+ */
+import type { MediaDeps } from '../core/deps.js';
+import { MediaError } from '../core/errors.js';
+import { keys, videoIdFromSourceKey } from '../core/keys.js';
+import { normalizeProbe, validateMedia } from '../core/media.js';
+import { jobsOf, makePlan, type Plan } from '../core/plan.js';
+import type { VideoRecord } from '../core/records.js';
+import { isFinished, markFailed } from '../core/video-state.js';
+
+export type IngestResult = 'planned' | 'already-planned' | 'ignored' | 'failed';
+
+export async function ingestUpload(
+  deps: Omit<MediaDeps, 'transcoder'>,
+  key: string,
+): Promise<IngestResult> {
+  const { store, config, logger } = deps;
+  const bucket = config.UPLOADS_BUCKET;
+  const id = videoIdFromSourceKey(key);
+  if (!id) {
+    logger.warn('ignoring an object that is not a source upload', { key });
+    return 'ignored';
+  }
+  const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
+  if (!video) {
+    // Only POST /videos hands out upload URLs; anything else is not ours to process.
+    logger.warn('ignoring an upload with no video record', { videoId: id });
+    return 'ignored';
+  }
+  const finished = await isFinished(deps, id);
+  if (finished.failed || finished.ready) return 'already-planned';
+  if (await store.head(bucket, keys.enqueued(id))) return 'already-planned';
+
+  try {
+    let plan = await store.getJson<Plan>(bucket, keys.plan(id));
+    if (!plan) {
+      const stored = await store.head(bucket, keys.source(id));
+      if (!stored) return 'ignored';
+      // S3 enforces the signed length on AWS; checked again here for any other path in.
+      if (stored.size > config.SPOOL_MAX_UPLOAD_BYTES) {
+        throw new MediaError(
+          'UPLOAD_TOO_LARGE',
+          `the upload is over ${config.SPOOL_MAX_UPLOAD_BYTES} bytes`,
+        );
+      }
+      if (stored.size !== video.size) {
+        throw new MediaError(
+          'SIZE_MISMATCH',
+          `the upload is ${stored.size} bytes but ${video.size} were declared`,
+        );
+      }
+      const source = await deps.sources.open(bucket, keys.source(id));
+      const raw = await deps.prober.probe(source.url).finally(() => source.close());
+      const info = normalizeProbe(raw);
+      validateMedia(info, { maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS });
+      const candidate = makePlan(id, info, {
+        segmentSeconds: config.SPOOL_SEGMENT_SECONDS,
+        chunkSegments: config.SPOOL_CHUNK_SEGMENTS,
+        x264Preset: config.SPOOL_X264_PRESET,
+      });
+      const written = await store.putJson(bucket, keys.plan(id), candidate, { ifNoneMatch: true });
+      // Lost a race with a duplicate event: the plan already written is the one that counts.
+      plan =
+        written === 'created'
+          ? candidate
+          : ((await store.getJson<Plan>(bucket, keys.plan(id))) ?? candidate);
+      logger.info('planned', {
+        videoId: id,
+        duration: info.duration,
+        chunks: plan.chunks.length,
+        renditions: plan.renditions.map((r) => r.name),
+      });
+    }
+    await deps.queue.sendAll(config.JOBS_QUEUE_URL, jobsOf(plan));
+    await store.putJson(bucket, keys.enqueued(id), { jobs: jobsOf(plan).length });
+    return 'planned';
+  } catch (err) {
+    if (err instanceof MediaError) {
+      await markFailed(deps, id, { code: err.code, message: err.message });
+      return 'failed';
+    }
+    throw err;
+  }
+}

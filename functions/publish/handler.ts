@@ -1,0 +1,29 @@
+/** SQS publish requests → playlists and `ready`. */
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { runtime, sqsClient } from '../adapters/runtime.js';
+import { processBatch } from '../adapters/sqs-batch.js';
+import { publishSchema } from '../core/messages.js';
+import { markFailed } from '../core/video-state.js';
+import { publishVideo } from './publish.js';
+
+const deps = runtime();
+
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
+  processBatch(event, {
+    parse: (body) => publishSchema.parse(body),
+    handle: (msg) => publishVideo(deps, msg.videoId),
+    giveUp: async (msg) => {
+      await markFailed(deps, msg.videoId, {
+        code: 'PUBLISH_FAILED',
+        message: `publishing failed after ${deps.config.SPOOL_MAX_ATTEMPTS} attempts`,
+      });
+      return true;
+    },
+    maxAttempts: deps.config.SPOOL_MAX_ATTEMPTS,
+    backoffSeconds: deps.config.SPOOL_RETRY_BACKOFF_SECONDS,
+    queueUrl: deps.config.PUBLISH_QUEUE_URL,
+    sqs: sqsClient(),
+    logger: deps.logger,
+  }),
+);

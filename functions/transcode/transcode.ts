@@ -1,0 +1,117 @@
+/**
+ * A transcode job: one chunk of video into every rendition (or the audio rendition), then a
+ * write-once record. The record is written only after every segment is uploaded, so its
+ * presence means the chunk is complete; a redelivered job that finds it does nothing twice.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MediaDeps } from '../core/deps.js';
+import { keys } from '../core/keys.js';
+import type { PublishRequest } from '../core/messages.js';
+import { describeJob, type Job, jobCount, type Plan } from '../core/plan.js';
+import type { AudioRecord, ChunkRecord, RenditionOutput } from '../core/records.js';
+import { isFinished } from '../core/video-state.js';
+
+/** Segments are immutable once written: players and CDNs may cache them for a year. */
+export const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
+
+export type JobResult = 'encoded' | 'already-done' | 'skipped';
+
+async function uploadSegments(
+  deps: MediaDeps,
+  videoId: string,
+  rendition: string,
+  output: RenditionOutput & { dir: string },
+): Promise<void> {
+  // A few uploads at a time: enough to fill the pipe, few enough to bound open files.
+  const queue = [...output.segments];
+  const worker = async () => {
+    for (let s = queue.shift(); s; s = queue.shift()) {
+      await deps.store.putFile(
+        deps.config.OUTPUT_BUCKET,
+        keys.segment(videoId, rendition, s.file),
+        join(output.dir, s.file),
+        { contentType: 'video/mp2t', cacheControl: SEGMENT_CACHE },
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
+const strip = ({ segments, codecs }: RenditionOutput): RenditionOutput => ({ segments, codecs });
+
+export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
+  const { store, config, logger } = deps;
+  const bucket = config.UPLOADS_BUCKET;
+  const id = job.videoId;
+  const finished = await isFinished(deps, id);
+  // A failed video spends no more compute; a ready one has nothing left to do.
+  if (finished.failed || finished.ready) return 'skipped';
+  const plan = await store.getJson<Plan>(bucket, keys.plan(id));
+  if (!plan) throw new Error(`no plan for video ${id}`);
+  const recordKey = job.type === 'audio' ? keys.audio(id) : keys.chunk(id, job.chunk);
+
+  let result: JobResult = 'already-done';
+  if (!(await store.head(bucket, recordKey))) {
+    const started = Date.now();
+    const workDir = await mkdtemp(join(tmpdir(), 'spool-'));
+    const source = await deps.sources.open(bucket, keys.source(id));
+    const input = source.url;
+    try {
+      if (job.type === 'audio') {
+        const out = await deps.transcoder.encodeAudio({ input, plan, workDir });
+        await uploadSegments(deps, id, 'audio', out);
+        await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
+      } else {
+        const out = await deps.transcoder.encodeVideoChunk({
+          input,
+          plan,
+          chunk: job.chunk,
+          workDir,
+        });
+        await Promise.all(
+          Object.entries(out.renditions).map(([name, r]) => uploadSegments(deps, id, name, r)),
+        );
+        const record: ChunkRecord = {
+          chunk: job.chunk,
+          frames: out.frames,
+          renditions: Object.fromEntries(
+            Object.entries(out.renditions).map(([name, r]) => [name, strip(r)]),
+          ),
+        };
+        await store.putJson(bucket, recordKey, record);
+      }
+      result = 'encoded';
+      logger.info('job done', {
+        videoId: id,
+        job: describeJob(job),
+        ms: Date.now() - started,
+        sourceBytesRead: source.bytesRead(),
+      });
+    } finally {
+      await source.close();
+      // /tmp is shared by every invocation of a warm Lambda: leave nothing behind.
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+  await publishIfComplete(deps, plan);
+  return result;
+}
+
+/**
+ * The last job to finish asks for publishing. Records are written before this check, and S3
+ * lists are strongly consistent, so at least one of any set of racing workers sees them all.
+ */
+export async function publishIfComplete(deps: MediaDeps, plan: Plan): Promise<boolean> {
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const [chunks, audio] = await Promise.all([
+    deps.store.list(bucket, keys.chunksPrefix(plan.videoId)),
+    plan.audio ? deps.store.head(bucket, keys.audio(plan.videoId)) : Promise.resolve(undefined),
+  ]);
+  const done = chunks.objects.length + (audio ? 1 : 0);
+  if (done < jobCount(plan)) return false;
+  const request: PublishRequest = { type: 'publish', videoId: plan.videoId };
+  await deps.queue.sendAll(deps.config.PUBLISH_QUEUE_URL, [request]);
+  return true;
+}

@@ -1,0 +1,128 @@
+/** The upload API's use cases: create a video (and its presigned PUT), read one, list them. */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Deps } from '../core/deps.js';
+import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
+import { isVideoId, keys, videoIdFromIndexKey } from '../core/keys.js';
+import type { VideoRecord } from '../core/records.js';
+import { deriveView, type VideoView } from '../core/state.js';
+import { readRecords } from '../core/video-state.js';
+
+export const createVideoSchema = z.object({
+  filename: z.string().trim().min(1).max(255),
+  contentType: z
+    .string()
+    .regex(
+      /^(video\/[a-z0-9.+-]+|application\/octet-stream)$/i,
+      'must be a video/* type or application/octet-stream',
+    ),
+  size: z.number().int().positive(),
+});
+
+export interface CreatedVideo {
+  id: string;
+  upload: { url: string; method: 'PUT'; headers: Record<string, string>; expiresAt: string };
+}
+
+const newId = (): string => {
+  // 20 base-32 characters (100 random bits); lower case so it is safe in any URL or key.
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bytes = randomBytes(20);
+  return Array.from(bytes, (b) => alphabet[b % 32]).join('');
+};
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    throw new InvalidInputError(`${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVideo> {
+  const input = parseBody(createVideoSchema, body);
+  const max = deps.config.SPOOL_MAX_UPLOAD_BYTES;
+  if (input.size > max) {
+    throw new PayloadTooLargeError(`size ${input.size} is over the maximum of ${max} bytes`);
+  }
+  const id = newId();
+  const now = deps.clock.now();
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const record: VideoRecord = {
+    id,
+    createdAt: now.toISOString(),
+    // The filename is kept as metadata only; the object key is always ours.
+    filename: input.filename,
+    contentType: input.contentType,
+    size: input.size,
+  };
+  await deps.store.putJson(bucket, keys.video(id), record, { ifNoneMatch: true });
+  await deps.store.putJson(bucket, keys.index(id, now.getTime()), { id });
+  const expiresIn = deps.config.SPOOL_PRESIGN_SECONDS;
+  const url = await deps.store.presignPut(bucket, keys.source(id), {
+    contentType: input.contentType,
+    contentLength: input.size,
+    expiresIn,
+  });
+  deps.logger.info('video created', { videoId: id, size: input.size });
+  return {
+    id,
+    upload: {
+      url,
+      method: 'PUT',
+      // Content-Length is signed too; HTTP clients set it from the body themselves.
+      headers: { 'Content-Type': input.contentType },
+      expiresAt: new Date(now.getTime() + expiresIn * 1000).toISOString(),
+    },
+  };
+}
+
+export const playbackUrlOf = (deps: Pick<Deps, 'config'>, id: string): string =>
+  new URL(keys.master(id), withSlash(deps.config.PLAYBACK_BASE_URL)).toString();
+
+const withSlash = (u: string): string => (u.endsWith('/') ? u : `${u}/`);
+
+export async function getVideo(deps: Deps, id: string): Promise<VideoView> {
+  if (!isVideoId(id)) throw new NotFoundError('no such video');
+  const records = await readRecords(deps, id);
+  if (!records) throw new NotFoundError('no such video');
+  return deriveView(records, playbackUrlOf(deps, id));
+}
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export interface VideoPage {
+  items: VideoView[];
+  nextCursor?: string;
+}
+
+/** Newest first: index keys sort by inverted creation time. The cursor is the last index key. */
+export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage> {
+  const { limit, cursor } = parseBody(listQuerySchema, query);
+  let startAfter: string | undefined;
+  if (cursor) {
+    startAfter = Buffer.from(cursor, 'base64url').toString('utf8');
+    if (!videoIdFromIndexKey(startAfter)) throw new InvalidInputError('cursor: invalid');
+  }
+  const page = await deps.store.list(deps.config.UPLOADS_BUCKET, keys.indexPrefix, {
+    startAfter,
+    limit,
+  });
+  const ids = page.objects.map((o) => videoIdFromIndexKey(o.key)).filter((x) => x !== undefined);
+  const views = await Promise.all(
+    ids.map(async (id) => {
+      const records = await readRecords(deps, id);
+      return records ? deriveView(records, playbackUrlOf(deps, id)) : undefined;
+    }),
+  );
+  const last = page.objects.at(-1)?.key;
+  return {
+    items: views.filter((v) => v !== undefined),
+    nextCursor: page.truncated && last ? Buffer.from(last).toString('base64url') : undefined,
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * The local stack: stand-ins for S3, SQS, CloudFront and API Gateway, wired to the same
+ * handler modules Lambda runs, with the same event shapes and delivery semantics.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import type { S3Event, SQSEvent } from 'aws-lambda';
+import { createApiServer } from './api.js';
+import { startCdn } from './cdn.js';
+import { recoverUnfinished } from './recover.js';
+import { encodeS3Key, startS3 } from './s3.js';
+import { type Poller, pollQueue, type SqsHandler, startSqs } from './sqs.js';
+
+export interface LocalStackOptions {
+  port: number;
+  dataDir: string;
+  token?: string;
+  /** Concurrent transcode workers (Lambda's concurrency, locally). */
+  workers?: number;
+}
+
+export interface LocalStack {
+  baseUrl: string;
+  playbackUrl: string;
+  token: string;
+  tokenGenerated: boolean;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+const UPLOADS_BUCKET = 'spool-uploads';
+const OUTPUT_BUCKET = 'spool-output';
+/** As on AWS: a job gets this many deliveries before its dead-letter queue. */
+const MAX_RECEIVE = 3;
+
+const log = (message: string, fields: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ level: 'info', message, ...fields, time: new Date() }));
+
+/** ffmpeg/ffprobe from the npm packages that ship them, unless FFMPEG_PATH/FFPROBE_PATH say. */
+export function defaultBinaries(): { ffmpeg: string; ffprobe: string } {
+  const require = createRequire(import.meta.url);
+  return {
+    ffmpeg:
+      process.env.FFMPEG_PATH ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
+    ffprobe: process.env.FFPROBE_PATH ?? (require('ffprobe-static') as { path: string }).path,
+  };
+}
+
+async function loadToken(dataDir: string, given?: string) {
+  if (given) return { token: given, generated: false };
+  // Kept in the data dir so a restart does not invalidate the token a client already has.
+  const file = join(dataDir, 'api-token');
+  const saved = await readFile(file, 'utf8').catch(() => '');
+  if (saved.trim()) return { token: saved.trim(), generated: true };
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(file, token, { mode: 0o600 });
+  return { token, generated: true };
+}
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(join(dataDir, 's3'), { recursive: true });
+  const { token, generated } = await loadToken(dataDir, opts.token);
+  let ready = false;
+  const closers: (() => Promise<void>)[] = [];
+
+  // The API comes up first so /healthz can answer 503 until everything else is up.
+  let apiHandler: SqsHandlerLike | undefined;
+  const api = createApiServer(
+    (event, ctx) => {
+      if (!apiHandler) throw new Error('starting');
+      return apiHandler(event, ctx);
+    },
+    (req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/healthz') {
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ready ? 'ok' : 'starting' }));
+        return true;
+      }
+      if (path === '/' && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(usage(baseUrl));
+        return true;
+      }
+      return false;
+    },
+  );
+  await listen(api, opts.port);
+  const baseUrl = `http://localhost:${opts.port}`;
+  closers.push(() => closeServer(api));
+
+  const sqsServer = await startSqs([
+    { name: 'spool-jobs-dlq', visibilityTimeout: 30 },
+    {
+      name: 'spool-jobs',
+      // Longer than any local job, so a job in progress is not handed to a second worker.
+      visibilityTimeout: 900,
+      deadLetter: { name: 'spool-jobs-dlq', maxReceiveCount: MAX_RECEIVE },
+    },
+    { name: 'spool-publish-dlq', visibilityTimeout: 30 },
+    {
+      name: 'spool-publish',
+      visibilityTimeout: 120,
+      deadLetter: { name: 'spool-publish-dlq', maxReceiveCount: MAX_RECEIVE },
+    },
+  ]);
+  closers.push(() => sqsServer.close());
+
+  // Everything the handlers read from the environment, as the CDK stack sets it on AWS.
+  const bins = defaultBinaries();
+  process.env.FFMPEG_PATH = bins.ffmpeg;
+  process.env.FFPROBE_PATH = bins.ffprobe;
+  process.env.SPOOL_SQS_ENDPOINT = sqsServer.endpoint;
+  process.env.SPOOL_API_TOKEN = token;
+  process.env.UPLOADS_BUCKET = UPLOADS_BUCKET;
+  process.env.OUTPUT_BUCKET = OUTPUT_BUCKET;
+  process.env.AWS_REGION ??= 'us-east-1';
+
+  const { createSqsClient, createS3Client } = await import('../functions/adapters/clients.js');
+  const sqs = createSqsClient();
+  const queueUrl = async (name: string) =>
+    (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';
+  process.env.JOBS_QUEUE_URL = await queueUrl('spool-jobs');
+  process.env.PUBLISH_QUEUE_URL = await queueUrl('spool-publish');
+
+  // S3 notifications are delivered like Lambda's async invocations: retried twice, then
+  // handed to the failures handler (the ingest function's dead-letter queue on AWS).
+  let ingestHandler: ((e: S3Event) => Promise<void>) | undefined;
+  let failuresHandler: SqsHandler | undefined;
+  const invokeIngest = async (event: S3Event) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!ingestHandler) throw new Error('ingest handler not loaded');
+        await ingestHandler(event);
+        return;
+      } catch (err) {
+        log('ingest failed', { attempt, error: String(err) });
+        if (attempt >= MAX_RECEIVE) {
+          await failuresHandler?.(asSqsEvent(event));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
+  };
+
+  const s3 = await startS3({
+    directory: join(dataDir, 's3'),
+    buckets: [UPLOADS_BUCKET, OUTPUT_BUCKET],
+    notify: {
+      bucket: UPLOADS_BUCKET,
+      prefix: 'uploads/',
+      suffix: '/source',
+      handler: (event) => void invokeIngest(event),
+    },
+  });
+  closers.push(() => s3.close());
+  process.env.SPOOL_S3_ENDPOINT = s3.endpoint;
+
+  const cdn = await startCdn({ s3: createS3Client(), bucket: OUTPUT_BUCKET });
+  closers.push(() => closeServer(cdn.server));
+  process.env.PLAYBACK_BASE_URL = cdn.url;
+
+  // The handler modules read their config at import (cold start), so import them now.
+  const [upload, ingest, transcode, publish, failures] = await Promise.all([
+    import('../functions/upload/handler.js'),
+    import('../functions/ingest/handler.js'),
+    import('../functions/transcode/handler.js'),
+    import('../functions/publish/handler.js'),
+    import('../functions/failures/handler.js'),
+  ]);
+  const ctx = {} as never;
+  apiHandler = (e, c) => upload.handler(e, c as never);
+  ingestHandler = (e) => ingest.handler(e, ctx);
+  failuresHandler = (e: SQSEvent) => failures.handler(e, ctx);
+
+  const onError = (err: unknown) => log('poller error', { error: String(err) });
+  const workers = opts.workers ?? Math.max(2, cpus().length);
+  const pollers: Poller[] = await Promise.all([
+    pollQueue(sqs, 'spool-jobs', (e) => transcode.handler(e, ctx), {
+      concurrency: workers,
+      batchSize: 1,
+      onError,
+    }),
+    pollQueue(sqs, 'spool-publish', (e) => publish.handler(e, ctx), {
+      concurrency: 1,
+      batchSize: 10,
+      onError,
+    }),
+    pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx), {
+      concurrency: 1,
+      batchSize: 10,
+      onError,
+    }),
+    pollQueue(sqs, 'spool-publish-dlq', (e) => failures.handler(e, ctx), {
+      concurrency: 1,
+      batchSize: 10,
+      onError,
+    }),
+  ]);
+  closers.unshift(async () => {
+    await Promise.all(pollers.map((p) => p.stop()));
+  });
+
+  const { runtime } = await import('../functions/adapters/runtime.js');
+  const recovered = await recoverUnfinished(runtime(), async (key) => {
+    void invokeIngest(sourceEvent(encodeS3Key(key)));
+  });
+  if (recovered.ingested + recovered.jobs + recovered.publishes > 0) {
+    log('resumed unfinished videos', { ...recovered });
+  }
+
+  ready = true;
+  return {
+    baseUrl,
+    playbackUrl: cdn.url,
+    token,
+    tokenGenerated: generated,
+    dataDir,
+    close: async () => {
+      for (const close of closers) await close().catch(() => undefined);
+    },
+  };
+}
+
+type SqsHandlerLike = Parameters<typeof createApiServer>[0];
+
+function sourceEvent(key: string): S3Event {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'local' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'spool-ingest',
+          bucket: { name: UPLOADS_BUCKET, ownerIdentity: { principalId: 'local' }, arn: '' },
+          object: { key, size: 0, eTag: '', sequencer: '0' },
+        },
+      },
+    ],
+  };
+}
+
+/** What Lambda's async dead-letter queue would hold: the original event as the body. */
+const asSqsEvent = (event: S3Event): SQSEvent => ({
+  Records: [
+    {
+      messageId: randomBytes(8).toString('hex'),
+      receiptHandle: '',
+      body: JSON.stringify(event),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:spool-ingest-dlq',
+      awsRegion: 'us-east-1',
+    },
+  ],
+});
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve());
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function usage(base: string): string {
+  return `Spool is running.
+
+  Create a video (returns an upload URL):
+    curl -s -X POST ${base}/videos -H "Authorization: Bearer $TOKEN" \\
+      -H 'content-type: application/json' \\
+      -d '{"filename":"clip.mp4","contentType":"video/mp4","size":'$(stat -c%s clip.mp4)'}'
+  Upload:   curl -X PUT -H 'Content-Type: video/mp4' --upload-file clip.mp4 "$UPLOAD_URL"
+  Status:   curl -s ${base}/videos/$ID -H "Authorization: Bearer $TOKEN"
+  Play:     the playbackUrl in any HLS player (hls.js, Safari, ffplay)
+`;
+}

@@ -1,0 +1,26 @@
+/**
+ * `npm start`: the whole pipeline on one machine. The Lambda handler modules in functions/
+ * run unchanged against local stand-ins that speak the AWS protocols: s3rver for S3,
+ * local-aws-sqs for SQS, a CloudFront-like static server, and an API Gateway-like server.
+ */
+import { startLocalStack } from './stack.js';
+
+const stack = await startLocalStack({
+  port: Number(process.env.PORT ?? 3000),
+  dataDir: process.env.SPOOL_DATA_DIR ?? '.spool',
+  token: process.env.SPOOL_API_TOKEN,
+  workers: process.env.SPOOL_WORKERS ? Number(process.env.SPOOL_WORKERS) : undefined,
+});
+
+console.log(`Spool ready at ${stack.baseUrl}`);
+console.log(
+  `  API token:  ${stack.token}${stack.tokenGenerated ? ' (generated; set SPOOL_API_TOKEN to choose one)' : ''}`,
+);
+console.log(`  playback:   ${stack.playbackUrl}`);
+console.log(`  data:       ${stack.dataDir}`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stack.close().finally(() => process.exit(0));
+  });
+}
