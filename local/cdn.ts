@@ -67,5 +67,6 @@ export async function startCdn(opts: {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://localhost:${port}`, server };
+  // An IP, not "localhost": statically linked players and ffmpeg builds cannot resolve names.
+  return { url: `http://127.0.0.1:${port}`, server };
 }

@@ -30,6 +30,7 @@ export interface LocalStack {
   token: string;
   tokenGenerated: boolean;
   dataDir: string;
+  s3Endpoint: string;
   close(): Promise<void>;
 }
 
@@ -223,6 +224,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     token,
     tokenGenerated: generated,
     dataDir,
+    s3Endpoint: s3.endpoint,
     close: async () => {
       for (const close of closers) await close().catch(() => undefined);
     },

@@ -18,6 +18,7 @@ console.log(
 );
 console.log(`  playback:   ${stack.playbackUrl}`);
 console.log(`  data:       ${stack.dataDir}`);
+console.log(`  s3:         ${stack.s3Endpoint} (buckets spool-uploads, spool-output)`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -332,6 +332,9 @@ export class FfmpegTranscoder implements Transcoder {
         String(plan.audio.channels),
         '-ar',
         String(plan.audio.sampleRate),
+        // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
+        '-output_ts_offset',
+        fmt(plan.output.timelineOrigin),
         '-f',
         'hls',
         // Audio segments end where the video's do, so both lists advance together.

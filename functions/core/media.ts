@@ -93,8 +93,9 @@ const ffprobeSchema = z.object({
   ),
 });
 
+/** `30000/1001` (frame rates) or `16:15` (ffprobe's aspect ratios). */
 export function parseRational(text: string | undefined): Rational | undefined {
-  const m = /^(\d+)\/(\d+)$/.exec(text ?? '');
+  const m = /^(\d+)[/:](\d+)$/.exec(text ?? '');
   if (!m) return undefined;
   const r = { num: Number(m[1]), den: Number(m[2]) };
   return r.num > 0 && r.den > 0 ? r : undefined;

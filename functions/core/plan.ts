@@ -9,6 +9,13 @@ import { type MediaInfo, type Rational, rationalValue } from './media.js';
 /** Apple's HLS authoring spec: an IDR frame every 2 seconds. */
 export const KEYFRAME_SECONDS = 2;
 
+/**
+ * Where the video's first frame sits on the output timeline. Not zero: with B-frames the
+ * first chunk's first DTS would be negative, and the muxer would then shift that chunk alone
+ * (by the encoder delay), overlapping the next chunk at the join. One second clears any delay.
+ */
+export const TIMELINE_ORIGIN_SECONDS = 1;
+
 export interface ChunkSpec {
   index: number;
   /** First output frame of the chunk; a whole multiple of the segment length. */
@@ -17,7 +24,7 @@ export interface ChunkSpec {
   frames: number | null;
   /** `-ss` input seek, in seconds from the file's start (a quarter frame early; see below). */
   seekSeconds: number;
-  /** `-output_ts_offset`: where the chunk's first frame sits on the video's timeline. */
+  /** `-output_ts_offset`: where the chunk's first frame sits on the output timeline. */
   offsetSeconds: number;
   /** Media sequence number of the chunk's first segment. */
   firstSegment: number;
@@ -51,6 +58,8 @@ export interface Plan {
     x264Preset: string;
     /** Constant-quality target, capped per rung by maxrate. */
     crf: number;
+    /** Output timestamp of the source's start, for video and audio alike. */
+    timelineOrigin: number;
   };
   renditions: Rendition[];
   audio: AudioSpec | null;
@@ -100,7 +109,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       // ffmpeg's accurate seek keeps frames at or after the seek point; a quarter frame early
       // keeps the boundary frame despite timestamp rounding, and never the one before it.
       seekSeconds: index === 0 ? 0 : round6(video.startOffset + (startFrame - 0.25) / fps),
-      offsetSeconds: round6(video.startOffset + startFrame / fps),
+      offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + video.startOffset + startFrame / fps),
       firstSegment: startFrame / segmentFrames,
     });
   }
@@ -127,6 +136,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       segmentSeconds: options.segmentSeconds,
       x264Preset: options.x264Preset,
       crf: options.crf ?? 21,
+      timelineOrigin: TIMELINE_ORIGIN_SECONDS,
     },
     renditions: buildLadder(video, options.ladder),
     audio: info.audio
