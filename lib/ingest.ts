@@ -1,0 +1,86 @@
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
+import { FAILURES_TIMEOUT } from './monitoring.js';
+import { BASIC_EXECUTION_ROLE_FINDING, SpoolFunction } from './spool-function.js';
+import { SOURCE_SUFFIX, UPLOADS_PREFIX } from './storage.js';
+import { VISIBILITY_TIMEOUT_FACTOR } from './work-queue.js';
+
+export const INGEST_MEMORY_MB = 1024;
+export const INGEST_TIMEOUT = Duration.minutes(2);
+
+export interface IngestProps {
+  /** Its `uploads/{id}/source` objects trigger ingest; the plan is written back to it. */
+  readonly uploadsBucket: s3.Bucket;
+  /** Receives one message per planned chunk job. */
+  readonly jobsQueue: sqs.IQueue;
+  readonly ffmpegLayer: lambda.ILayerVersion;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Ingest stage: when a source lands in the uploads bucket, probe it with ffprobe,
+ * validate it, write the plan and enqueue the transcode jobs.
+ */
+export class Ingest extends Construct {
+  public readonly handler: SpoolFunction;
+  /**
+   * S3 invokes ingest asynchronously; an event that still fails after Lambda's two
+   * retries lands here (the original S3 event as the body), and the failures function
+   * marks its video failed.
+   */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: IngestProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(FAILURES_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+    });
+    this.handler = new SpoolFunction(this, 'Handler', {
+      stage: 'ingest',
+      description: 'Spool ingest: probes a new upload, plans its chunks, enqueues jobs',
+      memorySize: INGEST_MEMORY_MB,
+      timeout: INGEST_TIMEOUT,
+      layers: [props.ffmpegLayer],
+      environment: { FFMPEG_PATH, FFPROBE_PATH },
+      deadLetterQueue: this.deadLetterQueue,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.handler.grantBucketReadWrite(
+      props.uploadsBucket,
+      'Ingest presigns a GET of the source for ffprobe and writes the plan and state records.',
+    );
+    props.jobsQueue.grantSendMessages(this.handler);
+    // Only the source object: state records written to the same bucket must not
+    // re-trigger ingest.
+    props.uploadsBucket.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new s3n.LambdaDestination(this.handler),
+      { prefix: UPLOADS_PREFIX, suffix: SOURCE_SUFFIX },
+    );
+    // aws-cdk-lib configures the notification through a singleton custom-resource
+    // function at stack level, created by the call above.
+    const stack = Stack.of(this);
+    for (const child of stack.node.children) {
+      if (child.node.id.startsWith('BucketNotificationsHandler')) {
+        Validations.of(child).acknowledge({
+          id: BASIC_EXECUTION_ROLE_FINDING,
+          reason:
+            "aws-cdk-lib's BucketNotificationsHandler custom resource (configures the S3 " +
+            'event notification at deploy time) gets AWSLambdaBasicExecutionRole only to write ' +
+            'its CloudWatch logs.',
+        });
+      }
+    }
+  }
+}

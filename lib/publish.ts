@@ -1,0 +1,61 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { FAILURES_TIMEOUT } from './monitoring.js';
+import { SpoolFunction } from './spool-function.js';
+import { WorkQueue } from './work-queue.js';
+
+export const PUBLISH_MEMORY_MB = 512;
+export const PUBLISH_TIMEOUT = Duration.minutes(1);
+
+export interface PublishProps {
+  /** Holds the chunk records the playlists are built from, and receives `ready.json`. */
+  readonly uploadsBucket: s3.IBucket;
+  /** Receives the media and master playlists. */
+  readonly outputBucket: s3.IBucket;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Publishing stage: once a video's last transcode job is done, a message on the publish
+ * queue makes this function write the playlists and mark the video ready.
+ */
+export class Publish extends Construct {
+  /** Publish requests, one per video; sent by the transcode workers. */
+  public readonly queue: WorkQueue;
+  public readonly handler: SpoolFunction;
+
+  constructor(scope: Construct, id: string, props: PublishProps) {
+    super(scope, id);
+    this.queue = new WorkQueue(this, 'Queue', {
+      consumerTimeout: PUBLISH_TIMEOUT,
+      deadLetterConsumerTimeout: FAILURES_TIMEOUT,
+    });
+    this.handler = new SpoolFunction(this, 'Handler', {
+      stage: 'publish',
+      description: 'Spool publish: writes HLS playlists and marks the video ready',
+      memorySize: PUBLISH_MEMORY_MB,
+      timeout: PUBLISH_TIMEOUT,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.handler.grantBucketReadWrite(
+      props.uploadsBucket,
+      'Publish lists and reads the chunk records and writes the ready.json state record.',
+    );
+    this.handler.grantBucketReadWrite(
+      props.outputBucket,
+      'Publish writes the media and master playlists next to the segments it lists.',
+    );
+    this.handler.addEventSource(
+      new SqsEventSource(this.queue.queue, {
+        // One video per invocation keeps each publish inside the function timeout.
+        batchSize: 1,
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+}

@@ -1,0 +1,107 @@
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Key prefix of raw sources (`uploads/{id}/source`) in the uploads bucket. */
+export const UPLOADS_PREFIX = 'uploads/';
+/** Key suffix of a raw source: the S3 notification filter matches only these keys. */
+export const SOURCE_SUFFIX = '/source';
+
+export interface StorageProps {
+  /** Browser origins allowed to PUT sources (presigned) and read uploads. */
+  readonly allowedOrigins: string[];
+  /** Days a raw source is kept under `uploads/` before S3 deletes it. */
+  readonly sourceRetentionDays: number;
+  /** Days S3 and CloudFront access logs are kept. */
+  readonly accessLogRetentionDays: number;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The pipeline's buckets: raw uploads and state records, published HLS output, and the
+ * access logs of both (plus CloudFront's). All private, encrypted and TLS-only.
+ */
+export class Storage extends Construct {
+  /** Raw sources at `uploads/{id}/source` and write-once state records under `state/`. */
+  public readonly uploadsBucket: s3.Bucket;
+  /** Published HLS under `videos/{id}/`; read only by CloudFront through OAC. */
+  public readonly outputBucket: s3.Bucket;
+  /** S3 server access logs of the other buckets and CloudFront standard logs. */
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+
+    const abortIncompleteMultipart: s3.LifecycleRule = {
+      id: 'abort-incomplete-multipart-uploads',
+      abortIncompleteMultipartUploadAfter: Duration.days(1),
+    };
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // CloudFront standard logging still delivers through a bucket ACL grant.
+      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [
+        abortIncompleteMultipart,
+        { id: 'expire-access-logs', expiration: Duration.days(props.accessLogRetentionDays) },
+      ],
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access-log destination of the uploads and output buckets and of ' +
+        'CloudFront; logging it into itself would log every log delivery.',
+    });
+
+    this.uploadsBucket = new s3.Bucket(this, 'UploadsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'uploads-bucket/',
+      // Browsers PUT sources straight to S3 with the presigned URL from POST /videos.
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedOrigins: props.allowedOrigins,
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag'],
+          maxAge: 3000,
+        },
+      ],
+      lifecycleRules: [
+        abortIncompleteMultipart,
+        {
+          // Only the raw sources expire; the `state/` records are what GET /videos reads.
+          id: 'expire-raw-sources',
+          prefix: UPLOADS_PREFIX,
+          expiration: Duration.days(props.sourceRetentionDays),
+        },
+      ],
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.outputBucket = new s3.Bucket(this, 'OutputBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'output-bucket/',
+      // Answers CORS preflights that CloudFront forwards (CORS_S3_ORIGIN request policy);
+      // the response headers policy sets the CORS headers on the actual responses.
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedOrigins: props.allowedOrigins,
+          allowedHeaders: ['*'],
+          maxAge: 3000,
+        },
+      ],
+      lifecycleRules: [abortIncompleteMultipart],
+      removalPolicy: props.removalPolicy,
+    });
+  }
+}

@@ -1,0 +1,74 @@
+import type { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
+import { FAILURES_TIMEOUT } from './monitoring.js';
+import { SpoolFunction } from './spool-function.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface TranscodeProps {
+  /** Sources (read through presigned GETs) and write-once chunk records. */
+  readonly uploadsBucket: s3.IBucket;
+  /** Receives the HLS segments; read back to skip work already done on redelivery. */
+  readonly outputBucket: s3.IBucket;
+  /** Where the worker that finishes a video's last job asks for it to be published. */
+  readonly publishQueue: sqs.IQueue;
+  readonly ffmpegLayer: lambda.ILayerVersion;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly ephemeralStorageSize: Size;
+  /** Upper bound on concurrent workers; undefined leaves it to account concurrency. */
+  readonly maxConcurrency?: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Transcoding stage: the jobs queue (one message per chunk or audio rendition) and the
+ * ffmpeg workers that consume it, one job per invocation.
+ */
+export class Transcode extends Construct {
+  /** Transcode jobs, enqueued by ingest. */
+  public readonly jobsQueue: WorkQueue;
+  public readonly handler: SpoolFunction;
+
+  constructor(scope: Construct, id: string, props: TranscodeProps) {
+    super(scope, id);
+    this.jobsQueue = new WorkQueue(this, 'JobsQueue', {
+      consumerTimeout: props.timeout,
+      deadLetterConsumerTimeout: FAILURES_TIMEOUT,
+    });
+    this.handler = new SpoolFunction(this, 'Handler', {
+      stage: 'transcode',
+      description: 'Spool transcode: encodes one chunk into every rendition with ffmpeg',
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      ephemeralStorageSize: props.ephemeralStorageSize,
+      layers: [props.ffmpegLayer],
+      environment: { FFMPEG_PATH, FFPROBE_PATH },
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.handler.grantBucketReadWrite(
+      props.uploadsBucket,
+      'Transcode presigns GETs of the source and writes its write-once chunk record.',
+    );
+    this.handler.grantBucketReadWrite(
+      props.outputBucket,
+      'Transcode uploads HLS segments and reads them back to skip work on redelivery.',
+    );
+    props.publishQueue.grantSendMessages(this.handler);
+    this.handler.addEventSource(
+      new SqsEventSource(this.jobsQueue.queue, {
+        // A job is minutes of ffmpeg: one per invocation so a failure retries only itself.
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
+      }),
+    );
+  }
+}

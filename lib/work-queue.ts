@@ -1,0 +1,47 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/**
+ * AWS's guidance for SQS event sources: a visibility timeout of at least six times
+ * the consuming function's timeout, so a message is not redelivered while the poller
+ * is still retrying a throttled invocation.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** Deliveries before a message moves to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 3;
+
+export interface WorkQueueProps {
+  /** Timeout of the function consuming the queue; sets the visibility timeout. */
+  readonly consumerTimeout: Duration;
+  /** Timeout of the function consuming the dead-letter queue. */
+  readonly deadLetterConsumerTimeout: Duration;
+}
+
+/** An encrypted, TLS-only SQS queue with a dead-letter queue after three receives. */
+export class WorkQueue extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: WorkQueueProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(
+        props.deadLetterConsumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+      ),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(
+        props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+      ),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+
+const spool = synthesizeSpool();
+const { template } = spool;
+const { ingest, storage, transcode } = spool.stack.pipeline;
+afterAll(() => spool.dispose());
+
+describe('Ingest', () => {
+  it('is notified of objects created at uploads/{id}/source only', () => {
+    const notifications = template.findResources('Custom::S3BucketNotifications', {
+      Properties: { BucketName: { Ref: logicalId(storage.uploadsBucket) } },
+    });
+    const [notification] = Object.values(notifications);
+    const configs = notification?.Properties.NotificationConfiguration.LambdaFunctionConfigurations;
+    expect(configs).toHaveLength(1);
+    const [config] = configs;
+    expect(config.Events).toEqual(['s3:ObjectCreated:*']);
+    expect(config.LambdaFunctionArn).toEqual(arnOf(ingest.handler));
+    const rules = [...config.Filter.Key.FilterRules].sort((a, b) => a.Name.localeCompare(b.Name));
+    expect(rules).toEqual([
+      { Name: 'prefix', Value: 'uploads/' },
+      { Name: 'suffix', Value: '/source' },
+    ]);
+  });
+
+  it('probes with ffprobe from the layer, with 1024 MB for 2 minutes', () => {
+    const props = propertiesOf(template, ingest.handler);
+    expect(props).toMatchObject({
+      MemorySize: 1024,
+      Timeout: 120,
+      Layers: [{ Ref: logicalId(spool.stack.pipeline.ffmpeg.layer) }],
+      Environment: {
+        Variables: expect.objectContaining({
+          FFPROBE_PATH: '/opt/bin/ffprobe',
+          FFMPEG_PATH: '/opt/bin/ffmpeg',
+        }),
+      },
+    });
+  });
+
+  it('may send messages to the jobs queue', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(ingest.handler.role ?? ingest.handler) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: arnOf(transcode.jobsQueue.queue),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('dead-letters S3 events that still fail after the async retries', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Spool ingest'),
+      DeadLetterConfig: { TargetArn: arnOf(ingest.deadLetterQueue) },
+    });
+  });
+});

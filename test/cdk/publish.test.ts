@@ -1,0 +1,37 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+
+const spool = synthesizeSpool();
+const { template } = spool;
+const { publish } = spool.stack.pipeline;
+afterAll(() => spool.dispose());
+
+describe('Publish', () => {
+  it('moves a publish request to the dead-letter queue after three receives', () => {
+    expect(propertiesOf(template, publish.queue.queue)).toMatchObject({
+      RedrivePolicy: {
+        deadLetterTargetArn: arnOf(publish.queue.deadLetterQueue),
+        maxReceiveCount: 3,
+      },
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it('hides a received request for at least six times the publish timeout', () => {
+    const visibility = propertiesOf(template, publish.queue.queue).VisibilityTimeout;
+    const timeout = propertiesOf(template, publish.handler).Timeout;
+    expect(visibility).toBeGreaterThanOrEqual(6 * Number(timeout));
+  });
+
+  it('consumes the publish queue and reports failed items individually', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(publish.queue.queue),
+      FunctionName: { Ref: logicalId(publish.handler) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('runs with 512 MB for one minute', () => {
+    expect(propertiesOf(template, publish.handler)).toMatchObject({ MemorySize: 512, Timeout: 60 });
+  });
+});

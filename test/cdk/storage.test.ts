@@ -1,0 +1,104 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+
+const spool = synthesizeSpool();
+const { template } = spool;
+const { storage } = spool.stack.pipeline;
+afterAll(() => spool.dispose());
+
+describe('Storage', () => {
+  it('creates the uploads, output and access-logs buckets', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 3);
+  });
+
+  it('blocks every form of public access on every bucket', () => {
+    template.allResourcesProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+  });
+
+  it('encrypts every bucket with S3-managed keys', () => {
+    template.allResourcesProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+    });
+  });
+
+  it('denies non-TLS requests in every bucket policy', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::S3::BucketPolicy',
+      {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      },
+      3,
+    );
+  });
+
+  it('aborts incomplete multipart uploads after a day in every bucket', () => {
+    template.allResourcesProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('expires raw sources under uploads/ after 30 days and keeps the state records', () => {
+    const rules = (
+      propertiesOf(template, storage.uploadsBucket).LifecycleConfiguration as {
+        Rules: Array<Record<string, unknown>>;
+      }
+    ).Rules;
+    const expiring = rules.filter((rule) => rule.ExpirationInDays !== undefined);
+    expect(expiring).toEqual([
+      expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 30, Status: 'Enabled' }),
+    ]);
+  });
+
+  it('lets browsers PUT sources with the presigned URL and read the ETag', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({
+            AllowedMethods: Match.arrayWith(['PUT', 'GET', 'HEAD']),
+            AllowedOrigins: ['*'],
+            ExposedHeaders: ['ETag'],
+          }),
+        ],
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: 'uploads/' })]),
+      },
+    });
+  });
+
+  it('logs uploads and output bucket access to the access-logs bucket', () => {
+    for (const bucket of [storage.uploadsBucket, storage.outputBucket]) {
+      expect(propertiesOf(template, bucket).LoggingConfiguration).toEqual({
+        DestinationBucketName: { Ref: logicalId(storage.accessLogsBucket) },
+        LogFilePrefix: expect.any(String),
+      });
+    }
+  });
+});

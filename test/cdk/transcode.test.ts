@@ -1,0 +1,147 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+
+const spool = synthesizeSpool();
+const { template } = spool;
+const { transcode, publish, ffmpeg } = spool.stack.pipeline;
+afterAll(() => spool.dispose());
+
+describe('Transcode', () => {
+  it('moves a job to the dead-letter queue after three receives', () => {
+    expect(propertiesOf(template, transcode.jobsQueue.queue)).toMatchObject({
+      RedrivePolicy: {
+        deadLetterTargetArn: arnOf(transcode.jobsQueue.deadLetterQueue),
+        maxReceiveCount: 3,
+      },
+    });
+  });
+
+  it('keeps dead-lettered jobs for 14 days', () => {
+    expect(propertiesOf(template, transcode.jobsQueue.deadLetterQueue)).toMatchObject({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('encrypts both queues and denies non-TLS access to them', () => {
+    for (const queue of [transcode.jobsQueue.queue, transcode.jobsQueue.deadLetterQueue]) {
+      expect(propertiesOf(template, queue)).toMatchObject({ SqsManagedSseEnabled: true });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('hides a received job for at least six times the transcode timeout', () => {
+    const visibility = propertiesOf(template, transcode.jobsQueue.queue).VisibilityTimeout;
+    const timeout = propertiesOf(template, transcode.handler).Timeout;
+    expect(visibility).toBeGreaterThanOrEqual(6 * Number(timeout));
+  });
+
+  it('consumes one job per invocation and reports failed items individually', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(transcode.jobsQueue.queue),
+      FunctionName: { Ref: logicalId(transcode.handler) },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: Match.absent(),
+    });
+  });
+
+  it('runs with 3008 MB, 4096 MB of /tmp and a 15-minute timeout by default', () => {
+    expect(propertiesOf(template, transcode.handler)).toMatchObject({
+      MemorySize: 3008,
+      EphemeralStorage: { Size: 4096 },
+      Timeout: 900,
+      Architectures: ['x86_64'],
+      Runtime: 'nodejs22.x',
+    });
+  });
+
+  it('has ffmpeg and ffprobe from the layer', () => {
+    expect(propertiesOf(template, transcode.handler)).toMatchObject({
+      Layers: [{ Ref: logicalId(ffmpeg.layer) }],
+      Environment: {
+        Variables: expect.objectContaining({
+          FFMPEG_PATH: '/opt/bin/ffmpeg',
+          FFPROBE_PATH: '/opt/bin/ffprobe',
+        }),
+      },
+    });
+  });
+
+  it('may send publish requests', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(transcode.handler.role ?? transcode.handler) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: arnOf(publish.queue.queue),
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('FfmpegLayer', () => {
+  it('is an x86_64 layer', () => {
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleArchitectures: ['x86_64'],
+    });
+  });
+
+  it('stages executable bin/ffmpeg and bin/ffprobe, which Lambda extracts to /opt/bin', () => {
+    for (const binary of ['ffmpeg', 'ffprobe']) {
+      const stat = statSync(join(ffmpeg.stagingDirectory, 'bin', binary));
+      expect(stat.mode & 0o777).toBe(0o755);
+      expect(stat.size).toBeGreaterThan(1_000_000);
+    }
+  });
+});
+
+describe('Transcode with custom sizing', () => {
+  const custom = synthesizeSpool({
+    pipeline: {
+      transcodeMemoryMb: 10240,
+      transcodeEphemeralStorageMb: 10240,
+      transcodeTimeout: Duration.minutes(10),
+      transcodeMaxConcurrency: 50,
+    },
+  });
+  const customTranscode = custom.stack.pipeline.transcode;
+  afterAll(() => custom.dispose());
+
+  it('uses the configured memory, /tmp size and timeout', () => {
+    expect(propertiesOf(custom.template, customTranscode.handler)).toMatchObject({
+      MemorySize: 10240,
+      EphemeralStorage: { Size: 10240 },
+      Timeout: 600,
+    });
+  });
+
+  it('derives the visibility timeout from the configured timeout', () => {
+    expect(propertiesOf(custom.template, customTranscode.jobsQueue.queue)).toMatchObject({
+      VisibilityTimeout: 3600,
+    });
+  });
+
+  it('caps concurrent workers at transcodeMaxConcurrency', () => {
+    custom.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(customTranscode.jobsQueue.queue),
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+  });
+});

@@ -1,0 +1,221 @@
+import { App, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SpoolFunction } from '../../lib/spool-function.js';
+import {
+  resolveVideoPipelineProps,
+  VideoPipeline,
+  type VideoPipelineProps,
+} from '../../lib/video-pipeline.js';
+import { logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+
+const spool = synthesizeSpool();
+const { template, stack } = spool;
+const { pipeline } = stack;
+afterAll(() => spool.dispose());
+
+type Variables = Record<string, unknown>;
+const variablesOf = (fn: SpoolFunction): Variables =>
+  (propertiesOf(template, fn).Environment as { Variables: Variables }).Variables;
+
+describe('VideoPipeline', () => {
+  it.each(Object.entries(pipeline.functions))(
+    'configures the %s function from the shared environment',
+    (_stage, fn) => {
+      expect(variablesOf(fn)).toMatchObject({
+        UPLOADS_BUCKET: { Ref: logicalId(pipeline.storage.uploadsBucket) },
+        OUTPUT_BUCKET: { Ref: logicalId(pipeline.storage.outputBucket) },
+        JOBS_QUEUE_URL: { Ref: logicalId(pipeline.transcode.jobsQueue.queue) },
+        PUBLISH_QUEUE_URL: { Ref: logicalId(pipeline.publish.queue.queue) },
+        PLAYBACK_BASE_URL: {
+          'Fn::Join': [
+            '',
+            [
+              'https://',
+              { 'Fn::GetAtt': [logicalId(pipeline.delivery.distribution), 'DomainName'] },
+            ],
+          ],
+        },
+        SPOOL_MAX_UPLOAD_BYTES: String(5 * 1024 ** 3),
+        SPOOL_MAX_DURATION_SECONDS: '14400',
+        SPOOL_SEGMENT_SECONDS: '6',
+        SPOOL_CHUNK_SEGMENTS: '5',
+        SPOOL_X264_PRESET: 'veryfast',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    },
+  );
+
+  it('gives the ffmpeg paths only to the functions that spawn ffmpeg', () => {
+    const withFfmpeg = Object.entries(pipeline.functions)
+      .filter(([, fn]) => 'FFMPEG_PATH' in variablesOf(fn))
+      .map(([stage]) => stage)
+      .sort();
+    expect(withFfmpeg).toEqual(['ingest', 'transcode']);
+  });
+
+  it('runs every function on Node.js 22 on x86_64', () => {
+    for (const fn of Object.values(pipeline.functions)) {
+      expect(propertiesOf(template, fn)).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['x86_64'],
+      });
+    }
+  });
+
+  it('keeps function logs for a month', () => {
+    for (const fn of Object.values(pipeline.functions)) {
+      const logGroup = propertiesOf(template, fn).LoggingConfig as { LogGroup: unknown };
+      expect(logGroup.LogGroup).toEqual({ Ref: expect.any(String) });
+      const id = (logGroup.LogGroup as { Ref: string }).Ref;
+      expect(template.toJSON().Resources[id].Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('outputs the API URL, the playback domain and the token secret', () => {
+    for (const output of [
+      'ApiUrl',
+      'PlaybackDomain',
+      'ApiTokenSecretArn',
+      'UploadsBucketName',
+      'OutputBucketName',
+    ]) {
+      template.hasOutput(output, {});
+    }
+    template.hasOutput('ApiTokenSecretArn', {
+      Value: { Ref: logicalId(pipeline.uploadApi.apiTokenSecret) },
+    });
+  });
+});
+
+describe('VideoPipeline with custom encoding settings', () => {
+  const custom = synthesizeSpool({
+    pipeline: {
+      segmentSeconds: 4,
+      chunkSegments: 10,
+      x264Preset: 'fast',
+      maxUploadBytes: 1024 ** 3,
+      maxDurationSeconds: 600,
+      allowedOrigins: ['https://app.example.com'],
+    },
+  });
+  afterAll(() => custom.dispose());
+
+  it('passes the settings to every function', () => {
+    for (const fn of Object.values(custom.stack.pipeline.functions)) {
+      expect(propertiesOf(custom.template, fn)).toMatchObject({
+        Environment: {
+          Variables: expect.objectContaining({
+            SPOOL_SEGMENT_SECONDS: '4',
+            SPOOL_CHUNK_SEGMENTS: '10',
+            SPOOL_X264_PRESET: 'fast',
+            SPOOL_MAX_UPLOAD_BYTES: String(1024 ** 3),
+            SPOOL_MAX_DURATION_SECONDS: '600',
+          }),
+        },
+      });
+    }
+  });
+
+  it('allows only the configured origins to upload, call the API and play', () => {
+    const origins = ['https://app.example.com'];
+    custom.template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({ AllowedMethods: Match.arrayWith(['PUT']), AllowedOrigins: origins }),
+        ],
+      },
+    });
+    custom.template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: {
+        CorsConfig: Match.objectLike({ AccessControlAllowOrigins: { Items: origins } }),
+      },
+    });
+    custom.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: origins }),
+    });
+  });
+});
+
+describe('VideoPipeline props validation', () => {
+  const invalid: Array<[string, VideoPipelineProps, RegExp]> = [
+    ['chunkSegments below 1', { chunkSegments: 0 }, /chunkSegments must be an integer >= 1, got 0/],
+    ['fractional chunkSegments', { chunkSegments: 1.5 }, /chunkSegments must be an integer/],
+    [
+      'segmentSeconds not a multiple of 2',
+      { segmentSeconds: 5 },
+      /segmentSeconds must be a multiple of 2, got 5/,
+    ],
+    [
+      'transcodeMemoryMb below 128',
+      { transcodeMemoryMb: 64 },
+      /transcodeMemoryMb must be an integer between 128 and 10240, got 64/,
+    ],
+    [
+      'transcodeMemoryMb above 10240',
+      { transcodeMemoryMb: 10241 },
+      /transcodeMemoryMb .* got 10241/,
+    ],
+    [
+      'transcodeTimeout above 15 minutes',
+      { transcodeTimeout: Duration.minutes(16) },
+      /transcodeTimeout must be between 1 and 15 minutes/,
+    ],
+    [
+      'transcodeTimeout below a minute',
+      { transcodeTimeout: Duration.seconds(30) },
+      /transcodeTimeout must be between 1 and 15 minutes/,
+    ],
+    [
+      'transcodeEphemeralStorageMb below 512',
+      { transcodeEphemeralStorageMb: 256 },
+      /transcodeEphemeralStorageMb must be an integer between 512 and 10240/,
+    ],
+    [
+      'transcodeMaxConcurrency of 1',
+      { transcodeMaxConcurrency: 1 },
+      /transcodeMaxConcurrency must be an integer between 2 and 1000/,
+    ],
+    ['maxUploadBytes above 5 GiB', { maxUploadBytes: 5 * 1024 ** 3 + 1 }, /maxUploadBytes .*5 GiB/],
+    ['an unknown x264Preset', { x264Preset: 'placebo' as never }, /x264Preset must be one of/],
+    ['no allowedOrigins', { allowedOrigins: [] }, /allowedOrigins must not be empty/],
+    [
+      'an allowedOrigins entry with a path',
+      { allowedOrigins: ['https://example.com/app'] },
+      /is not an origin/,
+    ],
+    [
+      'sourceRetentionDays of 0',
+      { sourceRetentionDays: 0 },
+      /sourceRetentionDays must be an integer >= 1/,
+    ],
+  ];
+
+  it.each(invalid)('rejects %s', (_case, props, message) => {
+    expect(() => resolveVideoPipelineProps(props)).toThrow(message);
+  });
+
+  it('rejects invalid props before creating any resource', () => {
+    const scope = new Stack(new App(), 'Invalid');
+    expect(() => new VideoPipeline(scope, 'Pipeline', { chunkSegments: 0 })).toThrow(
+      /VideoPipeline: chunkSegments/,
+    );
+    expect(scope.node.findAll().filter(CfnResource.isCfnResource)).toHaveLength(0);
+  });
+
+  it('applies the documented defaults', () => {
+    expect(resolveVideoPipelineProps()).toMatchObject({
+      maxUploadBytes: 5 * 1024 ** 3,
+      maxDurationSeconds: 4 * 3600,
+      segmentSeconds: 6,
+      chunkSegments: 5,
+      x264Preset: 'veryfast',
+      transcodeMemoryMb: 3008,
+      transcodeEphemeralStorageMb: 4096,
+      transcodeMaxConcurrency: undefined,
+      allowedOrigins: ['*'],
+      sourceRetentionDays: 30,
+    });
+    expect(resolveVideoPipelineProps().transcodeTimeout.toMinutes()).toBe(15);
+  });
+});
