@@ -1,0 +1,161 @@
+/** Runs `npm start`'s entry point as a child process, the way a user runs it. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface RunningStack {
+  baseUrl: string;
+  token: string;
+  s3Endpoint: string;
+  proc: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait; or SIGKILL the whole process (kill -9) when `hard`. */
+  stop(hard?: boolean): Promise<void>;
+}
+
+export async function startStack(opts: {
+  dataDir: string;
+  port?: number;
+  env?: Record<string, string>;
+}): Promise<RunningStack> {
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', '--import', 'tsx', 'local/start.ts'],
+    {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SPOOL_DATA_DIR: opts.dataDir,
+        SPOOL_API_TOKEN: 'test-token',
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a hard stop takes its ffmpeg children too (like kill -9
+      // of a terminal's foreground job).
+      detached: true,
+    },
+  );
+  let out = '';
+  proc.stdout?.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const started = Date.now();
+  while (!/ready at/.test(out)) {
+    if (proc.exitCode !== null) throw new Error(`local stack exited:\n${out}`);
+    if (Date.now() - started > 30_000) {
+      proc.kill('SIGKILL');
+      throw new Error(`local stack not ready in 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pick = (re: RegExp) => re.exec(out)?.[1] ?? '';
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    baseUrl: pick(/ready at (\S+)/),
+    token: pick(/API token:\s+(\S+)/),
+    s3Endpoint: pick(/s3:\s+(\S+)/),
+    proc,
+    output: () => out,
+    stop: async (hard = false) => {
+      if (proc.exitCode === null && proc.pid) {
+        if (hard) process.kill(-proc.pid, 'SIGKILL');
+        else proc.kill('SIGTERM');
+      }
+      await exited;
+    },
+  };
+}
+
+export interface VideoView {
+  id: string;
+  status: string;
+  progress: number;
+  duration?: number;
+  playbackUrl?: string;
+  renditions?: {
+    width: number;
+    height: number;
+    bandwidth: number;
+    averageBandwidth: number;
+    codecs: string;
+  }[];
+  error?: { code: string; message: string };
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string,
+  ) {}
+
+  async request(method: string, path: string, body?: unknown, token = this.token) {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  /** POST /videos then PUT the file to the presigned URL, as a client app does. */
+  async upload(file: string, contentType = 'video/mp4', declaredSize?: number): Promise<string> {
+    const { size } = await stat(file);
+    const created = await this.request('POST', '/videos', {
+      filename: file.split('/').pop(),
+      contentType,
+      size: declaredSize ?? size,
+    });
+    if (created.status !== 201) throw new Error(`POST /videos: ${JSON.stringify(created)}`);
+    const upload = created.body.upload as { url: string; headers: Record<string, string> };
+    const put = await fetch(upload.url, {
+      method: 'PUT',
+      headers: upload.headers,
+      body: await readFile(file),
+    });
+    if (!put.ok) throw new Error(`PUT: ${put.status}`);
+    return created.body.id as string;
+  }
+
+  async get(id: string): Promise<VideoView> {
+    return (await this.request('GET', `/videos/${id}`)).body as unknown as VideoView;
+  }
+
+  /** Poll until the video is ready or failed (or `until` holds). */
+  async waitFor(
+    id: string,
+    until: (v: VideoView) => boolean = (v) => v.status === 'ready' || v.status === 'failed',
+    timeoutMs = 120_000,
+  ): Promise<VideoView> {
+    const started = Date.now();
+    for (;;) {
+      const v = await this.get(id);
+      if (until(v)) return v;
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`video ${id} still ${v.status} after ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

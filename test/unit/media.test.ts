@@ -1,0 +1,443 @@
+import { describe, expect, it } from 'vitest';
+import { MediaError, type MediaErrorCode } from '../../functions/core/errors.js';
+import {
+  type MediaInfo,
+  type MediaLimits,
+  normalizeProbe,
+  parseRational,
+  rationalValue,
+  validateMedia,
+} from '../../functions/core/media.js';
+
+type Json = Record<string, unknown>;
+
+/** An H.264 video stream as `ffprobe -print_format json -show_streams` prints it. */
+function videoStream(overrides: Json = {}): Json {
+  return {
+    index: 0,
+    codec_name: 'h264',
+    codec_long_name: 'H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10',
+    profile: 'High',
+    codec_type: 'video',
+    codec_tag_string: 'avc1',
+    width: 1920,
+    height: 1080,
+    coded_width: 1920,
+    coded_height: 1080,
+    has_b_frames: 2,
+    sample_aspect_ratio: '1:1',
+    display_aspect_ratio: '16:9',
+    pix_fmt: 'yuv420p',
+    level: 40,
+    r_frame_rate: '30/1',
+    avg_frame_rate: '30/1',
+    time_base: '1/15360',
+    start_pts: 0,
+    start_time: '0.000000',
+    duration_ts: 153600,
+    duration: '10.000000',
+    bit_rate: '4990000',
+    nb_frames: '300',
+    disposition: { default: 1, dub: 0, original: 0, attached_pic: 0 },
+    tags: { language: 'und', handler_name: 'VideoHandler', vendor_id: '[0][0][0][0]' },
+    ...overrides,
+  };
+}
+
+function audioStream(overrides: Json = {}): Json {
+  return {
+    index: 1,
+    codec_name: 'aac',
+    codec_type: 'audio',
+    sample_fmt: 'fltp',
+    sample_rate: '48000',
+    channels: 2,
+    channel_layout: 'stereo',
+    r_frame_rate: '0/0',
+    avg_frame_rate: '0/0',
+    time_base: '1/48000',
+    start_time: '0.000000',
+    duration: '10.005333',
+    disposition: { default: 1, attached_pic: 0 },
+    tags: { language: 'und', handler_name: 'SoundHandler' },
+    ...overrides,
+  };
+}
+
+function probe(streams: Json[], format: Json = {}): Json {
+  return {
+    streams,
+    format: {
+      filename: 'https://uploads.example.com/source?X-Amz-Signature=abc',
+      nb_streams: streams.length,
+      nb_programs: 0,
+      format_name: 'mov,mp4,m4a,3gp,3g2,mj2',
+      format_long_name: 'QuickTime / MOV',
+      start_time: '0.000000',
+      duration: '10.005333',
+      size: '6250000',
+      bit_rate: '4997333',
+      probe_score: 100,
+      tags: { major_brand: 'isom', encoder: 'Lavf60.3.100' },
+      ...format,
+    },
+  };
+}
+
+function mediaInfo(overrides: Partial<MediaInfo> = {}, video: Json = {}): MediaInfo {
+  return {
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: 10,
+    streamCount: 2,
+    video: {
+      codec: 'h264',
+      width: 1920,
+      height: 1080,
+      frameRate: { num: 30, den: 1 },
+      variableFrameRate: false,
+      startOffset: 0,
+      ...video,
+    },
+    audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+    ...overrides,
+  };
+}
+
+const LIMITS: MediaLimits = { maxDurationSeconds: 4 * 3600 };
+
+const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof MediaError ? err.code : 'not a MediaError';
+  }
+  return undefined;
+};
+
+const rejects = (code: MediaErrorCode) => expect.objectContaining({ code });
+
+describe('normalizeProbe', () => {
+  it('reads the container, duration, stream count, video and audio of an MP4', () => {
+    const info = normalizeProbe(probe([videoStream(), audioStream()]));
+
+    expect(info).toEqual({
+      formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+      duration: 10,
+      streamCount: 2,
+      video: {
+        codec: 'h264',
+        width: 1920,
+        height: 1080,
+        frameRate: { num: 30, den: 1 },
+        variableFrameRate: false,
+        startOffset: 0,
+      },
+      audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+    });
+  });
+
+  it('takes the duration of the video stream over that of the container', () => {
+    const info = normalizeProbe(
+      probe([videoStream({ duration: '9.5' }), audioStream()], { duration: '12' }),
+    );
+
+    expect(info.duration).toBe(9.5);
+  });
+
+  it('falls back to the container duration when the stream has none, as in Matroska', () => {
+    const video = videoStream();
+    delete video.duration;
+
+    const info = normalizeProbe(probe([video], { format_name: 'matroska,webm', duration: '12.3' }));
+
+    expect(info.duration).toBe(12.3);
+  });
+
+  it('swaps width and height for a 90 degree rotation in the display matrix', () => {
+    const rotated = videoStream({
+      side_data_list: [
+        {
+          side_data_type: 'Display Matrix',
+          displaymatrix: '\n00000000:            0       65536           0\n',
+          rotation: -90,
+        },
+      ],
+    });
+
+    const info = normalizeProbe(probe([rotated, audioStream()]));
+
+    expect(info.video).toMatchObject({ width: 1080, height: 1920 });
+  });
+
+  it('swaps width and height for a rotate tag of 270', () => {
+    const rotated = videoStream({ tags: { rotate: '270', language: 'und' } });
+
+    const info = normalizeProbe(probe([rotated]));
+
+    expect(info.video).toMatchObject({ width: 1080, height: 1920 });
+  });
+
+  it('keeps width and height for a rotation of 180', () => {
+    const rotated = videoStream({
+      side_data_list: [{ side_data_type: 'Display Matrix', rotation: 180 }],
+    });
+
+    const info = normalizeProbe(probe([rotated]));
+
+    expect(info.video).toMatchObject({ width: 1920, height: 1080 });
+  });
+
+  it('ignores side data entries that carry no rotation', () => {
+    const stream = videoStream({
+      side_data_list: [{ side_data_type: 'Ambient viewing environment' }],
+    });
+
+    const info = normalizeProbe(probe([stream]));
+
+    expect(info.video).toMatchObject({ width: 1920, height: 1080 });
+  });
+
+  it('stretches non-square pixels to the display width (720x576 at SAR 16:15 is 768 wide)', () => {
+    const pal = videoStream({
+      codec_name: 'mpeg2video',
+      width: 720,
+      height: 576,
+      sample_aspect_ratio: '16:15',
+      display_aspect_ratio: '4:3',
+      r_frame_rate: '25/1',
+      avg_frame_rate: '25/1',
+    });
+    const info = normalizeProbe(probe([pal], { format_name: 'mpeg' }));
+    expect(info.video).toMatchObject({ width: 768, height: 576 });
+  });
+
+  it('treats an unknown sample aspect ratio (0:1) as square pixels', () => {
+    const info = normalizeProbe(probe([videoStream({ sample_aspect_ratio: '0:1' })]));
+
+    expect(info.video).toMatchObject({ width: 1920, height: 1080 });
+  });
+
+  it('ignores cover art: an M4A with an attached picture has no video', () => {
+    const cover = videoStream({
+      index: 1,
+      codec_name: 'mjpeg',
+      width: 600,
+      height: 600,
+      r_frame_rate: '90000/1',
+      avg_frame_rate: '0/0',
+      disposition: { default: 0, attached_pic: 1 },
+    });
+
+    const info = normalizeProbe(probe([audioStream({ index: 0 }), cover]));
+
+    expect(info.video).toBeUndefined();
+    expect(info.audio).toEqual({ codec: 'aac', channels: 2, sampleRate: 48_000 });
+  });
+
+  it('finds the real video stream behind a cover art stream', () => {
+    const cover = videoStream({ codec_name: 'png', disposition: { attached_pic: 1 } });
+
+    const info = normalizeProbe(
+      probe([cover, videoStream({ index: 1, width: 1280, height: 720 })]),
+    );
+
+    expect(info.video).toMatchObject({ codec: 'h264', width: 1280, height: 720 });
+  });
+
+  it('reports a source without audio as having none', () => {
+    const info = normalizeProbe(probe([videoStream()]));
+
+    expect(info.audio).toBeUndefined();
+    expect(info.streamCount).toBe(1);
+  });
+
+  it('keeps an exact NTSC frame rate as a constant rate', () => {
+    const ntsc = videoStream({ r_frame_rate: '30000/1001', avg_frame_rate: '30000/1001' });
+
+    const info = normalizeProbe(probe([ntsc]));
+
+    expect(info.video).toMatchObject({
+      frameRate: { num: 30000, den: 1001 },
+      variableFrameRate: false,
+    });
+  });
+
+  it('takes the real frame rate when the average differs only by rounding', () => {
+    const stream = videoStream({ r_frame_rate: '30000/1001', avg_frame_rate: '2997/100' });
+
+    const info = normalizeProbe(probe([stream]));
+
+    expect(info.video).toMatchObject({
+      frameRate: { num: 30000, den: 1001 },
+      variableFrameRate: false,
+    });
+  });
+
+  it('detects a variable frame rate when the average differs from the real rate', () => {
+    const phone = videoStream({ r_frame_rate: '60/1', avg_frame_rate: '5391000/179953' });
+
+    const info = normalizeProbe(probe([phone]));
+
+    expect(info.video?.variableFrameRate).toBe(true);
+    expect(info.video?.frameRate).toEqual({ num: 5391000, den: 179953 });
+  });
+
+  it('treats a stream without an average frame rate as variable', () => {
+    const info = normalizeProbe(probe([videoStream({ avg_frame_rate: '0/0' })]));
+
+    expect(info.video).toMatchObject({ frameRate: { num: 30, den: 1 }, variableFrameRate: true });
+  });
+
+  it('measures the video start offset from the start of the container', () => {
+    const ts = videoStream({ start_time: '1.433333' });
+
+    const info = normalizeProbe(probe([ts], { format_name: 'mpegts', start_time: '1.400000' }));
+
+    expect(info.video?.startOffset).toBeCloseTo(0.033333, 6);
+  });
+
+  it.each([
+    ['null', null],
+    ['an empty object', {}],
+    ['a string', 'not json at all'],
+    ['a number', 42],
+    ['an array', []],
+    ['streams that are not a list', { format: { format_name: 'mov' }, streams: 'x' }],
+    ['a format without a name', { format: {}, streams: [] }],
+  ])('rejects %s as unreadable media', (_label, raw) => {
+    expect(() => normalizeProbe(raw)).toThrow(rejects('UNREADABLE_MEDIA'));
+  });
+
+  it('rejects a width that is not a number as unreadable media', () => {
+    const raw = probe([videoStream({ width: 'wide' })]);
+
+    expect(() => normalizeProbe(raw)).toThrow(rejects('UNREADABLE_MEDIA'));
+  });
+
+  it('throws a MediaError for unreadable media', () => {
+    expect(() => normalizeProbe(null)).toThrow(MediaError);
+  });
+});
+
+describe('validateMedia', () => {
+  it('accepts a 1080p H.264 MP4 of ten seconds', () => {
+    expect(() => validateMedia(mediaInfo(), LIMITS)).not.toThrow();
+  });
+
+  it('accepts what normalizeProbe reads from a Matroska file', () => {
+    const info = normalizeProbe(
+      probe([videoStream({ codec_name: 'vp9' })], { format_name: 'matroska,webm' }),
+    );
+
+    expect(() => validateMedia(info, LIMITS)).not.toThrow();
+  });
+
+  it.each(['hls', 'concat', 'image2', 'image2pipe', 'mp3', 'tty'])(
+    'rejects the %s demuxer as an unsupported container',
+    (formatName) => {
+      expect(() => validateMedia(mediaInfo({ formatName }), LIMITS)).toThrow(
+        rejects('UNSUPPORTED_CONTAINER'),
+      );
+    },
+  );
+
+  it('rejects more streams than the limit', () => {
+    expect(() => validateMedia(mediaInfo({ streamCount: 17 }), LIMITS)).toThrow(
+      rejects('TOO_MANY_STREAMS'),
+    );
+  });
+
+  it('accepts exactly the stream limit', () => {
+    expect(() =>
+      validateMedia(mediaInfo({ streamCount: 3 }), { ...LIMITS, maxStreams: 3 }),
+    ).not.toThrow();
+  });
+
+  it('rejects an audio-only upload with cover art as having no video stream', () => {
+    const cover = videoStream({ codec_name: 'mjpeg', disposition: { attached_pic: 1 } });
+    const info = normalizeProbe(probe([audioStream({ index: 0 }), cover]));
+
+    expect(codeOf(() => validateMedia(info, LIMITS))).toBe('NO_VIDEO_STREAM');
+  });
+
+  it('rejects a video codec that is not accepted', () => {
+    expect(() => validateMedia(mediaInfo({}, { codec: 'gif' }), LIMITS)).toThrow(
+      rejects('UNSUPPORTED_CODEC'),
+    );
+  });
+
+  it('rejects a 16000x16000 frame as too large', () => {
+    expect(() => validateMedia(mediaInfo({}, { width: 16000, height: 16000 }), LIMITS)).toThrow(
+      rejects('RESOLUTION_TOO_LARGE'),
+    );
+  });
+
+  it('accepts an 8K UHD frame', () => {
+    expect(() => validateMedia(mediaInfo({}, { width: 7680, height: 4320 }), LIMITS)).not.toThrow();
+  });
+
+  it('rejects a frame narrower than 16 pixels', () => {
+    expect(() => validateMedia(mediaInfo({}, { width: 8, height: 720 }), LIMITS)).toThrow(
+      rejects('RESOLUTION_TOO_LARGE'),
+    );
+  });
+
+  it('rejects 1000 fps as too high a frame rate', () => {
+    const info = normalizeProbe(
+      probe([videoStream({ r_frame_rate: '1000/1', avg_frame_rate: '1000/1' })]),
+    );
+
+    expect(codeOf(() => validateMedia(info, LIMITS))).toBe('FRAME_RATE_TOO_HIGH');
+  });
+
+  it('accepts 240 fps', () => {
+    const info = mediaInfo({}, { frameRate: { num: 240, den: 1 } });
+
+    expect(() => validateMedia(info, LIMITS)).not.toThrow();
+  });
+
+  it('rejects a source longer than the duration limit', () => {
+    const info = mediaInfo({ duration: 4 * 3600 + 1 });
+
+    expect(() => validateMedia(info, LIMITS)).toThrow(rejects('DURATION_TOO_LONG'));
+  });
+
+  it('rejects a zero duration as unreadable media', () => {
+    expect(() => validateMedia(mediaInfo({ duration: 0 }), LIMITS)).toThrow(
+      rejects('UNREADABLE_MEDIA'),
+    );
+  });
+
+  it('rejects a probe without any duration as unreadable media', () => {
+    const video = videoStream();
+    delete video.duration;
+    const raw = probe([video]);
+    delete (raw.format as Json).duration;
+
+    const info = normalizeProbe(raw);
+
+    expect(codeOf(() => validateMedia(info, LIMITS))).toBe('UNREADABLE_MEDIA');
+  });
+
+  it('checks the container before anything else', () => {
+    const info = mediaInfo({ formatName: 'hls', streamCount: 100, video: undefined });
+
+    expect(codeOf(() => validateMedia(info, LIMITS))).toBe('UNSUPPORTED_CONTAINER');
+  });
+});
+
+describe('parseRational', () => {
+  it('reads an exact fraction', () => {
+    expect(parseRational('30000/1001')).toEqual({ num: 30000, den: 1001 });
+  });
+
+  it.each(['0/0', '30/0', '0/1', '-30/1', '29.97/1', '30', '', undefined])('rejects %s', (text) => {
+    expect(parseRational(text)).toBeUndefined();
+  });
+});
+
+describe('rationalValue', () => {
+  it('divides the numerator by the denominator', () => {
+    expect(rationalValue({ num: 24000, den: 1001 })).toBeCloseTo(23.976, 3);
+  });
+});

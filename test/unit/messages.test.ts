@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { deadLetterSchema, jobSchema, publishSchema } from '../../functions/core/messages.js';
+
+const ID = 'k3x9q2m7p4z8r1t6w5y0';
+
+describe('jobSchema', () => {
+  it('parses a video chunk job', () => {
+    const job = { type: 'video-chunk', videoId: ID, chunk: 3 };
+
+    expect(jobSchema.parse(job)).toEqual(job);
+  });
+
+  it('parses an audio job', () => {
+    const job = { type: 'audio', videoId: ID };
+
+    expect(jobSchema.parse(job)).toEqual(job);
+  });
+
+  it('parses chunk 0', () => {
+    expect(jobSchema.safeParse({ type: 'video-chunk', videoId: ID, chunk: 0 }).success).toBe(true);
+  });
+
+  it('drops fields it does not know', () => {
+    const parsed = jobSchema.parse({ type: 'audio', videoId: ID, bucket: 'elsewhere' });
+
+    expect(parsed).toEqual({ type: 'audio', videoId: ID });
+  });
+
+  it.each([
+    ['a path traversal', '../../etc/passwd'],
+    ['upper case', 'K3X9Q2M7P4Z8R1T6W5Y0'],
+    ['too short', 'abc'],
+  ])('rejects a video id that is %s', (_label, videoId) => {
+    expect(jobSchema.safeParse({ type: 'audio', videoId }).success).toBe(false);
+  });
+
+  it('rejects a negative chunk', () => {
+    expect(jobSchema.safeParse({ type: 'video-chunk', videoId: ID, chunk: -1 }).success).toBe(
+      false,
+    );
+  });
+
+  it('rejects a fractional chunk', () => {
+    expect(jobSchema.safeParse({ type: 'video-chunk', videoId: ID, chunk: 1.5 }).success).toBe(
+      false,
+    );
+  });
+
+  it('rejects a chunk given as a string', () => {
+    expect(jobSchema.safeParse({ type: 'video-chunk', videoId: ID, chunk: '1' }).success).toBe(
+      false,
+    );
+  });
+
+  it('rejects a chunk job without a chunk', () => {
+    expect(jobSchema.safeParse({ type: 'video-chunk', videoId: ID }).success).toBe(false);
+  });
+
+  it('rejects an unknown job type', () => {
+    expect(jobSchema.safeParse({ type: 'poster', videoId: ID }).success).toBe(false);
+  });
+
+  it('rejects a publish request as a job', () => {
+    expect(jobSchema.safeParse({ type: 'publish', videoId: ID }).success).toBe(false);
+  });
+});
+
+describe('publishSchema', () => {
+  it('parses a publish request', () => {
+    expect(publishSchema.parse({ type: 'publish', videoId: ID })).toEqual({
+      type: 'publish',
+      videoId: ID,
+    });
+  });
+
+  it('rejects a bad video id', () => {
+    expect(publishSchema.safeParse({ type: 'publish', videoId: 'x' }).success).toBe(false);
+  });
+});
+
+describe('deadLetterSchema', () => {
+  it.each([
+    { type: 'video-chunk', videoId: ID, chunk: 2 },
+    { type: 'audio', videoId: ID },
+    { type: 'publish', videoId: ID },
+  ])('parses a dead $type message', (message) => {
+    expect(deadLetterSchema.parse(message)).toEqual(message);
+  });
+
+  it('rejects anything else', () => {
+    expect(deadLetterSchema.safeParse({ type: 'delete', videoId: ID }).success).toBe(false);
+  });
+});

@@ -1,0 +1,345 @@
+import { describe, expect, it } from 'vitest';
+import type { MediaInfo, Rational } from '../../functions/core/media.js';
+import {
+  describeJob,
+  jobCount,
+  jobsOf,
+  makePlan,
+  outputFrameRate,
+  type PlanOptions,
+  TIMELINE_ORIGIN_SECONDS,
+} from '../../functions/core/plan.js';
+
+const VIDEO_ID = 'abcdefghij0123456789';
+
+const OPTIONS: PlanOptions = { segmentSeconds: 6, chunkSegments: 5, x264Preset: 'veryfast' };
+
+interface SourceShape {
+  duration?: number;
+  frameRate?: Rational;
+  variableFrameRate?: boolean;
+  startOffset?: number;
+  hasAudio?: boolean;
+  width?: number;
+  height?: number;
+}
+
+function mediaInfo(shape: SourceShape = {}): MediaInfo {
+  return {
+    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: shape.duration ?? 60,
+    streamCount: shape.hasAudio === false ? 1 : 2,
+    video: {
+      codec: 'h264',
+      width: shape.width ?? 1920,
+      height: shape.height ?? 1080,
+      frameRate: shape.frameRate ?? { num: 30, den: 1 },
+      variableFrameRate: shape.variableFrameRate ?? false,
+      startOffset: shape.startOffset ?? 0,
+    },
+    audio: shape.hasAudio === false ? undefined : { codec: 'aac', channels: 2, sampleRate: 48_000 },
+  };
+}
+
+const fpsOf = (r: Rational) => r.num / r.den;
+
+describe('outputFrameRate', () => {
+  it('keeps a rate at or below 60 fps exactly as it is', () => {
+    expect(outputFrameRate({ num: 30000, den: 1001 })).toEqual({ num: 30000, den: 1001 });
+  });
+
+  it('halves 120 fps to 60 fps', () => {
+    expect(fpsOf(outputFrameRate({ num: 120, den: 1 }))).toBe(60);
+  });
+
+  it('halves 100 fps to 50 fps', () => {
+    expect(fpsOf(outputFrameRate({ num: 100, den: 1 }))).toBe(50);
+  });
+
+  it('divides 144 fps by three to 48 fps', () => {
+    expect(fpsOf(outputFrameRate({ num: 144, den: 1 }))).toBe(48);
+  });
+
+  it('keeps a 119.88 fps rate an exact NTSC rational when halving it', () => {
+    const rate = outputFrameRate({ num: 120000, den: 1001 });
+
+    expect(rate.num / rate.den).toBeCloseTo(60000 / 1001, 12);
+  });
+
+  it('honours a lower maximum', () => {
+    expect(fpsOf(outputFrameRate({ num: 60, den: 1 }, 30))).toBe(30);
+  });
+});
+
+describe('makePlan', () => {
+  it('starts every chunk on a whole multiple of the segment length in frames', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
+
+    for (const chunk of plan.chunks) {
+      expect(chunk.startFrame % plan.output.segmentFrames).toBe(0);
+    }
+    expect(plan.chunks.map((c) => c.startFrame)).toEqual([0, 900, 1800]);
+  });
+
+  it('gives every chunk but the last a frame count of one chunk length', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
+
+    expect(plan.chunks.map((c) => c.frames)).toEqual([900, 900, null]);
+  });
+
+  it('lets a single-chunk video run its only chunk to the end', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 10 }), OPTIONS);
+
+    expect(plan.chunks).toHaveLength(1);
+    expect(plan.chunks[0]?.frames).toBeNull();
+  });
+
+  it('cuts a 14 s 30 fps source into three one-segment chunks', () => {
+    const options = { ...OPTIONS, segmentSeconds: 6, chunkSegments: 1 };
+
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 14 }), options);
+
+    expect(plan.chunks).toHaveLength(3);
+    expect(plan.estimatedFrames).toBe(420);
+  });
+
+  it('plans at least one chunk for a source shorter than a frame', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 0.001 }), OPTIONS);
+
+    expect(plan.estimatedFrames).toBe(1);
+    expect(plan.chunks).toHaveLength(1);
+  });
+
+  it.each([
+    { label: '30', rate: { num: 30, den: 1 }, gop: 60 },
+    { label: '29.97', rate: { num: 30000, den: 1001 }, gop: 60 },
+    { label: '23.976', rate: { num: 24000, den: 1001 }, gop: 48 },
+    { label: '25', rate: { num: 25, den: 1 }, gop: 50 },
+    { label: '35', rate: { num: 35, den: 1 }, gop: 70 },
+    { label: '60', rate: { num: 60, den: 1 }, gop: 120 },
+  ])('puts an IDR every $gop frames at $label fps (two seconds, rounded up)', ({ rate, gop }) => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ frameRate: rate }), OPTIONS);
+
+    expect(plan.output.gopFrames).toBe(gop);
+  });
+
+  it.each([
+    { segmentSeconds: 2, segmentFrames: 60 },
+    { segmentSeconds: 4, segmentFrames: 120 },
+    { segmentSeconds: 6, segmentFrames: 180 },
+  ])('makes a $segmentSeconds s segment $segmentFrames frames at 30 fps', (c) => {
+    const plan = makePlan(VIDEO_ID, mediaInfo(), { ...OPTIONS, segmentSeconds: c.segmentSeconds });
+
+    expect(plan.output.segmentFrames).toBe(c.segmentFrames);
+    expect(plan.output.segmentSeconds).toBe(c.segmentSeconds);
+  });
+
+  it('seeks chunk 0 from the very start of the file', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
+
+    expect(plan.chunks[0]?.seekSeconds).toBe(0);
+  });
+
+  it('seeks every later chunk a quarter frame before its first frame', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
+
+    // A quarter frame at 30 fps is 8.333 ms.
+    expect(plan.chunks.slice(1).map((c) => c.seekSeconds)).toEqual([29.991667, 59.991667]);
+  });
+
+  it('adds the video start offset to a later chunk seek', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
+
+    expect(plan.chunks[1]?.seekSeconds).toBe(30.491667);
+  });
+
+  it('starts the output timeline at a positive origin, so no chunk begins at a negative DTS', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo(), OPTIONS);
+
+    expect(plan.output.timelineOrigin).toBe(TIMELINE_ORIGIN_SECONDS);
+    expect(plan.output.timelineOrigin).toBeGreaterThan(0);
+  });
+
+  it('places each chunk at the origin plus the start offset plus its first frame time', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
+
+    const origin = plan.output.timelineOrigin;
+    expect(plan.chunks.map((c) => c.offsetSeconds)).toEqual([
+      origin + 0.5,
+      origin + 30.5,
+      origin + 60.5,
+    ]);
+  });
+
+  it('places NTSC chunks at their exact frame times, rounded to microseconds', () => {
+    const info = mediaInfo({ duration: 75, frameRate: { num: 30000, den: 1001 } });
+
+    const plan = makePlan(VIDEO_ID, info, OPTIONS);
+
+    // Frame 900 at 30000/1001 fps is 900 × 1001 / 30000 = 30.03 s after the first.
+    expect(plan.chunks[1]?.startFrame).toBe(900);
+    expect(plan.chunks[1]?.offsetSeconds).toBeCloseTo(plan.output.timelineOrigin + 30.03, 6);
+  });
+
+  it('numbers each chunk first segment by the segments before it', () => {
+    const options = { ...OPTIONS, chunkSegments: 2 };
+
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 40 }), options);
+
+    expect(plan.chunks.map((c) => c.firstSegment)).toEqual([0, 2, 4, 6]);
+  });
+
+  it('halves a 120 fps source to 60 fps and resamples it', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ frameRate: { num: 120, den: 1 } }), OPTIONS);
+
+    expect(fpsOf(plan.output.frameRate)).toBe(60);
+    expect(plan.output.resample).toBe(true);
+    expect(plan.source.frameRate).toEqual({ num: 120, den: 1 });
+  });
+
+  it('resamples a variable-frame-rate source', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ variableFrameRate: true }), OPTIONS);
+
+    expect(plan.output.resample).toBe(true);
+  });
+
+  it.each([
+    { num: 24000, den: 1001 },
+    { num: 25, den: 1 },
+    { num: 30000, den: 1001 },
+    { num: 60, den: 1 },
+  ])('keeps a constant $num/$den fps source at its own rate without resampling', (rate) => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ frameRate: rate }), OPTIONS);
+
+    expect(plan.output.resample).toBe(false);
+    expect(plan.output.frameRate).toEqual(rate);
+  });
+
+  it('makes the same plan every time for the same source and options', () => {
+    const info = mediaInfo({ duration: 3601.5, frameRate: { num: 30000, den: 1001 } });
+
+    const first = makePlan(VIDEO_ID, info, OPTIONS);
+    const second = makePlan(VIDEO_ID, structuredClone(info), { ...OPTIONS });
+
+    expect(second).toEqual(first);
+    expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+  });
+
+  it('plans a stereo 48 kHz AAC rendition at 128 kb/s when the source has audio', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ hasAudio: true }), OPTIONS);
+
+    expect(plan.audio).toEqual({ bitrate: 128_000, channels: 2, sampleRate: 48_000 });
+    expect(plan.source.hasAudio).toBe(true);
+  });
+
+  it('plans no audio rendition for a silent source', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ hasAudio: false }), OPTIONS);
+
+    expect(plan.audio).toBeNull();
+    expect(plan.source.hasAudio).toBe(false);
+  });
+
+  it('uses the configured audio bitrate, CRF and preset', () => {
+    const options = { ...OPTIONS, audioBitrate: 96_000, crf: 23, x264Preset: 'fast' };
+
+    const plan = makePlan(VIDEO_ID, mediaInfo(), options);
+
+    expect(plan.audio?.bitrate).toBe(96_000);
+    expect(plan.output.crf).toBe(23);
+    expect(plan.output.x264Preset).toBe('fast');
+  });
+
+  it('defaults to CRF 21', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo(), OPTIONS);
+
+    expect(plan.output.crf).toBe(21);
+  });
+
+  it('builds the renditions from the display size of the source', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ width: 720, height: 1280 }), OPTIONS);
+
+    expect(plan.renditions.map((r) => `${r.width}x${r.height}`)).toEqual([
+      '720x1280',
+      '540x960',
+      '360x640',
+      '234x416',
+    ]);
+  });
+
+  it('records the source it was made from', () => {
+    const info = mediaInfo({ duration: 42.5, width: 1280, height: 720 });
+
+    const plan = makePlan(VIDEO_ID, info, OPTIONS);
+
+    expect(plan).toMatchObject({
+      version: 1,
+      videoId: VIDEO_ID,
+      source: {
+        formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+        duration: 42.5,
+        width: 1280,
+        height: 720,
+        frameRate: { num: 30, den: 1 },
+      },
+    });
+  });
+
+  it('refuses a source without a video stream', () => {
+    const info: MediaInfo = { ...mediaInfo(), video: undefined };
+
+    expect(() => makePlan(VIDEO_ID, info, OPTIONS)).toThrow(/video stream/);
+  });
+});
+
+describe('jobsOf', () => {
+  it('fans a plan out to one job per chunk, then the audio job', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
+
+    const jobs = jobsOf(plan);
+
+    expect(jobs).toEqual([
+      { type: 'video-chunk', videoId: VIDEO_ID, chunk: 0 },
+      { type: 'video-chunk', videoId: VIDEO_ID, chunk: 1 },
+      { type: 'video-chunk', videoId: VIDEO_ID, chunk: 2 },
+      { type: 'audio', videoId: VIDEO_ID },
+    ]);
+  });
+
+  it('fans a silent plan out to chunk jobs only', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: false }), OPTIONS);
+
+    const jobs = jobsOf(plan);
+
+    expect(jobs.map((j) => j.type)).toEqual(['video-chunk', 'video-chunk', 'video-chunk']);
+  });
+});
+
+describe('jobCount', () => {
+  it('counts chunks plus one audio job when there is audio', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
+
+    expect(jobCount(plan)).toBe(4);
+  });
+
+  it('counts only the chunks when there is no audio', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: false }), OPTIONS);
+
+    expect(jobCount(plan)).toBe(3);
+  });
+
+  it('agrees with the number of jobs fanned out', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 3600 }), OPTIONS);
+
+    expect(jobCount(plan)).toBe(jobsOf(plan).length);
+  });
+});
+
+describe('describeJob', () => {
+  it('names a chunk job by its index', () => {
+    expect(describeJob({ type: 'video-chunk', videoId: VIDEO_ID, chunk: 7 })).toBe('chunk 7');
+  });
+
+  it('names the audio job', () => {
+    expect(describeJob({ type: 'audio', videoId: VIDEO_ID })).toBe('audio');
+  });
+});

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import type { MediaInfo } from '../../functions/core/media.js';
+import { makePlan, type Plan } from '../../functions/core/plan.js';
+import type { ReadyRecord } from '../../functions/core/records.js';
+import { deriveView, type VideoRecords } from '../../functions/core/state.js';
+
+const VIDEO_ID = 'abcdefghij0123456789';
+const CREATED_AT = '2025-03-01T12:00:00.000Z';
+const PLAYBACK_URL = `https://cdn.example.com/videos/${VIDEO_ID}/master.m3u8`;
+
+const SOURCE: MediaInfo = {
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  duration: 75,
+  streamCount: 2,
+  video: {
+    codec: 'h264',
+    width: 1280,
+    height: 720,
+    frameRate: { num: 30, den: 1 },
+    variableFrameRate: false,
+    startOffset: 0,
+  },
+  audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+};
+
+/** 75 s at 30 fps in 30 s chunks: three chunk jobs and the audio job. */
+const PLAN: Plan = makePlan(VIDEO_ID, SOURCE, {
+  segmentSeconds: 6,
+  chunkSegments: 5,
+  x264Preset: 'veryfast',
+});
+
+const READY: ReadyRecord = {
+  duration: 75,
+  renditions: [
+    {
+      name: '720p',
+      width: 1280,
+      height: 720,
+      bandwidth: 3_200_000,
+      averageBandwidth: 2_900_000,
+      codecs: 'avc1.64001f,mp4a.40.2',
+      frameRate: 30,
+    },
+    {
+      name: '360p',
+      width: 640,
+      height: 360,
+      bandwidth: 900_000,
+      averageBandwidth: 800_000,
+      codecs: 'avc1.64001e,mp4a.40.2',
+      frameRate: 30,
+    },
+  ],
+};
+
+function records(overrides: Partial<VideoRecords> = {}): VideoRecords {
+  return {
+    video: {
+      id: VIDEO_ID,
+      createdAt: CREATED_AT,
+      filename: 'holiday.mp4',
+      contentType: 'video/mp4',
+      size: 10_000_000,
+    },
+    lastChange: new Date('2025-03-01T12:05:00.000Z'),
+    sourceUploaded: false,
+    completedJobs: 0,
+    ...overrides,
+  };
+}
+
+const progressAfter = (completedJobs: number) =>
+  deriveView(records({ sourceUploaded: true, plan: PLAN, completedJobs }), PLAYBACK_URL).progress;
+
+describe('deriveView', () => {
+  it('awaits the upload while there is neither a source nor a plan', () => {
+    const view = deriveView(records(), PLAYBACK_URL);
+
+    expect(view).toMatchObject({ id: VIDEO_ID, status: 'awaiting_upload', progress: 0 });
+    expect(view.playbackUrl).toBeUndefined();
+  });
+
+  it('is processing with no progress once the source is uploaded but not yet planned', () => {
+    const view = deriveView(records({ sourceUploaded: true }), PLAYBACK_URL);
+
+    expect(view).toMatchObject({ status: 'processing', progress: 0 });
+    expect(view.duration).toBeUndefined();
+  });
+
+  it('is processing once a plan exists, with the planned duration', () => {
+    const view = deriveView(records({ sourceUploaded: true, plan: PLAN }), PLAYBACK_URL);
+
+    expect(view).toMatchObject({ status: 'processing', duration: 75 });
+  });
+
+  it('shows progress strictly between 0 and 1 while jobs run', () => {
+    for (let done = 0; done <= 4; done++) {
+      const progress = progressAfter(done);
+
+      expect(progress).toBeGreaterThan(0);
+      expect(progress).toBeLessThan(1);
+    }
+  });
+
+  it('grows the progress with every completed job', () => {
+    const progress = [0, 1, 2, 3, 4].map(progressAfter);
+
+    for (let i = 1; i < progress.length; i++) {
+      expect(progress[i]).toBeGreaterThan(progress[i - 1] ?? 1);
+    }
+  });
+
+  it('never passes the finished-jobs progress when more job records than jobs are seen', () => {
+    expect(progressAfter(9)).toBe(progressAfter(4));
+  });
+
+  it('is ready with the playback URL, the duration and full progress', () => {
+    const view = deriveView(
+      records({ sourceUploaded: true, plan: PLAN, ready: READY }),
+      PLAYBACK_URL,
+    );
+
+    expect(view).toMatchObject({
+      status: 'ready',
+      progress: 1,
+      duration: 75,
+      playbackUrl: PLAYBACK_URL,
+    });
+  });
+
+  it('lists the ready renditions without their name or frame rate', () => {
+    const view = deriveView(
+      records({ sourceUploaded: true, plan: PLAN, ready: READY }),
+      PLAYBACK_URL,
+    );
+
+    expect(view.renditions).toEqual([
+      {
+        width: 1280,
+        height: 720,
+        bandwidth: 3_200_000,
+        averageBandwidth: 2_900_000,
+        codecs: 'avc1.64001f,mp4a.40.2',
+      },
+      {
+        width: 640,
+        height: 360,
+        bandwidth: 900_000,
+        averageBandwidth: 800_000,
+        codecs: 'avc1.64001e,mp4a.40.2',
+      },
+    ]);
+  });
+
+  it('is failed with the recorded error even when a ready record exists', () => {
+    const error = { code: 'DECODE_FAILED', message: 'chunk 2 could not be decoded' };
+
+    const view = deriveView(
+      records({ sourceUploaded: true, plan: PLAN, ready: READY, failed: { error } }),
+      PLAYBACK_URL,
+    );
+
+    expect(view).toMatchObject({ status: 'failed', progress: 1, error });
+    expect(view.playbackUrl).toBeUndefined();
+    expect(view.renditions).toBeUndefined();
+  });
+
+  it('is failed even before the source is uploaded', () => {
+    const error = { code: 'UPLOAD_TOO_LARGE', message: 'too large' };
+
+    const view = deriveView(records({ failed: { error } }), PLAYBACK_URL);
+
+    expect(view.status).toBe('failed');
+  });
+
+  it('keeps the creation time of the video record', () => {
+    const view = deriveView(records(), PLAYBACK_URL);
+
+    expect(view.createdAt).toBe(CREATED_AT);
+  });
+
+  it('reports the time of the newest record as updatedAt', () => {
+    const view = deriveView(
+      records({ lastChange: new Date('2025-03-01T12:05:00.000Z') }),
+      PLAYBACK_URL,
+    );
+
+    expect(view.updatedAt).toBe('2025-03-01T12:05:00.000Z');
+  });
+
+  it('never reports updatedAt before createdAt', () => {
+    const view = deriveView(records({ lastChange: new Date(0) }), PLAYBACK_URL);
+
+    expect(Date.parse(view.updatedAt)).toBeGreaterThanOrEqual(Date.parse(view.createdAt));
+    expect(view.updatedAt).toBe(CREATED_AT);
+  });
+});
