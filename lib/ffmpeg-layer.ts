@@ -34,13 +34,8 @@ interface NpmBinary {
 
 const BINARIES: readonly NpmBinary[] = [
   { file: 'ffmpeg', candidates: [{ pkg: '@ffmpeg-installer/linux-x64', path: 'ffmpeg' }] },
-  {
-    file: 'ffprobe',
-    candidates: [
-      { pkg: '@ffprobe-installer/linux-x64', path: 'ffprobe' },
-      { pkg: 'ffprobe-static', path: 'bin/linux/x64/ffprobe' },
-    ],
-  },
+  // ffprobe-static's 4.0.2 build: the @ffprobe-installer builds segfault on MPEG-TS input.
+  { file: 'ffprobe', candidates: [{ pkg: 'ffprobe-static', path: 'bin/linux/x64/ffprobe' }] },
 ];
 
 interface ResolvedBinary {

@@ -11,7 +11,7 @@ import { SpoolFunction } from './spool-function.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface TranscodeProps {
-  /** Sources (read through presigned GETs) and write-once chunk records. */
+  /** Sources (read by byte range through the SDK) and write-once chunk records. */
   readonly uploadsBucket: s3.IBucket;
   /** Receives the HLS segments; read back to skip work already done on redelivery. */
   readonly outputBucket: s3.IBucket;
@@ -55,7 +55,7 @@ export class Transcode extends Construct {
     });
     this.handler.grantBucketReadWrite(
       props.uploadsBucket,
-      'Transcode presigns GETs of the source and writes its write-once chunk record.',
+      'Transcode reads byte ranges of the source and writes its write-once chunk record.',
     );
     this.handler.grantBucketReadWrite(
       props.outputBucket,
