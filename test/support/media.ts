@@ -46,7 +46,7 @@ export async function makeSource(dir: string, name: string, spec: SourceSpec): P
     '-f',
     'lavfi',
     '-i',
-    `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.rate}:duration=${spec.seconds}`,
+    `testsrc=size=${spec.width}x${spec.height}:rate=${spec.rate}:duration=${spec.seconds}`,
   ];
   if (spec.audio) {
     const channels = typeof spec.audio === 'object' ? spec.audio.channels : 2;
@@ -64,7 +64,7 @@ export async function makeSource(dir: string, name: string, spec: SourceSpec): P
     // lossy encoder smears.
     '-filter_complex',
     `color=c=black:size=${spec.width}x${band}:rate=${spec.rate},format=yuv420p,` +
-      `geq=lum='28+14*if(lt(mod(N,28),14),mod(N,28),28-mod(N,28))':cb=128:cr=128[b];[0:v][b]overlay=0:${spec.height - band}:shortest=1[v]`,
+      `geq=lum='28+14*if(lt(mod(N,28),14),mod(N,28),28-mod(N,28))':cb=128:cr=128[b];[0:v][b]overlay=0:${spec.height - band}:shortest=1,format=yuv420p[v]`,
     '-map',
     '[v]',
     ...(spec.audio ? ['-map', '1:a'] : []),

@@ -1,0 +1,185 @@
+/**
+ * The ffmpeg adapter with the real binaries on generated media: sources that are awkward in
+ * ways real uploads are (variable frame rate, high frame rate, rotation), cut into chunks.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FfmpegTranscoder,
+  FfprobeProber,
+  inputGuards,
+  safeReason,
+} from '../../functions/adapters/ffmpeg.js';
+import { MediaError } from '../../functions/core/errors.js';
+import { normalizeProbe, rationalValue } from '../../functions/core/media.js';
+import { makePlan, type Plan } from '../../functions/core/plan.js';
+import { FFMPEG, FFPROBE, frameTimes } from '../support/media.js';
+
+const run = promisify(execFile);
+const paths = { ffmpegPath: FFMPEG, ffprobePath: FFPROBE };
+const prober = new FfprobeProber(paths);
+const transcoder = new FfmpegTranscoder(paths);
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spool-ffmpeg-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function generate(name: string, filter: string, extra: string[] = []): Promise<string> {
+  const file = join(dir, name);
+  await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', filter, ...extra, file]);
+  return file;
+}
+
+async function planFor(file: string): Promise<Plan> {
+  const info = normalizeProbe(await prober.probe(file));
+  return makePlan('a'.repeat(20), info, {
+    segmentSeconds: 6,
+    chunkSegments: 1,
+    x264Preset: 'ultrafast',
+  });
+}
+
+/** Encode every chunk, join each rendition's segments in order, as publish does. */
+async function encodeAll(file: string, plan: Plan): Promise<Record<string, string>> {
+  const joined: Record<string, Buffer[]> = {};
+  for (const chunk of plan.chunks) {
+    const workDir = join(dir, `${file.split('/').pop()}-${chunk.index}`);
+    const out = await transcoder.encodeVideoChunk({
+      input: file,
+      plan,
+      chunk: chunk.index,
+      workDir,
+    });
+    for (const [name, r] of Object.entries(out.renditions)) {
+      for (const s of r.segments) (joined[name] ??= []).push(await readFile(join(r.dir, s.file)));
+    }
+  }
+  const files: Record<string, string> = {};
+  for (const [name, parts] of Object.entries(joined)) {
+    files[name] = join(dir, `${file.split('/').pop()}-${name}.ts`);
+    await writeFile(files[name], Buffer.concat(parts));
+  }
+  return files;
+}
+
+describe('FfmpegTranscoder', () => {
+  it('turns a variable-frame-rate source into a constant-rate ladder of the same duration', async () => {
+    // Every fifth frame dropped with -vsync vfr: timestamps jump, 24 fps on average.
+    const file = await generate('vfr.mp4', 'testsrc2=size=320x240:rate=30:duration=13', [
+      '-vf',
+      "select='not(eq(mod(n,5),4))'",
+      '-vsync',
+      'vfr',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    const plan = await planFor(file);
+    expect(plan.output.resample).toBe(true);
+    expect(plan.chunks.length).toBe(3);
+    const out = await encodeAll(file, plan);
+    const fps = rationalValue(plan.output.frameRate);
+    for (const joined of Object.values(out)) {
+      const times = await frameTimes(joined);
+      expect(Math.abs(times.length / fps - 13)).toBeLessThanOrEqual(2 / fps);
+      const steps = times.slice(1).map((t, n) => t - (times[n] ?? 0));
+      expect(steps.filter((d) => Math.abs(d - 1 / fps) > 1.5e-3)).toEqual([]);
+    }
+  });
+
+  it('halves a 120 fps source to 60 fps without losing time', async () => {
+    const file = await generate('hfr.mp4', 'testsrc2=size=320x240:rate=120:duration=3', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    const plan = await planFor(file);
+    expect(rationalValue(plan.output.frameRate)).toBe(60);
+    const out = await encodeAll(file, plan);
+    const times = await frameTimes(Object.values(out)[0] ?? '');
+    expect(times.length).toBe(180);
+  });
+
+  it('encodes a phone video with rotation metadata upright, at its display size', async () => {
+    const landscape = await generate('landscape.mp4', 'testsrc2=size=640x360:rate=30:duration=2', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    // A remux is what writes the display matrix, as a phone does.
+    const file = join(dir, 'rotated.mp4');
+    await run(FFMPEG, [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      landscape,
+      '-c',
+      'copy',
+      '-metadata:s:v:0',
+      'rotate=90',
+      file,
+    ]);
+    const plan = await planFor(file);
+    expect(plan.source).toMatchObject({ width: 360, height: 640 });
+    const out = await encodeAll(file, plan);
+    const { stdout } = await run(FFPROBE, [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=width,height',
+      '-of',
+      'csv=p=0',
+      out['360p'] ?? '',
+    ]);
+    expect(stdout.trim().split('\n')[0]).toBe('360,640');
+  });
+
+  it('reports a source that cannot be decoded as a media error, with no path or URL in it', async () => {
+    const file = join(dir, 'garbage.mp4');
+    await writeFile(file, Buffer.alloc(4096, 7));
+    const plan = await planFor(join(dir, 'hfr.mp4'));
+    const err = await transcoder
+      .encodeVideoChunk({ input: file, plan, chunk: 0, workDir: join(dir, 'garbage') })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MediaError);
+    expect((err as MediaError).message).not.toContain(dir);
+  });
+});
+
+describe('FfprobeProber', () => {
+  it('refuses a playlist disguised as a video instead of following it', async () => {
+    const file = join(dir, 'evil.avi');
+    await writeFile(file, `#EXTM3U\n#EXTINF:1,\nfile://${join(dir, 'hfr.mp4')}\n#EXT-X-ENDLIST\n`);
+    const err = await prober.probe(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MediaError);
+  });
+
+  it('allows only the transport of the URL it is given', () => {
+    expect(inputGuards('http://127.0.0.1:9/x')).toEqual(
+      expect.arrayContaining(['-protocol_whitelist', 'http,tcp']),
+    );
+    expect(inputGuards('/tmp/source.mp4')).toEqual(
+      expect.arrayContaining(['-protocol_whitelist', 'file']),
+    );
+    expect(inputGuards('/tmp/a').join(' ')).not.toMatch(/\bhls\b|concat|image2/);
+  });
+
+  it('keeps presigned URLs and paths out of error messages', () => {
+    const reason = safeReason(
+      'ffmpeg version 4\nhttp://127.0.0.1:4000/abc/source?X-Amz-Signature=deadbeef: Invalid data found when processing input\n',
+    );
+    expect(reason).toBe('<source> Invalid data found when processing input');
+  });
+});
