@@ -59,7 +59,9 @@ async function encodeAll(file: string, plan: Plan): Promise<Record<string, strin
       workDir,
     });
     for (const [name, r] of Object.entries(out.renditions)) {
-      for (const s of r.segments) (joined[name] ??= []).push(await readFile(join(r.dir, s.file)));
+      const parts = joined[name] ?? [];
+      joined[name] = parts;
+      for (const s of r.segments) parts.push(await readFile(join(r.dir, s.file)));
     }
   }
   const files: Record<string, string> = {};
