@@ -11,7 +11,7 @@ import { MediaError, TransientError } from '../core/errors.js';
 import { ALLOWED_DEMUXERS } from '../core/media.js';
 import type { ChunkSpec, Plan } from '../core/plan.js';
 import type { MediaProber, Transcoder } from '../core/ports.js';
-import type { AudioOutput, ChunkOutput, Segment } from '../core/records.js';
+import type { AudioOutput, ChunkOutput, Keyframe, Segment } from '../core/records.js';
 
 const run = promisify(execFile);
 
@@ -123,6 +123,56 @@ async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
   return segments;
 }
 
+/**
+ * Where each IDR frame of a segment lies: its time from the segment's start and the bytes
+ * from its first transport packet to the next video frame's (RFC 8216 §4.3.3.6 I-frame
+ * byte ranges). Also the segment's first presentation time.
+ */
+async function scanKeyframes(
+  ffprobePath: string,
+  file: string,
+): Promise<{ keyframes: Keyframe[]; firstTime: number }> {
+  const { stdout } = await run(
+    ffprobePath,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time,pos,flags',
+      '-of',
+      'json',
+      file,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const packets = (
+    (JSON.parse(stdout) as { packets?: { pts_time?: string; pos?: string; flags?: string }[] })
+      .packets ?? []
+  )
+    .map((p) => ({
+      time: Number(p.pts_time),
+      pos: Number(p.pos),
+      key: (p.flags ?? '').includes('K'),
+    }))
+    .filter((p) => Number.isFinite(p.time) && Number.isFinite(p.pos));
+  const { size } = await stat(file);
+  const firstTime = Math.min(...packets.map((p) => p.time));
+  // Packets come in file (decode) order: a frame's bytes run up to the next packet's start.
+  const keyframes = packets.flatMap((p, i) => {
+    if (!p.key) return [];
+    // Start on the 188-byte transport packet that holds the frame's first bytes.
+    const offset = p.pos - (p.pos % 188);
+    const end = packets[i + 1]?.pos ?? size;
+    const next = end - (end % 188);
+    return [{ time: round6(p.time - firstTime), offset, length: Math.max(188, next - offset) }];
+  });
+  return { keyframes, firstTime };
+}
+
+const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
+
 /** RFC 6381 `avc1.PPCCLL` from what x264 actually wrote (profile and level of a segment). */
 async function h264Codecs(ffprobePath: string, file: string): Promise<string> {
   const { stdout } = await run(ffprobePath, [
@@ -181,10 +231,15 @@ export class FfmpegTranscoder implements Transcoder {
     this.timeoutMs = opts.timeoutMs ?? 13 * 60_000;
   }
 
-  /** The filter graph: one decode, re-timed onto the output grid, split to every rung. */
-  static filterGraph(plan: Plan): string {
+  /**
+   * The filter graph: one decode, re-timed onto the output grid, split to every rung, to the
+   * storyboard sprite sheet, and (first chunk) to the poster.
+   */
+  static filterGraph(plan: Plan, chunk = 0): string {
     const { num, den } = plan.output.frameRate;
-    const n = plan.renditions.length;
+    const { storyboard: sb, poster } = plan.images;
+    const branches = [...plan.renditions.map((_, i) => `[s${i}]`), '[sb]'];
+    if (chunk === 0) branches.push('[po]');
     const pre = [
       // Variable-rate (or >60 fps) sources are resampled onto the output rate first.
       ...(plan.output.resample ? [`fps=${num}/${den}`] : []),
@@ -192,12 +247,30 @@ export class FfmpegTranscoder implements Transcoder {
       // every chunk's frames exactly on the video's timeline, so joins have no gap or overlap.
       `settb=${den}/${num}`,
       'setpts=N',
-      `split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`,
+      `split=${branches.length}${branches.join('')}`,
     ].join(',');
     const scales = plan.renditions.map(
       (r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`,
     );
-    return [`[0:v:0]${pre}`, ...scales].join(';');
+    const rows = Math.ceil(sb.perChunk / sb.columns);
+    // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
+    const graph = [
+      `[0:v:0]${pre}`,
+      ...scales,
+      `[sb]select='not(mod(n,${sb.intervalFrames}))',scale=${sb.width}:${sb.height},setsar=1,tile=${sb.columns}x${rows}[sbo]`,
+    ];
+    if (chunk === 0) {
+      // thumbnail picks the frame nearest the average look of the opening seconds: not a
+      // black fade-in frame, not a flash.
+      const sample = Math.max(
+        1,
+        Math.min(plan.chunks[0]?.frames ?? 300, Math.round((10 * num) / den)),
+      );
+      graph.push(
+        `[po]thumbnail=n=${sample},scale=${poster.width}:${poster.height},setsar=1,split=2[pj][pw]`,
+      );
+    }
+    return graph.join(';');
   }
 
   static hlsSegmentSeconds(plan: Plan): number {
@@ -228,7 +301,7 @@ export class FfmpegTranscoder implements Transcoder {
         ...inputGuards(input),
         ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
       ])
-      .complexFilter(FfmpegTranscoder.filterGraph(plan));
+      .complexFilter(FfmpegTranscoder.filterGraph(plan, spec.index));
 
     plan.renditions.forEach((r, i) => {
       cmd.output(join(workDir, r.name, 'chunk.m3u8')).outputOptions([
@@ -285,6 +358,18 @@ export class FfmpegTranscoder implements Transcoder {
       ]);
     });
 
+    const sheet = `thumbs-${String(spec.index).padStart(5, '0')}.jpg`;
+    cmd
+      .output(join(workDir, sheet))
+      .outputOptions(['-map', '[sbo]', '-frames:v', '1', '-q:v', '5']);
+    if (spec.index === 0) {
+      cmd
+        .output(join(workDir, 'poster.jpg'))
+        .outputOptions(['-map', '[pj]', '-frames:v', '1', '-q:v', '3']);
+      cmd
+        .output(join(workDir, 'poster.webp'))
+        .outputOptions(['-map', '[pw]', '-frames:v', '1', '-c:v', 'libwebp', '-quality', '80']);
+    }
     await Promise.all(
       plan.renditions.map((r) => mkdir(join(workDir, r.name), { recursive: true })),
     );
@@ -293,15 +378,37 @@ export class FfmpegTranscoder implements Transcoder {
     const fps = num / den;
     const renditions: ChunkOutput['renditions'] = {};
     let frames = 0;
+    let firstFrameTime: number | undefined;
     for (const r of plan.renditions) {
       const dir = join(workDir, r.name);
       const segments = await readSegments(dir, 'chunk.m3u8');
       const first = segments[0];
       const codecs = first ? await h264Codecs(this.paths.ffprobePath, join(dir, first.file)) : '';
+      for (const segment of segments) {
+        const scan = await scanKeyframes(this.paths.ffprobePath, join(dir, segment.file));
+        segment.keyframes = scan.keyframes;
+        if (segment === first) firstFrameTime ??= scan.firstTime;
+      }
       renditions[r.name] = { dir, segments, codecs };
       frames = Math.round(segments.reduce((t, s) => t + s.duration, 0) * fps);
     }
-    return { frames, renditions };
+    // A chunk too short for a thumbnail (a few trailing frames) leaves no sprite sheet.
+    const sheetPath = join(workDir, sheet);
+    const storyboard = (await stat(sheetPath).catch(() => undefined))
+      ? {
+          file: sheet,
+          path: sheetPath,
+          count: Math.min(
+            plan.images.storyboard.perChunk,
+            Math.ceil(frames / plan.images.storyboard.intervalFrames),
+          ),
+        }
+      : undefined;
+    const poster =
+      spec.index === 0
+        ? { jpeg: join(workDir, 'poster.jpg'), webp: join(workDir, 'poster.webp') }
+        : undefined;
+    return { frames, renditions, storyboard, poster, firstFrameTime };
   }
 
   async encodeAudio(args: { input: string; plan: Plan; workDir: string }): Promise<AudioOutput> {

@@ -20,10 +20,14 @@ export class S3Store implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
   async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
+    const text = await this.getText(bucket, key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  async getText(bucket: string, key: string): Promise<string | undefined> {
     try {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const text = await res.Body?.transformToString('utf8');
-      return text === undefined ? undefined : (JSON.parse(text) as T);
+      return await res.Body?.transformToString('utf8');
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;

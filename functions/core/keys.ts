@@ -27,6 +27,15 @@ export const keys = {
   master: (id: string) => `videos/${id}/master.m3u8`,
   mediaPlaylist: (id: string, rendition: string) => `videos/${id}/${rendition}/index.m3u8`,
   segment: (id: string, rendition: string, file: string) => `videos/${id}/${rendition}/${file}`,
+  iframePlaylist: (id: string, rendition: string) => `videos/${id}/${rendition}/iframes.m3u8`,
+  poster: (id: string, ext: 'jpg' | 'webp') => `videos/${id}/poster.${ext}`,
+  storyboardImage: (id: string, file: string) => `videos/${id}/storyboard/${file}`,
+  storyboardVtt: (id: string) => `videos/${id}/storyboard/storyboard.vtt`,
+  subtitlePlaylist: (id: string, language: string) => `videos/${id}/subs/${language}/index.m3u8`,
+  subtitleSegment: (id: string, language: string, file: string) =>
+    `videos/${id}/subs/${language}/${file}`,
+  /** Uploads bucket: an optional caption sidecar uploaded with the video. */
+  caption: (id: string, language: string) => `uploads/${id}/captions/${language}`,
 } as const;
 
 /** `uploads/{id}/source` → id, or undefined for any other key. */

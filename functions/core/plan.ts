@@ -66,7 +66,69 @@ export interface Plan {
   chunks: ChunkSpec[];
   /** Estimated from duration × rate; the last chunk encodes whatever really remains. */
   estimatedFrames: number;
+  images: ImageSpec;
 }
+
+/** Poster and storyboard, made by the chunk workers from the frames they already decode. */
+export interface ImageSpec {
+  poster: { width: number; height: number };
+  storyboard: {
+    /** A thumbnail every this many frames: a whole number of GOPs dividing the chunk. */
+    intervalFrames: number;
+    width: number;
+    height: number;
+    /** Thumbnails per row of a chunk's sprite sheet. */
+    columns: number;
+    /** Thumbnails in a full chunk's sprite sheet. */
+    perChunk: number;
+  };
+}
+
+/** Enough thumbnails to scrub smoothly, few enough that the sheets stay small. */
+const MAX_THUMBNAILS = 600;
+/** Storyboard thumbnails are this tall (wide, for portrait video). */
+const THUMBNAIL_SHORT_SIDE = 90;
+/** Posters are no larger than 720p: a still needs no more. */
+const POSTER_MAX_SHORT_SIDE = 720;
+
+export function imageSpec(
+  renditions: readonly Rendition[],
+  source: { width: number; height: number },
+  gopFrames: number,
+  chunkFrames: number,
+  estimatedFrames: number,
+): ImageSpec {
+  const poster =
+    renditions.find((r) => Math.min(r.width, r.height) <= POSTER_MAX_SHORT_SIDE) ??
+    renditions[renditions.length - 1];
+  const gopsPerChunk = chunkFrames / gopFrames;
+  // The interval divides the chunk, so every chunk's thumbnails fall on the same global grid.
+  let gops = 1;
+  for (let k = 1; k <= gopsPerChunk; k++) {
+    if (gopsPerChunk % k !== 0) continue;
+    gops = k;
+    if (estimatedFrames / (k * gopFrames) <= MAX_THUMBNAILS) break;
+  }
+  const intervalFrames = gops * gopFrames;
+  const perChunk = chunkFrames / intervalFrames;
+  const portrait = source.height > source.width;
+  const long = even(
+    (THUMBNAIL_SHORT_SIDE * Math.max(source.width, source.height)) /
+      Math.min(source.width, source.height),
+  );
+  return {
+    poster: { width: poster?.width ?? source.width, height: poster?.height ?? source.height },
+    storyboard: {
+      intervalFrames,
+      width: portrait ? THUMBNAIL_SHORT_SIDE : long,
+      height: portrait ? long : THUMBNAIL_SHORT_SIDE,
+      columns: Math.min(5, perChunk),
+      perChunk,
+    },
+  };
+}
+
+const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
 
 export interface PlanOptions {
   segmentSeconds: number;
@@ -114,6 +176,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
     });
   }
 
+  const renditions = buildLadder(video, options.ladder);
   return {
     version: 1,
     videoId,
@@ -138,12 +201,13 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       crf: options.crf ?? 21,
       timelineOrigin: TIMELINE_ORIGIN_SECONDS,
     },
-    renditions: buildLadder(video, options.ladder),
+    renditions,
     audio: info.audio
       ? { bitrate: options.audioBitrate ?? 128_000, channels: 2, sampleRate: 48_000 }
       : null,
     chunks,
     estimatedFrames,
+    images: imageSpec(renditions, video, gopFrames, chunkFrames, estimatedFrames),
   };
 }
 

@@ -32,6 +32,66 @@ export function writeMediaPlaylist(input: MediaPlaylistInput): string {
   return lines.join('\n');
 }
 
+/**
+ * An I-frame playlist (RFC 8216 §4.3.3.6): byte ranges of the IDR frames inside the existing
+ * segments, for trick play and scrubbing. Each I-frame lasts until the next one. The
+ * transport stream's PAT/PMT at the start of the first segment is the initialization section.
+ */
+export function writeIframePlaylist(segments: readonly Segment[]): string {
+  const frames: { file: string; offset: number; length: number; start: number }[] = [];
+  let start = 0;
+  for (const s of segments) {
+    for (const k of s.keyframes ?? []) {
+      frames.push({ file: s.file, offset: k.offset, length: k.length, start: start + k.time });
+    }
+    start += s.duration;
+  }
+  const durations = frames.map((f, i) => (frames[i + 1]?.start ?? start) - f.start);
+  const first = frames[0];
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:5',
+    `#EXT-X-TARGETDURATION:${Math.max(1, Math.round(Math.max(0, ...durations)))}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+    '#EXT-X-I-FRAMES-ONLY',
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+  ];
+  if (first && first.offset > 0) {
+    lines.push(`#EXT-X-MAP:URI="${first.file}",BYTERANGE="${first.offset}@0"`);
+  }
+  frames.forEach((f, i) => {
+    lines.push(
+      `#EXTINF:${(durations[i] ?? 0).toFixed(6)},`,
+      `#EXT-X-BYTERANGE:${f.length}@${f.offset}`,
+      f.file,
+    );
+  });
+  lines.push('#EXT-X-ENDLIST', '');
+  return lines.join('\n');
+}
+
+/** Peak bitrate of an I-frame playlist: each frame's bits over the time it stands for. */
+export function iframeBandwidth(segments: readonly Segment[]): BandwidthFigures {
+  let bytes = 0;
+  let peak = 0;
+  let total = 0;
+  const starts: { start: number; length: number }[] = [];
+  let t = 0;
+  for (const s of segments) {
+    for (const k of s.keyframes ?? []) starts.push({ start: t + k.time, length: k.length });
+    t += s.duration;
+  }
+  starts.forEach((f, i) => {
+    const d = (starts[i + 1]?.start ?? t) - f.start;
+    bytes += f.length;
+    total += d;
+    if (d > 0) peak = Math.max(peak, (f.length * 8) / Math.max(d, 1));
+  });
+  const average = total > 0 ? (bytes * 8) / total : 0;
+  return { peak: Math.ceil(Math.max(peak, average)), average: Math.ceil(average) };
+}
+
 export interface BandwidthFigures {
   /** Peak segment bitrate, bits per second (RFC 8216 §4.3.4.2 BANDWIDTH). */
   peak: number;
@@ -39,23 +99,40 @@ export interface BandwidthFigures {
   average: number;
 }
 
-/** Measured from the segments as written (container overhead included, as the spec asks). */
-export function measureBandwidth(segments: readonly Segment[]): BandwidthFigures {
+/**
+ * Measured from the segments as written, container overhead included. RFC 8216 §4.3.4.2:
+ * the peak is the largest bit rate of any run of contiguous segments lasting between 0.5 and
+ * 1.5 target durations (so a short tail segment is judged with its neighbour, not alone).
+ */
+export function measureBandwidth(
+  segments: readonly Segment[],
+  targetDuration = targetDurationOf([segments]),
+): BandwidthFigures {
   let bytes = 0;
   let seconds = 0;
-  let peak = 0;
   for (const s of segments) {
     bytes += s.bytes;
     seconds += s.duration;
-    // A very short tail segment has a noisy rate; it still counts, but against at least 1 s.
-    if (s.duration > 0) peak = Math.max(peak, (s.bytes * 8) / Math.max(s.duration, 1));
   }
   const average = seconds > 0 ? (bytes * 8) / seconds : 0;
+  let peak = 0;
+  for (let i = 0; i < segments.length; i++) {
+    let b = 0;
+    let d = 0;
+    for (let j = i; j < segments.length; j++) {
+      b += segments[j]?.bytes ?? 0;
+      d += segments[j]?.duration ?? 0;
+      if (d > 1.5 * targetDuration) break;
+      if (d >= 0.5 * targetDuration) peak = Math.max(peak, (b * 8) / d);
+    }
+  }
+  // A video shorter than half a target duration has no qualifying run: its whole is its peak.
   return { peak: Math.ceil(Math.max(peak, average)), average: Math.ceil(average) };
 }
 
 export interface VariantInput {
   uri: string;
+  iframesUri?: string;
   width: number;
   height: number;
   frameRate: number;
@@ -75,6 +152,8 @@ export interface WrittenVariant {
   bandwidth: number;
   averageBandwidth: number;
   codecs: string;
+  /** The variant's I-frame playlist, when its segments carry keyframe positions. */
+  iframes?: { uri: string; bandwidth: number; averageBandwidth: number; codecs: string };
 }
 
 /** Figures per variant: video plus the audio that plays with it. */
@@ -86,7 +165,18 @@ export function describeVariants(
   return variants
     .map((v) => {
       const m = measureBandwidth(v.video.segments);
+      const hasKeyframes = v.video.segments.some((s) => (s.keyframes?.length ?? 0) > 0);
+      const i = iframeBandwidth(v.video.segments);
       return {
+        iframes:
+          v.iframesUri && hasKeyframes
+            ? {
+                uri: v.iframesUri,
+                bandwidth: i.peak,
+                averageBandwidth: i.average,
+                codecs: v.video.codecs,
+              }
+            : undefined,
         uri: v.uri,
         width: v.width,
         height: v.height,
@@ -101,14 +191,28 @@ export function describeVariants(
 
 export const AUDIO_GROUP = 'aac';
 
+export const SUBTITLE_GROUP = 'subs';
+
+export interface SubtitleInput {
+  uri: string;
+  language: string;
+  name: string;
+}
+
 export function writeMasterPlaylist(
   variants: readonly WrittenVariant[],
   audio: { uri: string; channels: number } | null,
+  subtitles: readonly SubtitleInput[] = [],
 ): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:4', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
   if (audio) {
     lines.push(
       `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="Main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="${audio.channels}",URI="${audio.uri}"`,
+    );
+  }
+  for (const sub of subtitles) {
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${sub.name.replace(/"/g, "'")}",LANGUAGE="${sub.language}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${sub.uri}"`,
     );
   }
   for (const v of variants) {
@@ -120,7 +224,14 @@ export function writeMasterPlaylist(
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
     ];
     if (audio) attrs.push(`AUDIO="${AUDIO_GROUP}"`);
+    if (subtitles.length > 0) attrs.push(`SUBTITLES="${SUBTITLE_GROUP}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+  }
+  for (const v of variants) {
+    if (!v.iframes) continue;
+    lines.push(
+      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${v.iframes.bandwidth},AVERAGE-BANDWIDTH=${v.iframes.averageBandwidth},CODECS="${v.iframes.codecs}",RESOLUTION=${v.width}x${v.height},URI="${v.iframes.uri}"`,
+    );
   }
   lines.push('');
   return lines.join('\n');

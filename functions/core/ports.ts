@@ -14,6 +14,7 @@ export interface StoredObject {
 
 export interface ObjectStore {
   getJson<T>(bucket: string, key: string): Promise<T | undefined>;
+  getText(bucket: string, key: string): Promise<string | undefined>;
   /**
    * Write a JSON record. With `ifNoneMatch`, the write only happens if the key is absent
    * (S3 conditional write); returns 'exists' if another writer got there first.

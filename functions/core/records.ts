@@ -11,6 +11,16 @@ export interface VideoRecord {
   filename: string;
   contentType: string;
   size: number;
+  /** Caption sidecars the client said it would upload with the video. */
+  captions?: CaptionSpec[];
+}
+
+export interface CaptionSpec {
+  /** BCP 47 language tag; also the caption's key. */
+  language: string;
+  label: string;
+  format: 'srt' | 'vtt';
+  size: number;
 }
 
 export interface Segment {
@@ -19,6 +29,23 @@ export interface Segment {
   /** Seconds, as measured by the muxer. */
   duration: number;
   bytes: number;
+  /** Video only: where each IDR frame sits in the file, for the I-frame playlist. */
+  keyframes?: Keyframe[];
+}
+
+export interface Keyframe {
+  /** Seconds from the segment's start. */
+  time: number;
+  /** Byte range of the frame's transport-stream packets. */
+  offset: number;
+  length: number;
+}
+
+/** One chunk's storyboard sprite sheet (`storyboard/{file}`). */
+export interface SpriteSheet {
+  file: string;
+  /** Thumbnails on the sheet, row by row. */
+  count: number;
 }
 
 export interface RenditionOutput {
@@ -31,6 +58,12 @@ export interface RenditionOutput {
 export interface ChunkOutput {
   frames: number;
   renditions: Record<string, RenditionOutput & { dir: string }>;
+  /** Local path of the sprite sheet, with the thumbnail count. */
+  storyboard?: SpriteSheet & { path: string };
+  /** Chunk 0 only: local paths of the poster images. */
+  poster?: { jpeg: string; webp: string };
+  /** Presentation time of the chunk's first frame in the transport stream, seconds. */
+  firstFrameTime?: number;
 }
 
 export interface AudioOutput extends RenditionOutput {
@@ -42,6 +75,10 @@ export interface ChunkRecord {
   chunk: number;
   frames: number;
   renditions: Record<string, RenditionOutput>;
+  storyboard?: SpriteSheet;
+  /** Chunk 0 only. */
+  poster?: boolean;
+  firstFrameTime?: number;
 }
 
 /** `state/{id}/audio.json`. */
@@ -61,6 +98,10 @@ export interface RenditionSummary {
 export interface ReadyRecord {
   duration: number;
   renditions: RenditionSummary[];
+  /** Output-relative paths of the images, when they were made. */
+  poster?: { jpeg: string; webp: string };
+  storyboard?: string;
+  captions?: { language: string; label: string }[];
 }
 
 /** `state/{id}/failed.json`. */

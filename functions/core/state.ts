@@ -14,6 +14,11 @@ export interface VideoView {
   progress: number;
   duration?: number;
   playbackUrl?: string;
+  posterUrl?: string;
+  posterWebpUrl?: string;
+  /** WebVTT cues with `#xywh=` sprite fragments, for scrub previews. */
+  storyboardUrl?: string;
+  captions?: { language: string; label: string }[];
   renditions?: Omit<RenditionSummary, 'name' | 'frameRate'>[];
   error?: ErrorBody;
   createdAt: string;
@@ -35,7 +40,8 @@ export interface VideoRecords {
 /** Share of the progress bar given to probing and planning, before any job completes. */
 const PLANNED = 0.05;
 
-export function deriveView(r: VideoRecords, playbackUrl: string): VideoView {
+/** `urlOf` turns an output key (`videos/{id}/master.m3u8`) into the URL players fetch. */
+export function deriveView(r: VideoRecords, urlOf: (key: string) => string): VideoView {
   const base = {
     id: r.video.id,
     createdAt: r.video.createdAt,
@@ -46,12 +52,19 @@ export function deriveView(r: VideoRecords, playbackUrl: string): VideoView {
   // failed wins over everything: a video that failed mid-way never turns ready.
   if (r.failed) return { ...base, status: 'failed', progress: 1, error: r.failed.error };
   if (r.ready) {
+    const out = `videos/${r.video.id}/`;
+    const { poster, storyboard, captions } = r.ready;
     return {
       ...base,
       status: 'ready',
       progress: 1,
       duration: r.ready.duration,
-      playbackUrl,
+      playbackUrl: urlOf(`${out}master.m3u8`),
+      ...(poster
+        ? { posterUrl: urlOf(out + poster.jpeg), posterWebpUrl: urlOf(out + poster.webp) }
+        : {}),
+      ...(storyboard ? { storyboardUrl: urlOf(out + storyboard) } : {}),
+      ...(captions && captions.length > 0 ? { captions } : {}),
       renditions: r.ready.renditions.map((x) => ({
         width: x.width,
         height: x.height,

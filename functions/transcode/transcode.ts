@@ -70,15 +70,38 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           chunk: job.chunk,
           workDir,
         });
-        await Promise.all(
-          Object.entries(out.renditions).map(([name, r]) => uploadSegments(deps, id, name, r)),
-        );
+        const images: [string, string, string][] = [];
+        if (out.storyboard) {
+          images.push([
+            out.storyboard.path,
+            keys.storyboardImage(id, out.storyboard.file),
+            'image/jpeg',
+          ]);
+        }
+        if (out.poster) {
+          images.push([out.poster.jpeg, keys.poster(id, 'jpg'), 'image/jpeg']);
+          images.push([out.poster.webp, keys.poster(id, 'webp'), 'image/webp']);
+        }
+        await Promise.all([
+          ...Object.entries(out.renditions).map(([name, r]) => uploadSegments(deps, id, name, r)),
+          ...images.map(([path, key, contentType]) =>
+            store.putFile(config.OUTPUT_BUCKET, key, path, {
+              contentType,
+              cacheControl: SEGMENT_CACHE,
+            }),
+          ),
+        ]);
         const record: ChunkRecord = {
           chunk: job.chunk,
           frames: out.frames,
           renditions: Object.fromEntries(
             Object.entries(out.renditions).map(([name, r]) => [name, strip(r)]),
           ),
+          storyboard: out.storyboard
+            ? { file: out.storyboard.file, count: out.storyboard.count }
+            : undefined,
+          poster: out.poster ? true : undefined,
+          firstFrameTime: out.firstFrameTime,
         };
         await store.putJson(bucket, recordKey, record);
       }

@@ -1,12 +1,22 @@
 /** The upload API's use cases: create a video (and its presigned PUT), read one, list them. */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { MAX_CAPTION_BYTES } from '../core/captions.js';
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import { isVideoId, keys, videoIdFromIndexKey } from '../core/keys.js';
 import type { VideoRecord } from '../core/records.js';
 import { deriveView, type VideoView } from '../core/state.js';
 import { readRecords } from '../core/video-state.js';
+
+const captionSchema = z.object({
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as en or pt-BR'),
+  label: z.string().trim().min(1).max(64).optional(),
+  format: z.enum(['srt', 'vtt']),
+  size: z.number().int().positive().max(MAX_CAPTION_BYTES),
+});
 
 export const createVideoSchema = z.object({
   filename: z.string().trim().min(1).max(255),
@@ -17,12 +27,28 @@ export const createVideoSchema = z.object({
       'must be a video/* type or application/octet-stream',
     ),
   size: z.number().int().positive(),
+  captions: z
+    .array(captionSchema)
+    .max(8)
+    .refine((c) => new Set(c.map((x) => x.language)).size === c.length, 'languages must differ')
+    .optional(),
 });
+
+interface PresignedUpload {
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: string;
+}
 
 export interface CreatedVideo {
   id: string;
-  upload: { url: string; method: 'PUT'; headers: Record<string, string>; expiresAt: string };
+  upload: PresignedUpload;
+  /** One upload per declared caption sidecar; upload them before the video. */
+  captions?: { language: string; upload: PresignedUpload }[];
 }
+
+const CAPTION_TYPES = { srt: 'application/x-subrip', vtt: 'text/vtt' } as const;
 
 const newId = (): string => {
   // 20 base-32 characters (100 random bits); lower case so it is safe in any URL or key.
@@ -57,6 +83,7 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
     filename: input.filename,
     contentType: input.contentType,
     size: input.size,
+    captions: input.captions?.map((c) => ({ ...c, label: c.label ?? c.language })),
   };
   await deps.store.putJson(bucket, keys.video(id), record, { ifNoneMatch: true });
   await deps.store.putJson(bucket, keys.index(id, now.getTime()), { id });
@@ -66,7 +93,27 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
     contentLength: input.size,
     expiresIn,
   });
-  deps.logger.info('video created', { videoId: id, size: input.size });
+  const expiresAt = new Date(now.getTime() + expiresIn * 1000).toISOString();
+  const captions = await Promise.all(
+    (record.captions ?? []).map(async (c) => {
+      const contentType = CAPTION_TYPES[c.format];
+      const captionUrl = await deps.store.presignPut(bucket, keys.caption(id, c.language), {
+        contentType,
+        contentLength: c.size,
+        expiresIn,
+      });
+      return {
+        language: c.language,
+        upload: {
+          url: captionUrl,
+          method: 'PUT' as const,
+          headers: { 'Content-Type': contentType },
+          expiresAt,
+        },
+      };
+    }),
+  );
+  deps.logger.info('video created', { videoId: id, size: input.size, captions: captions.length });
   return {
     id,
     upload: {
@@ -74,13 +121,18 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
       method: 'PUT',
       // Content-Length is signed too; HTTP clients set it from the body themselves.
       headers: { 'Content-Type': input.contentType },
-      expiresAt: new Date(now.getTime() + expiresIn * 1000).toISOString(),
+      expiresAt,
     },
+    ...(captions.length > 0 ? { captions } : {}),
   };
 }
 
+/** Absolute URL of an output key, on the CDN (CloudFront, or its local stand-in). */
+export const outputUrl = (deps: Pick<Deps, 'config'>, key: string): string =>
+  new URL(key, withSlash(deps.config.PLAYBACK_BASE_URL)).toString();
+
 export const playbackUrlOf = (deps: Pick<Deps, 'config'>, id: string): string =>
-  new URL(keys.master(id), withSlash(deps.config.PLAYBACK_BASE_URL)).toString();
+  outputUrl(deps, keys.master(id));
 
 const withSlash = (u: string): string => (u.endsWith('/') ? u : `${u}/`);
 
@@ -88,7 +140,7 @@ export async function getVideo(deps: Deps, id: string): Promise<VideoView> {
   if (!isVideoId(id)) throw new NotFoundError('no such video');
   const records = await readRecords(deps, id);
   if (!records) throw new NotFoundError('no such video');
-  return deriveView(records, playbackUrlOf(deps, id));
+  return deriveView(records, (key) => outputUrl(deps, key));
 }
 
 export const listQuerySchema = z.object({
@@ -117,7 +169,7 @@ export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage>
   const views = await Promise.all(
     ids.map(async (id) => {
       const records = await readRecords(deps, id);
-      return records ? deriveView(records, playbackUrlOf(deps, id)) : undefined;
+      return records ? deriveView(records, (key) => outputUrl(deps, key)) : undefined;
     }),
   );
   const last = page.objects.at(-1)?.key;

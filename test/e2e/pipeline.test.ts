@@ -2,12 +2,15 @@
  * End to end through `npm start`'s stack: upload through the presigned URL, wait for ready,
  * then check what a player gets from the CloudFront stand-in with ffmpeg/ffprobe.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateHls } from '../support/hls-validator.js';
 import { makeSource, type SourceSpec, sharedMedia } from '../support/media.js';
-import { countRecords, expectPlayable } from '../support/playable.js';
+import { countRecords, expectPlayable, fetchManifest } from '../support/playable.js';
 import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
 
 let dir: string;
@@ -143,3 +146,110 @@ describe('the upload API', () => {
     expect((second.body.items as { id: string }[])[0]?.id).toBe(ids[0]);
   });
 });
+
+describe('captions uploaded with the video', () => {
+  it('become a WebVTT subtitles rendition on the video clock', async () => {
+    const file = await makeSource(dir, 'captioned', {
+      width: 640,
+      height: 360,
+      rate: '30',
+      seconds: 8,
+      audio: true,
+    });
+    const srt = join(dir, 'en.srt');
+    await writeFile(
+      srt,
+      '1\r\n00:00:01,000 --> 00:00:03,000\r\nHello <b>there</b>\r\n\r\n2\r\n00:00:05,000 --> 00:00:07,500\r\nAcross the join\r\n',
+    );
+    const { size } = await stat(file);
+    const created = await api.request('POST', '/videos', {
+      filename: 'captioned.mp4',
+      contentType: 'video/mp4',
+      size,
+      captions: [{ language: 'en', label: 'English', format: 'srt', size: (await stat(srt)).size }],
+    });
+    expect(created.status).toBe(201);
+    const body = created.body as {
+      id: string;
+      upload: { url: string; headers: Record<string, string> };
+      captions: { language: string; upload: { url: string; headers: Record<string, string> } }[];
+    };
+    const caption = body.captions[0];
+    if (!caption) throw new Error('no caption upload returned');
+    await put(caption.upload, srt);
+    await put(body.upload, file);
+    const view = await api.waitFor(body.id);
+    expect(view.captions).toEqual([{ language: 'en', label: 'English' }]);
+    await expectPlayable(view, file, { framesCoded: true });
+
+    const { manifest } = await fetchManifest(view.playbackUrl ?? '');
+    const subs = Object.values(manifest.mediaGroups?.SUBTITLES ?? {})[0]?.English;
+    expect(subs?.language).toBe('en');
+    const listUrl = new URL(subs?.uri ?? '', view.playbackUrl).toString();
+    const list = await fetchManifest(listUrl);
+    expect(list.manifest.segments?.map((s) => s.duration)).toEqual([6, 2]);
+    const first = await (await fetch(new URL('sub_00000.vtt', listUrl))).text();
+    // The first video frame's MPEG-TS time is LOCAL 0, so cue times are video times.
+    expect(first).toMatch(/^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:\d+,LOCAL:00:00:00\.000\n/);
+    expect(first).toContain('00:00:01.000 --> 00:00:03.000\nHello <b>there</b>');
+    const second = await (await fetch(new URL('sub_00001.vtt', listUrl))).text();
+    expect(second).toContain('00:00:05.000 --> 00:00:07.500\nAcross the join');
+  });
+});
+
+describe('the HLS validator', () => {
+  it('reports a stream that breaks the authoring rules', async () => {
+    const file = await makeSource(dir, 'tamper', {
+      width: 320,
+      height: 240,
+      rate: '25',
+      seconds: 3,
+      audio: true,
+    });
+    const view = await api.waitFor(await api.upload(file));
+    const origin = new URL(view.playbackUrl ?? '');
+    // A server in front of the CDN that lies: wrong type, no gzip, long-cached playlists,
+    // halved bandwidth, no independent-segments tag, no I-frame playlists.
+    const server = createServer(async (req, res) => {
+      const upstream = await fetch(new URL(req.url ?? '/', origin));
+      let body: string | Buffer = Buffer.from(await upstream.arrayBuffer());
+      if (req.url?.endsWith('master.m3u8')) {
+        body = body
+          .toString()
+          .replace('#EXT-X-INDEPENDENT-SEGMENTS\n', '')
+          .replace(/BANDWIDTH=(\d+)/g, (_, n) => `BANDWIDTH=${Math.round(Number(n) / 2)}`)
+          .replace(/#EXT-X-I-FRAME-STREAM-INF.*\n/g, '');
+      }
+      res.writeHead(upstream.status, {
+        'content-type': req.url?.endsWith('.m3u8')
+          ? 'text/plain'
+          : (upstream.headers.get('content-type') ?? ''),
+        'cache-control': 'max-age=86400',
+      });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const problems = await validateHls(`http://127.0.0.1:${port}${origin.pathname}`);
+      const text = problems.join('\n');
+      expect(text).toContain('master: EXT-X-INDEPENDENT-SEGMENTS missing');
+      expect(text).toContain('not application/vnd.apple.mpegurl');
+      expect(text).toContain('not gzip-compressed');
+      expect(text).toContain('is not short');
+      expect(text).toMatch(/measured peak \d+ b\/s is not within 10% of BANDWIDTH/);
+      expect(text).toContain('I-frame playlists for');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+async function put(upload: { url: string; headers: Record<string, string> }, file: string) {
+  const res = await fetch(upload.url, {
+    method: 'PUT',
+    headers: upload.headers,
+    body: await readFile(file),
+  });
+  expect(res.status).toBe(200);
+}

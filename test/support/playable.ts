@@ -1,7 +1,8 @@
 /** What a player gets from the CloudFront stand-in, checked against the source with ffmpeg. */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Parser } from 'm3u8-parser';
+import { type Manifest, Parser } from 'm3u8-parser';
 import { expect } from 'vitest';
+import { validateHls } from './hls-validator.js';
 import {
   codeMismatches,
   decodeErrors,
@@ -12,19 +13,6 @@ import {
   rate,
 } from './media.js';
 import type { VideoView } from './stack.js';
-
-interface Manifest {
-  playlists?: {
-    uri: string;
-    attributes: {
-      RESOLUTION?: { width: number; height: number };
-      CODECS?: string;
-      BANDWIDTH?: number;
-    };
-  }[];
-  mediaGroups?: { AUDIO?: Record<string, Record<string, { uri: string }>> };
-  segments?: { uri: string; duration: number }[];
-}
 
 export async function fetchManifest(
   url: string,
@@ -64,6 +52,8 @@ export async function expectPlayable(
   expect(view.error).toBeUndefined();
   expect(view.status).toBe('ready');
   expect(view.playbackUrl).toMatch(/\/master\.m3u8$/);
+  // Apple's HLS authoring rules for H.264/AAC VOD, on what a player is served.
+  expect(await validateHls(view.playbackUrl ?? '')).toEqual([]);
   const master = await fetchManifest(view.playbackUrl ?? '');
   expect(master.contentType).toBe('application/vnd.apple.mpegurl');
 
@@ -119,7 +109,7 @@ export async function expectPlayable(
   const audioGroup = Object.values(master.manifest.mediaGroups?.AUDIO ?? {})[0];
   if (sa) {
     const audio = Object.values(audioGroup ?? {})[0];
-    if (!audio) throw new Error('source has audio but the master has no audio rendition');
+    if (!audio?.uri) throw new Error('source has audio but the master has no audio rendition');
     const out = await probe(new URL(audio.uri, view.playbackUrl).toString());
     expect(out.streams[0]?.codec_name).toBe('aac');
     expect(out.streams[0]?.channels).toBe(2);
@@ -128,5 +118,40 @@ export async function expectPlayable(
   } else {
     expect(audioGroup).toBeUndefined();
   }
+  await expectImages(view, srcDuration);
   return { variants };
+}
+
+/** The poster (JPEG and WebP) and a storyboard whose cues cover the video and fit their sheets. */
+async function expectImages(view: VideoView, duration: number): Promise<void> {
+  const poster = await fetch(view.posterUrl ?? '');
+  expect(poster.headers.get('content-type')).toBe('image/jpeg');
+  expect((await poster.arrayBuffer()).byteLength).toBeGreaterThan(500);
+  const webp = await fetch(view.posterWebpUrl ?? '');
+  expect(webp.headers.get('content-type')).toBe('image/webp');
+  expect(
+    Buffer.from(await webp.arrayBuffer())
+      .subarray(8, 12)
+      .toString(),
+  ).toBe('WEBP');
+
+  const vtt = await (await fetch(view.storyboardUrl ?? '')).text();
+  expect(vtt.startsWith('WEBVTT')).toBe(true);
+  const cues = [...vtt.matchAll(/(\S+) --> (\S+)\n(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)/g)];
+  expect(cues.length).toBeGreaterThan(0);
+  const seconds = (t: string) => t.split(':').reduce((acc, x) => acc * 60 + Number(x), 0);
+  expect(seconds(cues[0]?.[1] ?? '')).toBe(0);
+  expect(Math.abs(seconds(cues.at(-1)?.[2] ?? '') - duration)).toBeLessThan(0.1);
+  const sizes = new Map<string, { width: number; height: number }>();
+  for (const c of cues) {
+    const image = c[3] ?? '';
+    if (!sizes.has(image)) {
+      const out = await probe(new URL(image, view.storyboardUrl).toString());
+      sizes.set(image, { width: out.streams[0]?.width ?? 0, height: out.streams[0]?.height ?? 0 });
+    }
+    const size = sizes.get(image);
+    const [x, y, w, h] = [c[4], c[5], c[6], c[7]].map(Number);
+    expect((x ?? 0) + (w ?? 0)).toBeLessThanOrEqual(size?.width ?? 0);
+    expect((y ?? 0) + (h ?? 0)).toBeLessThanOrEqual(size?.height ?? 0);
+  }
 }

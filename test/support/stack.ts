@@ -91,6 +91,10 @@ export interface VideoView {
   progress: number;
   duration?: number;
   playbackUrl?: string;
+  posterUrl?: string;
+  posterWebpUrl?: string;
+  storyboardUrl?: string;
+  captions?: { language: string; label: string }[];
   renditions?: {
     width: number;
     height: number;

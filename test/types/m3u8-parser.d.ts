@@ -1,9 +1,16 @@
 /** The subset of m3u8-parser's API the playlist tests use; the package ships no types. */
 declare module 'm3u8-parser' {
+  export interface ByteRange {
+    offset: number;
+    length: number;
+  }
+
   export interface ParsedSegment {
     uri: string;
     duration: number;
     timeline: number;
+    byterange?: ByteRange;
+    map?: { uri: string; byterange?: ByteRange };
   }
 
   export interface ParsedVariant {
@@ -15,6 +22,7 @@ declare module 'm3u8-parser' {
       RESOLUTION?: { width: number; height: number };
       'FRAME-RATE'?: number;
       AUDIO?: string;
+      SUBTITLES?: string;
     };
   }
 
@@ -33,7 +41,12 @@ declare module 'm3u8-parser' {
     independentSegments?: boolean;
     segments: ParsedSegment[];
     playlists?: ParsedVariant[];
-    mediaGroups?: { AUDIO: Record<string, Record<string, ParsedRendition>> };
+    iFramePlaylists?: ParsedVariant[];
+    iFramesOnly?: boolean;
+    mediaGroups?: {
+      AUDIO: Record<string, Record<string, ParsedRendition>>;
+      SUBTITLES?: Record<string, Record<string, ParsedRendition & { language?: string }>>;
+    };
   }
 
   export class Parser {

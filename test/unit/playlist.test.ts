@@ -7,6 +7,7 @@ import {
   targetDurationOf,
   type VariantInput,
   type WrittenVariant,
+  writeIframePlaylist,
   writeMasterPlaylist,
   writeMediaPlaylist,
 } from '../../functions/core/playlist.js';
@@ -182,10 +183,18 @@ describe('measureBandwidth', () => {
     expect(figures.peak).toBeGreaterThanOrEqual(figures.average);
   });
 
-  it('measures a short tail segment against at least one second', () => {
+  it('judges a short tail segment together with its neighbour (RFC 8216 peak window)', () => {
+    // Target 6 s: runs of 3 to 9 s count. The 0.1 s tail alone would be 16 Mb/s.
     const figures = measureBandwidth(segmentsOf([6, 600_000], [0.1, 200_000]));
 
-    expect(figures.peak).toBe(200_000 * 8);
+    expect(figures.peak).toBe(Math.ceil((800_000 * 8) / 6.1));
+  });
+
+  it('takes the busiest run of segments as the peak', () => {
+    const figures = measureBandwidth(segmentsOf([6, 300_000], [6, 900_000], [6, 300_000]));
+
+    expect(figures.peak).toBe(Math.ceil((900_000 * 8) / 6));
+    expect(figures.average).toBe(Math.ceil((1_500_000 * 8) / 18));
   });
 
   it('rounds the figures up to whole bits per second', () => {
@@ -332,5 +341,51 @@ describe('writeMasterPlaylist', () => {
 
     expect(manifest.mediaGroups?.AUDIO).toEqual({});
     expect(manifest.playlists?.map((p) => p.attributes.AUDIO)).toEqual([undefined, undefined]);
+  });
+});
+
+describe('writeIframePlaylist', () => {
+  const segments = [
+    {
+      file: 'seg_00000.ts',
+      duration: 6,
+      bytes: 1000,
+      keyframes: [
+        { time: 0, offset: 564, length: 9400 },
+        { time: 2, offset: 40000, length: 9000 },
+        { time: 4, offset: 80000, length: 8000 },
+      ],
+    },
+    {
+      file: 'seg_00001.ts',
+      duration: 2,
+      bytes: 500,
+      keyframes: [{ time: 0, offset: 564, length: 7000 }],
+    },
+  ];
+
+  it('lists every IDR frame as a byte range lasting until the next one', () => {
+    const parser = new Parser();
+    parser.push(writeIframePlaylist(segments));
+    parser.end();
+    const m = parser.manifest as unknown as {
+      iFramesOnly: boolean;
+      segments: { uri: string; duration: number; byterange: { offset: number; length: number } }[];
+    };
+    expect(m.iFramesOnly).toBe(true);
+    expect(
+      m.segments.map((s) => [s.uri, s.duration, s.byterange.offset, s.byterange.length]),
+    ).toEqual([
+      ['seg_00000.ts', 2, 564, 9400],
+      ['seg_00000.ts', 2, 40000, 9000],
+      ['seg_00000.ts', 2, 80000, 8000],
+      ['seg_00001.ts', 2, 564, 7000],
+    ]);
+  });
+
+  it('declares the PAT/PMT before the first frame as the initialization section', () => {
+    expect(writeIframePlaylist(segments)).toContain(
+      '#EXT-X-MAP:URI="seg_00000.ts",BYTERANGE="564@0"',
+    );
   });
 });

@@ -7,6 +7,7 @@ import { deriveView, type VideoRecords } from '../../functions/core/state.js';
 const VIDEO_ID = 'abcdefghij0123456789';
 const CREATED_AT = '2025-03-01T12:00:00.000Z';
 const PLAYBACK_URL = `https://cdn.example.com/videos/${VIDEO_ID}/master.m3u8`;
+const urlOf = (key: string): string => `https://cdn.example.com/${key}`;
 
 const SOURCE: MediaInfo = {
   formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
@@ -71,25 +72,25 @@ function records(overrides: Partial<VideoRecords> = {}): VideoRecords {
 }
 
 const progressAfter = (completedJobs: number) =>
-  deriveView(records({ sourceUploaded: true, plan: PLAN, completedJobs }), PLAYBACK_URL).progress;
+  deriveView(records({ sourceUploaded: true, plan: PLAN, completedJobs }), urlOf).progress;
 
 describe('deriveView', () => {
   it('awaits the upload while there is neither a source nor a plan', () => {
-    const view = deriveView(records(), PLAYBACK_URL);
+    const view = deriveView(records(), urlOf);
 
     expect(view).toMatchObject({ id: VIDEO_ID, status: 'awaiting_upload', progress: 0 });
     expect(view.playbackUrl).toBeUndefined();
   });
 
   it('is processing with no progress once the source is uploaded but not yet planned', () => {
-    const view = deriveView(records({ sourceUploaded: true }), PLAYBACK_URL);
+    const view = deriveView(records({ sourceUploaded: true }), urlOf);
 
     expect(view).toMatchObject({ status: 'processing', progress: 0 });
     expect(view.duration).toBeUndefined();
   });
 
   it('is processing once a plan exists, with the planned duration', () => {
-    const view = deriveView(records({ sourceUploaded: true, plan: PLAN }), PLAYBACK_URL);
+    const view = deriveView(records({ sourceUploaded: true, plan: PLAN }), urlOf);
 
     expect(view).toMatchObject({ status: 'processing', duration: 75 });
   });
@@ -116,10 +117,7 @@ describe('deriveView', () => {
   });
 
   it('is ready with the playback URL, the duration and full progress', () => {
-    const view = deriveView(
-      records({ sourceUploaded: true, plan: PLAN, ready: READY }),
-      PLAYBACK_URL,
-    );
+    const view = deriveView(records({ sourceUploaded: true, plan: PLAN, ready: READY }), urlOf);
 
     expect(view).toMatchObject({
       status: 'ready',
@@ -130,10 +128,7 @@ describe('deriveView', () => {
   });
 
   it('lists the ready renditions without their name or frame rate', () => {
-    const view = deriveView(
-      records({ sourceUploaded: true, plan: PLAN, ready: READY }),
-      PLAYBACK_URL,
-    );
+    const view = deriveView(records({ sourceUploaded: true, plan: PLAN, ready: READY }), urlOf);
 
     expect(view.renditions).toEqual([
       {
@@ -158,7 +153,7 @@ describe('deriveView', () => {
 
     const view = deriveView(
       records({ sourceUploaded: true, plan: PLAN, ready: READY, failed: { error } }),
-      PLAYBACK_URL,
+      urlOf,
     );
 
     expect(view).toMatchObject({ status: 'failed', progress: 1, error });
@@ -169,28 +164,25 @@ describe('deriveView', () => {
   it('is failed even before the source is uploaded', () => {
     const error = { code: 'UPLOAD_TOO_LARGE', message: 'too large' };
 
-    const view = deriveView(records({ failed: { error } }), PLAYBACK_URL);
+    const view = deriveView(records({ failed: { error } }), urlOf);
 
     expect(view.status).toBe('failed');
   });
 
   it('keeps the creation time of the video record', () => {
-    const view = deriveView(records(), PLAYBACK_URL);
+    const view = deriveView(records(), urlOf);
 
     expect(view.createdAt).toBe(CREATED_AT);
   });
 
   it('reports the time of the newest record as updatedAt', () => {
-    const view = deriveView(
-      records({ lastChange: new Date('2025-03-01T12:05:00.000Z') }),
-      PLAYBACK_URL,
-    );
+    const view = deriveView(records({ lastChange: new Date('2025-03-01T12:05:00.000Z') }), urlOf);
 
     expect(view.updatedAt).toBe('2025-03-01T12:05:00.000Z');
   });
 
   it('never reports updatedAt before createdAt', () => {
-    const view = deriveView(records({ lastChange: new Date(0) }), PLAYBACK_URL);
+    const view = deriveView(records({ lastChange: new Date(0) }), urlOf);
 
     expect(Date.parse(view.updatedAt)).toBeGreaterThanOrEqual(Date.parse(view.createdAt));
     expect(view.updatedAt).toBe(CREATED_AT);

@@ -1,0 +1,33 @@
+/**
+ * The storyboard: WebVTT cues pointing into the chunks' sprite sheets with media fragments
+ * (`thumbs-00000.jpg#xywh=x,y,w,h`), the format players use for scrub previews.
+ */
+import { formatTimestamp } from 'subtitle';
+import type { ImageSpec } from './plan.js';
+import type { SpriteSheet } from './records.js';
+
+export function writeStoryboardVtt(
+  sheets: readonly (SpriteSheet | undefined)[],
+  spec: ImageSpec['storyboard'],
+  fps: number,
+  duration: number,
+): string {
+  const interval = spec.intervalFrames / fps;
+  const lines = ['WEBVTT', ''];
+  sheets.forEach((sheet, chunk) => {
+    if (!sheet) return;
+    for (let i = 0; i < sheet.count; i++) {
+      const start = (chunk * spec.perChunk + i) * interval;
+      if (start >= duration) break;
+      const end = Math.min(start + interval, duration);
+      const x = (i % spec.columns) * spec.width;
+      const y = Math.floor(i / spec.columns) * spec.height;
+      lines.push(
+        `${formatTimestamp(start * 1000, { format: 'WebVTT' })} --> ${formatTimestamp(end * 1000, { format: 'WebVTT' })}`,
+        `${sheet.file}#xywh=${x},${y},${spec.width},${spec.height}`,
+        '',
+      );
+    }
+  });
+  return lines.join('\n');
+}
