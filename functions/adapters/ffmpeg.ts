@@ -10,8 +10,9 @@ import ffmpeg from 'fluent-ffmpeg';
 import { MediaError, TransientError } from '../core/errors.js';
 import { ALLOWED_DEMUXERS } from '../core/media.js';
 import type { ChunkSpec, Plan } from '../core/plan.js';
-import type { MediaProber, Transcoder } from '../core/ports.js';
-import type { AudioOutput, ChunkOutput, Keyframe, Segment } from '../core/records.js';
+import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
+import type { AudioOutput, ChunkOutput, Segment } from '../core/records.js';
+import { scanKeyframes } from './ts-scan.js';
 
 const run = promisify(execFile);
 
@@ -123,56 +124,6 @@ async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
   return segments;
 }
 
-/**
- * Where each IDR frame of a segment lies: its time from the segment's start and the bytes
- * from its first transport packet to the next video frame's (RFC 8216 §4.3.3.6 I-frame
- * byte ranges). Also the segment's first presentation time.
- */
-async function scanKeyframes(
-  ffprobePath: string,
-  file: string,
-): Promise<{ keyframes: Keyframe[]; firstTime: number }> {
-  const { stdout } = await run(
-    ffprobePath,
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'packet=pts_time,pos,flags',
-      '-of',
-      'json',
-      file,
-    ],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  const packets = (
-    (JSON.parse(stdout) as { packets?: { pts_time?: string; pos?: string; flags?: string }[] })
-      .packets ?? []
-  )
-    .map((p) => ({
-      time: Number(p.pts_time),
-      pos: Number(p.pos),
-      key: (p.flags ?? '').includes('K'),
-    }))
-    .filter((p) => Number.isFinite(p.time) && Number.isFinite(p.pos));
-  const { size } = await stat(file);
-  const firstTime = Math.min(...packets.map((p) => p.time));
-  // Packets come in file (decode) order: a frame's bytes run up to the next packet's start.
-  const keyframes = packets.flatMap((p, i) => {
-    if (!p.key) return [];
-    // Start on the 188-byte transport packet that holds the frame's first bytes.
-    const offset = p.pos - (p.pos % 188);
-    const end = packets[i + 1]?.pos ?? size;
-    const next = end - (end % 188);
-    return [{ time: round6(p.time - firstTime), offset, length: Math.max(188, next - offset) }];
-  });
-  return { keyframes, firstTime };
-}
-
-const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
-
 /** RFC 6381 `avc1.PPCCLL` from what x264 actually wrote (profile and level of a segment). */
 async function h264Codecs(ffprobePath: string, file: string): Promise<string> {
   const { stdout } = await run(ffprobePath, [
@@ -215,6 +166,46 @@ function runCommand(cmd: ffmpeg.FfmpegCommand, what: string, timeoutMs: number):
 }
 
 const fmt = (n: number): string => n.toFixed(6);
+
+/**
+ * Hands each finished segment to `listener` while ffmpeg is still encoding: the hls muxer
+ * lists a segment in its playlist only once the file is closed. Only complete lines are
+ * read, since the playlist may be caught mid-write.
+ */
+function watchSegments(
+  playlists: { rendition: string; dir: string; playlist: string }[],
+  listener: SegmentListener | undefined,
+): { stop(): Promise<void> } {
+  if (!listener) return { stop: async () => undefined };
+  const handed = new Set<string>();
+  const pending: Promise<void>[] = [];
+  const poll = async () => {
+    for (const p of playlists) {
+      const text = await readFile(join(p.dir, p.playlist), 'utf8').catch(() => '');
+      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+      for (const line of complete.split('\n')) {
+        const file = line.trim();
+        if (!/^seg_\d+\.ts$/.test(file)) continue;
+        const key = `${p.rendition}/${file}`;
+        if (handed.has(key)) continue;
+        handed.add(key);
+        pending.push(listener(p.rendition, file, join(p.dir, file)));
+      }
+    }
+  };
+  let polling = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = polling.then(poll);
+  }, 250);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await polling;
+      await poll();
+      await Promise.all(pending);
+    },
+  };
+}
 
 export interface TranscoderOptions {
   /** Kill ffmpeg after this long (a job must end before Lambda's 15-minute limit). */
@@ -286,6 +277,7 @@ export class FfmpegTranscoder implements Transcoder {
     plan: Plan;
     chunk: number;
     workDir: string;
+    onSegment?: SegmentListener;
   }): Promise<ChunkOutput> {
     const { plan, input, workDir } = args;
     const spec: ChunkSpec | undefined = plan.chunks[args.chunk];
@@ -373,7 +365,19 @@ export class FfmpegTranscoder implements Transcoder {
     await Promise.all(
       plan.renditions.map((r) => mkdir(join(workDir, r.name), { recursive: true })),
     );
-    await runCommand(cmd, `chunk ${spec.index} could not be encoded`, this.timeoutMs);
+    const watcher = watchSegments(
+      plan.renditions.map((r) => ({
+        rendition: r.name,
+        dir: join(workDir, r.name),
+        playlist: 'chunk.m3u8',
+      })),
+      args.onSegment,
+    );
+    try {
+      await runCommand(cmd, `chunk ${spec.index} could not be encoded`, this.timeoutMs);
+    } finally {
+      await watcher.stop();
+    }
 
     const fps = num / den;
     const renditions: ChunkOutput['renditions'] = {};
@@ -385,7 +389,7 @@ export class FfmpegTranscoder implements Transcoder {
       const first = segments[0];
       const codecs = first ? await h264Codecs(this.paths.ffprobePath, join(dir, first.file)) : '';
       for (const segment of segments) {
-        const scan = await scanKeyframes(this.paths.ffprobePath, join(dir, segment.file));
+        const scan = scanKeyframes(await readFile(join(dir, segment.file)));
         segment.keyframes = scan.keyframes;
         if (segment === first) firstFrameTime ??= scan.firstTime;
       }
@@ -411,7 +415,12 @@ export class FfmpegTranscoder implements Transcoder {
     return { frames, renditions, storyboard, poster, firstFrameTime };
   }
 
-  async encodeAudio(args: { input: string; plan: Plan; workDir: string }): Promise<AudioOutput> {
+  async encodeAudio(args: {
+    input: string;
+    plan: Plan;
+    workDir: string;
+    onSegment?: SegmentListener;
+  }): Promise<AudioOutput> {
     const { plan, input, workDir } = args;
     if (!plan.audio) throw new Error('the plan has no audio rendition');
     const dir = join(workDir, 'audio');
@@ -454,7 +463,15 @@ export class FfmpegTranscoder implements Transcoder {
         '-hls_segment_filename',
         join(dir, 'seg_%05d.ts'),
       ]);
-    await runCommand(cmd, 'the audio could not be encoded', this.timeoutMs);
+    const watcher = watchSegments(
+      [{ rendition: 'audio', dir, playlist: 'index.m3u8' }],
+      args.onSegment,
+    );
+    try {
+      await runCommand(cmd, 'the audio could not be encoded', this.timeoutMs);
+    } finally {
+      await watcher.stop();
+    }
     return { dir, segments: await readSegments(dir, 'index.m3u8'), codecs: 'mp4a.40.2' };
   }
 }

@@ -90,10 +90,22 @@ export interface Transcoder {
     plan: Plan;
     chunk: number;
     workDir: string;
+    onSegment?: SegmentListener;
   }): Promise<ChunkOutput>;
   /** Encode the whole source's first audio stream into the stereo AAC rendition. */
-  encodeAudio(args: { input: string; plan: Plan; workDir: string }): Promise<AudioOutput>;
+  encodeAudio(args: {
+    input: string;
+    plan: Plan;
+    workDir: string;
+    onSegment?: SegmentListener;
+  }): Promise<AudioOutput>;
 }
+
+/**
+ * Called once for each segment file as soon as the muxer has closed it, while encoding goes
+ * on, so uploads overlap the encode. The transcoder waits for the returned promises.
+ */
+export type SegmentListener = (rendition: string, file: string, path: string) => Promise<void>;
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;

@@ -18,25 +18,50 @@ export const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 
 export type JobResult = 'encoded' | 'already-done' | 'skipped';
 
-async function uploadSegments(
-  deps: MediaDeps,
-  videoId: string,
-  rendition: string,
-  output: RenditionOutput & { dir: string },
-): Promise<void> {
-  // A few uploads at a time: enough to fill the pipe, few enough to bound open files.
-  const queue = [...output.segments];
-  const worker = async () => {
-    for (let s = queue.shift(); s; s = queue.shift()) {
-      await deps.store.putFile(
-        deps.config.OUTPUT_BUCKET,
-        keys.segment(videoId, rendition, s.file),
-        join(output.dir, s.file),
-        { contentType: 'video/mp2t', cacheControl: SEGMENT_CACHE },
-      );
+/**
+ * Uploads segments as the transcoder finishes them, a few at a time: enough to fill the
+ * pipe while ffmpeg keeps encoding, few enough to bound open files and memory.
+ */
+function segmentUploader(deps: MediaDeps, videoId: string) {
+  const uploaded = new Set<string>();
+  const queue: (() => Promise<void>)[] = [];
+  let active = 0;
+  const next = () => {
+    while (active < 4 && queue.length > 0) {
+      const task = queue.shift();
+      if (!task) break;
+      active++;
+      void task().finally(() => {
+        active--;
+        next();
+      });
     }
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  const upload = (rendition: string, file: string, path: string): Promise<void> => {
+    const key = keys.segment(videoId, rendition, file);
+    if (uploaded.has(key)) return Promise.resolve();
+    uploaded.add(key);
+    return new Promise<void>((resolve, reject) => {
+      queue.push(() =>
+        deps.store
+          .putFile(deps.config.OUTPUT_BUCKET, key, path, {
+            contentType: 'video/mp2t',
+            cacheControl: SEGMENT_CACHE,
+          })
+          .then(resolve, (err: unknown) => {
+            uploaded.delete(key);
+            reject(err);
+          }),
+      );
+      next();
+    });
+  };
+  return {
+    upload,
+    /** Upload whatever the listener did not see (it is optional for a transcoder). */
+    rest: (rendition: string, output: RenditionOutput & { dir: string }) =>
+      Promise.all(output.segments.map((s) => upload(rendition, s.file, join(output.dir, s.file)))),
+  };
 }
 
 const strip = ({ segments, codecs }: RenditionOutput): RenditionOutput => ({ segments, codecs });
@@ -59,9 +84,15 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
     const source = await deps.sources.open(bucket, keys.source(id));
     const input = source.url;
     try {
+      const uploader = segmentUploader(deps, id);
       if (job.type === 'audio') {
-        const out = await deps.transcoder.encodeAudio({ input, plan, workDir });
-        await uploadSegments(deps, id, 'audio', out);
+        const out = await deps.transcoder.encodeAudio({
+          input,
+          plan,
+          workDir,
+          onSegment: uploader.upload,
+        });
+        await uploader.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
       } else {
         const out = await deps.transcoder.encodeVideoChunk({
@@ -69,6 +100,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           plan,
           chunk: job.chunk,
           workDir,
+          onSegment: uploader.upload,
         });
         const images: [string, string, string][] = [];
         if (out.storyboard) {
@@ -83,7 +115,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           images.push([out.poster.webp, keys.poster(id, 'webp'), 'image/webp']);
         }
         await Promise.all([
-          ...Object.entries(out.renditions).map(([name, r]) => uploadSegments(deps, id, name, r)),
+          ...Object.entries(out.renditions).map(([name, r]) => uploader.rest(name, r)),
           ...images.map(([path, key, contentType]) =>
             store.putFile(config.OUTPUT_BUCKET, key, path, {
               contentType,

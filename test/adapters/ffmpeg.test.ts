@@ -14,6 +14,7 @@ import {
   inputGuards,
   safeReason,
 } from '../../functions/adapters/ffmpeg.js';
+import { scanKeyframes } from '../../functions/adapters/ts-scan.js';
 import { MediaError } from '../../functions/core/errors.js';
 import { normalizeProbe, rationalValue } from '../../functions/core/media.js';
 import { makePlan, type Plan } from '../../functions/core/plan.js';
@@ -183,5 +184,45 @@ describe('FfprobeProber', () => {
       'ffmpeg version 4\nhttp://127.0.0.1:4000/abc/source?X-Amz-Signature=deadbeef: Invalid data found when processing input\n',
     );
     expect(reason).toBe('<source> Invalid data found when processing input');
+  });
+});
+
+describe('scanKeyframes', () => {
+  it('finds the same keyframes, at the same bytes, as ffprobe', async () => {
+    const file = await generate('gop.mp4', 'testsrc2=size=320x240:rate=30:duration=6', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '60',
+    ]);
+    const ts = join(dir, 'gop.ts');
+    await run(FFMPEG, ['-v', 'error', '-y', '-i', file, '-c', 'copy', '-f', 'mpegts', ts]);
+    const { stdout } = await run(FFPROBE, [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time,pos,flags',
+      '-of',
+      'json',
+      ts,
+    ]);
+    const packets = (
+      JSON.parse(stdout) as { packets: { pts_time: string; pos: string; flags: string }[] }
+    ).packets;
+    const expected = packets
+      .filter((p) => p.flags.includes('K'))
+      .map((p) => Number(p.pos) - (Number(p.pos) % 188));
+    const scan = scanKeyframes(await readFile(ts));
+    expect(scan.keyframes.map((k) => k.offset)).toEqual(expected);
+    expect(scan.keyframes.map((k) => k.time)).toEqual([0, 2, 4]);
+    expect(scan.firstTime).toBeCloseTo(Math.min(...packets.map((p) => Number(p.pts_time))), 5);
+  });
+
+  it('refuses bytes that are not a transport stream', () => {
+    expect(() => scanKeyframes(Buffer.alloc(376, 1))).toThrow(/not a transport stream/);
   });
 });
