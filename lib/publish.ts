@@ -24,7 +24,10 @@ export interface PublishProps {
  * queue makes this function write the playlists and mark the video ready.
  */
 export class Publish extends Construct {
-  /** Publish requests, one per video; sent by the transcode workers. */
+  /**
+   * Publish requests, FIFO grouped by video: a video's publishes never run concurrently (an
+   * early EVENT publish could otherwise overwrite the final VOD playlists).
+   */
   public readonly queue: WorkQueue;
   public readonly handler: SpoolFunction;
 
@@ -33,6 +36,7 @@ export class Publish extends Construct {
     this.queue = new WorkQueue(this, 'Queue', {
       consumerTimeout: PUBLISH_TIMEOUT,
       deadLetterConsumerTimeout: FAILURES_TIMEOUT,
+      fifo: true,
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'publish',
@@ -52,7 +56,8 @@ export class Publish extends Construct {
     );
     this.handler.addEventSource(
       new SqsEventSource(this.queue.queue, {
-        // One video per invocation keeps each publish inside the function timeout.
+        // One request per invocation: a batch's records run concurrently, and one video's
+        // publishes must not; it also keeps each publish inside the function timeout.
         batchSize: 1,
         reportBatchItemFailures: true,
       }),

@@ -18,6 +18,12 @@ export interface WorkQueueProps {
   readonly consumerTimeout: Duration;
   /** Timeout of the function consuming the dead-letter queue. */
   readonly deadLetterConsumerTimeout: Duration;
+  /**
+   * A FIFO queue (and dead-letter queue): messages of one group are delivered one at a
+   * time, in order. Senders set the deduplication id.
+   * @default false
+   */
+  readonly fifo?: boolean;
 }
 
 /** An encrypted, TLS-only SQS queue with a dead-letter queue after three receives. */
@@ -27,7 +33,9 @@ export class WorkQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
+    const fifo = props.fifo ? { fifo: true, contentBasedDeduplication: false } : {};
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      ...fifo,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -36,6 +44,7 @@ export class WorkQueue extends Construct {
       ),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
+      ...fifo,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(

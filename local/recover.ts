@@ -47,7 +47,12 @@ export async function recoverUnfinished(
       await deps.queue.sendAll(config.JOBS_QUEUE_URL, missing);
       counts.jobs += missing.length;
     } else {
-      await deps.queue.sendAll(config.PUBLISH_QUEUE_URL, [{ type: 'publish', videoId: id }]);
+      await deps.queue.sendOrdered(
+        config.PUBLISH_QUEUE_URL,
+        { type: 'publish', videoId: id },
+        id,
+        `${id}-recovered-${Date.now()}`,
+      );
       counts.publishes++;
     }
   }

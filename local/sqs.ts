@@ -18,6 +18,7 @@ import { createSqsServer } from 'local-aws-sqs';
 export interface QueueSpec {
   name: string;
   visibilityTimeout: number;
+  fifo?: boolean;
   deadLetter?: { name: string; maxReceiveCount: number };
 }
 
@@ -33,6 +34,7 @@ export async function startSqs(
       QueueName: q.name,
       Attributes: {
         VisibilityTimeout: q.visibilityTimeout,
+        ...(q.fifo ? { FifoQueue: true } : {}),
         ...(q.deadLetter
           ? {
               RedrivePolicy: JSON.stringify({

@@ -104,11 +104,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       visibilityTimeout: 900,
       deadLetter: { name: 'spool-jobs-dlq', maxReceiveCount: MAX_RECEIVE },
     },
-    { name: 'spool-publish-dlq', visibilityTimeout: 30 },
+    // FIFO, grouped by video: one publish at a time per video, in the order asked.
+    { name: 'spool-publish-dlq.fifo', visibilityTimeout: 30, fifo: true },
     {
-      name: 'spool-publish',
+      name: 'spool-publish.fifo',
       visibilityTimeout: 120,
-      deadLetter: { name: 'spool-publish-dlq', maxReceiveCount: MAX_RECEIVE },
+      fifo: true,
+      deadLetter: { name: 'spool-publish-dlq.fifo', maxReceiveCount: MAX_RECEIVE },
     },
   ]);
   closers.push(() => sqsServer.close());
@@ -128,7 +130,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const queueUrl = async (name: string) =>
     (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';
   process.env.JOBS_QUEUE_URL = await queueUrl('spool-jobs');
-  process.env.PUBLISH_QUEUE_URL = await queueUrl('spool-publish');
+  process.env.PUBLISH_QUEUE_URL = await queueUrl('spool-publish.fifo');
 
   // S3 notifications are delivered like Lambda's async invocations: retried twice, then
   // handed to the failures handler (the ingest function's dead-letter queue on AWS).
@@ -189,9 +191,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       batchSize: 1,
       onError,
     }),
-    pollQueue(sqs, 'spool-publish', (e) => publish.handler(e, ctx), {
+    pollQueue(sqs, 'spool-publish.fifo', (e) => publish.handler(e, ctx), {
       concurrency: 1,
-      batchSize: 10,
+      // One at a time: a batch's messages run concurrently, and publishes of a video must not.
+      batchSize: 1,
       onError,
     }),
     pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx), {
@@ -199,7 +202,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       batchSize: 10,
       onError,
     }),
-    pollQueue(sqs, 'spool-publish-dlq', (e) => failures.handler(e, ctx), {
+    pollQueue(sqs, 'spool-publish-dlq.fifo', (e) => failures.handler(e, ctx), {
       concurrency: 1,
       batchSize: 10,
       onError,

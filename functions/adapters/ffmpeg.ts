@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import ffmpeg from 'fluent-ffmpeg';
 import { MediaError, TransientError } from '../core/errors.js';
 import { ALLOWED_DEMUXERS } from '../core/media.js';
-import type { ChunkSpec, Plan } from '../core/plan.js';
+import { type ChunkSpec, type Plan, sheetCapacity } from '../core/plan.js';
 import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
 import type { AudioOutput, ChunkOutput, Segment } from '../core/records.js';
 import { scanKeyframes } from './ts-scan.js';
@@ -243,7 +243,8 @@ export class FfmpegTranscoder implements Transcoder {
     const scales = plan.renditions.map(
       (r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`,
     );
-    const rows = Math.ceil(sb.perChunk / sb.columns);
+    const spec = plan.chunks[chunk];
+    const rows = spec ? Math.ceil(sheetCapacity(plan, spec) / sb.columns) : 1;
     // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
     const graph = [
       `[0:v:0]${pre}`,
@@ -403,7 +404,7 @@ export class FfmpegTranscoder implements Transcoder {
           file: sheet,
           path: sheetPath,
           count: Math.min(
-            plan.images.storyboard.perChunk,
+            sheetCapacity(plan, spec),
             Math.ceil(frames / plan.images.storyboard.intervalFrames),
           ),
         }

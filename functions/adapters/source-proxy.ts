@@ -12,6 +12,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectStore, OpenSource, SourceReader } from '../core/ports.js';
 
+/** The first fetch after a seek is small; sequential reading doubles it up to the maximum. */
+const FIRST_WINDOW = 256 * 1024;
+const MAX_WINDOW = 8 * 1024 * 1024;
+
 export class LoopbackSourceReader implements SourceReader {
   constructor(private readonly store: ObjectStore) {}
 
@@ -28,29 +32,44 @@ export class LoopbackSourceReader implements SourceReader {
       if (req.method === 'HEAD') {
         return void res.writeHead(200, { 'content-length': head.size }).end();
       }
-      const range = req.headers.range;
-      // ffmpeg asks for `bytes=N-` from the end of the file when it probes; past the end is 416.
-      const start = Number(/^bytes=(\d+)-/.exec(range ?? '')?.[1] ?? 0);
+      // ffmpeg asks for `bytes=N-` (to the end) and drops the connection when it seeks.
+      const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const start = Number(m?.[1] ?? 0);
+      const end = m?.[2] ? Math.min(Number(m[2]), head.size - 1) : head.size - 1;
       if (start >= head.size && head.size > 0) {
         return void res.writeHead(416, { 'content-range': `bytes */${head.size}` }).end();
       }
+      res.writeHead(m ? 206 : 200, {
+        'content-length': end - start + 1,
+        ...(m ? { 'content-range': `bytes ${start}-${end}/${head.size}` } : {}),
+      });
+      let closed = false;
+      res.on('close', () => {
+        closed = true;
+      });
+      // Fetch in growing windows rather than one open-ended GET: when ffmpeg seeks away,
+      // at most one window was fetched for nothing, instead of whatever the sockets buffered.
+      let window = FIRST_WINDOW;
       try {
-        const obj = await this.store.getRange(bucket, key, range);
-        if (!obj) return void res.writeHead(404).end();
-        res.writeHead(obj.contentRange ? 206 : 200, {
-          'content-length': obj.contentLength,
-          ...(obj.contentRange ? { 'content-range': obj.contentRange } : {}),
-        });
-        obj.body.on('data', (chunk: Buffer) => {
-          bytesRead += chunk.length;
-        });
-        // ffmpeg drops the connection when it seeks: stop fetching the rest at once.
-        res.on('close', () => obj.body.destroy());
-        obj.body.pipe(res);
-      } catch {
-        // A failed fetch surfaces in ffmpeg as an I/O error, which the job retries.
-        if (!res.headersSent) res.writeHead(502);
+        for (
+          let at = start;
+          at <= end && !closed;
+          at += window, window = Math.min(window * 2, MAX_WINDOW)
+        ) {
+          const last = Math.min(at + window - 1, end);
+          const part = await this.store.getRange(bucket, key, `bytes=${at}-${last}`);
+          if (!part) throw new Error('source disappeared');
+          for await (const chunk of part.body as AsyncIterable<Buffer>) {
+            bytesRead += chunk.length;
+            if (closed) break;
+            if (!res.write(chunk)) await new Promise((r) => res.once('drain', r).once('close', r));
+          }
+          if (closed) part.body.destroy();
+        }
         res.end();
+      } catch {
+        // A failed fetch surfaces in ffmpeg as a short read (an I/O error the job retries).
+        res.destroy();
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

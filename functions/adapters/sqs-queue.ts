@@ -1,5 +1,5 @@
 /** MessageQueue over SQS (or local-aws-sqs locally). */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { MessageQueue } from '../core/ports.js';
 
 /** SQS's limit on entries per SendMessageBatch. */
@@ -25,6 +25,22 @@ export class SqsQueue implements MessageQueue {
             throw new Error(`SendMessageBatch left ${pending.length} messages unsent`);
           }
         }
+      }),
+    );
+  }
+
+  async sendOrdered(
+    queueUrl: string,
+    message: object,
+    group: string,
+    deduplicationId: string,
+  ): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(message),
+        MessageGroupId: group,
+        MessageDeduplicationId: deduplicationId,
       }),
     );
   }

@@ -73,14 +73,13 @@ export interface Plan {
 export interface ImageSpec {
   poster: { width: number; height: number };
   storyboard: {
-    /** A thumbnail every this many frames: a whole number of GOPs dividing the chunk. */
+    /** A thumbnail every this many frames: whole GOPs dividing a segment, so every chunk
+     * (a whole number of segments) starts on the thumbnail grid. */
     intervalFrames: number;
     width: number;
     height: number;
     /** Thumbnails per row of a chunk's sprite sheet. */
     columns: number;
-    /** Thumbnails in a full chunk's sprite sheet. */
-    perChunk: number;
   };
 }
 
@@ -95,22 +94,19 @@ export function imageSpec(
   renditions: readonly Rendition[],
   source: { width: number; height: number },
   gopFrames: number,
-  chunkFrames: number,
+  segmentFrames: number,
   estimatedFrames: number,
 ): ImageSpec {
   const poster =
     renditions.find((r) => Math.min(r.width, r.height) <= POSTER_MAX_SHORT_SIDE) ??
     renditions[renditions.length - 1];
-  const gopsPerChunk = chunkFrames / gopFrames;
-  // The interval divides the chunk, so every chunk's thumbnails fall on the same global grid.
+  const gopsPerSegment = segmentFrames / gopFrames;
   let gops = 1;
-  for (let k = 1; k <= gopsPerChunk; k++) {
-    if (gopsPerChunk % k !== 0) continue;
+  for (let k = 1; k <= gopsPerSegment; k++) {
+    if (gopsPerSegment % k !== 0) continue;
     gops = k;
     if (estimatedFrames / (k * gopFrames) <= MAX_THUMBNAILS) break;
   }
-  const intervalFrames = gops * gopFrames;
-  const perChunk = chunkFrames / intervalFrames;
   const portrait = source.height > source.width;
   const long = even(
     (THUMBNAIL_SHORT_SIDE * Math.max(source.width, source.height)) /
@@ -119,13 +115,23 @@ export function imageSpec(
   return {
     poster: { width: poster?.width ?? source.width, height: poster?.height ?? source.height },
     storyboard: {
-      intervalFrames,
+      intervalFrames: gops * gopFrames,
       width: portrait ? THUMBNAIL_SHORT_SIDE : long,
       height: portrait ? long : THUMBNAIL_SHORT_SIDE,
-      columns: Math.min(5, perChunk),
-      perChunk,
+      columns: 5,
     },
   };
+}
+
+/** Thumbnails a chunk's sheet has room for (the last chunk's length is an estimate). */
+export function sheetCapacity(plan: Plan, chunk: ChunkSpec): number {
+  const { intervalFrames } = plan.images.storyboard;
+  const frames = chunk.frames ?? Math.max(1, plan.estimatedFrames - chunk.startFrame);
+  // The last chunk gets a spare row in case the duration was underestimated.
+  return (
+    Math.ceil(frames / intervalFrames) +
+    (chunk.frames === null ? plan.images.storyboard.columns : 0)
+  );
 }
 
 const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
@@ -148,6 +154,15 @@ export function outputFrameRate(source: Rational, max = 60): Rational {
   return { num: source.num, den: source.den * divisor };
 }
 
+/**
+ * Segments in chunk `index`. The first chunks are short so the opening of the video is
+ * encoded, and playable, first (the first chunks finish soonest whatever the parallelism);
+ * after them every chunk has the configured length.
+ */
+export const CHUNK_RAMP = [1, 1, 2] as const;
+export const chunkSegmentsAt = (index: number, chunkSegments: number): number =>
+  Math.min(chunkSegments, CHUNK_RAMP[index] ?? chunkSegments);
+
 export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions): Plan {
   const video = info.video;
   if (!video) throw new Error('makePlan needs a video stream; validateMedia first');
@@ -156,24 +171,24 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
   // Round the GOP up so that a segment of whole GOPs is never shorter than its nominal length.
   const gopFrames = Math.ceil(KEYFRAME_SECONDS * fps - 1e-6);
   const segmentFrames = gopFrames * (options.segmentSeconds / KEYFRAME_SECONDS);
-  const chunkFrames = segmentFrames * options.chunkSegments;
   const estimatedFrames = Math.max(1, Math.round(info.duration * fps));
-  const chunkCount = Math.max(1, Math.ceil(estimatedFrames / chunkFrames));
 
   const chunks: ChunkSpec[] = [];
-  for (let index = 0; index < chunkCount; index++) {
-    const startFrame = index * chunkFrames;
-    const last = index === chunkCount - 1;
+  let startFrame = 0;
+  for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {
+    const frames = segmentFrames * chunkSegmentsAt(index, options.chunkSegments);
+    const last = startFrame + frames >= estimatedFrames;
     chunks.push({
       index,
       startFrame,
-      frames: last ? null : chunkFrames,
+      frames: last ? null : frames,
       // ffmpeg's accurate seek keeps frames at or after the seek point; a quarter frame early
       // keeps the boundary frame despite timestamp rounding, and never the one before it.
       seekSeconds: index === 0 ? 0 : round6(video.startOffset + (startFrame - 0.25) / fps),
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + video.startOffset + startFrame / fps),
       firstSegment: startFrame / segmentFrames,
     });
+    startFrame += frames;
   }
 
   const renditions = buildLadder(video, options.ladder);
@@ -207,7 +222,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       : null,
     chunks,
     estimatedFrames,
-    images: imageSpec(renditions, video, gopFrames, chunkFrames, estimatedFrames),
+    images: imageSpec(renditions, video, gopFrames, segmentFrames, estimatedFrames),
   };
 }
 
@@ -218,13 +233,11 @@ export type Job =
   | { type: 'video-chunk'; videoId: string; chunk: number }
   | { type: 'audio'; videoId: string };
 
+/** Audio first: it is quick, and nothing plays until it is done; then chunks in order. */
 export function jobsOf(plan: Plan): Job[] {
-  const jobs: Job[] = plan.chunks.map((c) => ({
-    type: 'video-chunk',
-    videoId: plan.videoId,
-    chunk: c.index,
-  }));
-  if (plan.audio) jobs.push({ type: 'audio', videoId: plan.videoId });
+  const jobs: Job[] = plan.audio ? [{ type: 'audio', videoId: plan.videoId }] : [];
+  for (const c of plan.chunks)
+    jobs.push({ type: 'video-chunk', videoId: plan.videoId, chunk: c.index });
   return jobs;
 }
 

@@ -9,6 +9,8 @@ export interface MediaPlaylistInput {
   segments: readonly Segment[];
   targetDuration: number;
   mediaSequence?: number;
+  /** EVENT while the video is still growing (no ENDLIST yet); VOD when it is complete. */
+  type?: 'VOD' | 'EVENT';
 }
 
 /** RFC 8216 §4.3.3.1: EXT-X-TARGETDURATION is the longest EXTINF rounded to an integer. */
@@ -19,16 +21,20 @@ export function targetDurationOf(segmentLists: readonly (readonly Segment[])[]):
 }
 
 export function writeMediaPlaylist(input: MediaPlaylistInput): string {
+  const type = input.type ?? 'VOD';
   const lines = [
     '#EXTM3U',
-    '#EXT-X-VERSION:3',
+    '#EXT-X-VERSION:6',
     `#EXT-X-TARGETDURATION:${input.targetDuration}`,
     `#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence ?? 0}`,
-    '#EXT-X-PLAYLIST-TYPE:VOD',
+    `#EXT-X-PLAYLIST-TYPE:${type}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
+  // A growing playlist would start players at its live edge; this one is watched from the top.
+  if (type === 'EVENT') lines.push('#EXT-X-START:TIME-OFFSET=0,PRECISE=YES');
   for (const s of input.segments) lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.file);
-  lines.push('#EXT-X-ENDLIST', '');
+  if (type === 'VOD') lines.push('#EXT-X-ENDLIST');
+  lines.push('');
   return lines.join('\n');
 }
 

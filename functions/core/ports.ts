@@ -76,6 +76,16 @@ export interface OpenSource {
 export interface MessageQueue {
   /** Send messages (JSON-serialised), batching as the queue allows; throws if any fails. */
   sendAll(queueUrl: string, messages: readonly object[]): Promise<void>;
+  /**
+   * Send to a FIFO queue: messages of one group are handled one at a time, in order; a
+   * second message with the same deduplication id within five minutes is dropped.
+   */
+  sendOrdered(
+    queueUrl: string,
+    message: object,
+    group: string,
+    deduplicationId: string,
+  ): Promise<void>;
 }
 
 export interface MediaProber {

@@ -104,6 +104,11 @@ export interface ReadyRecord {
   captions?: { language: string; label: string }[];
 }
 
+/** `state/{id}/playable.json`: written once, when the opening of the video first plays. */
+export interface PlayableRecord {
+  chunks: number;
+}
+
 /** `state/{id}/failed.json`. */
 export interface FailedRecord {
   error: ErrorBody;

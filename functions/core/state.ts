@@ -12,6 +12,8 @@ export interface VideoView {
   id: string;
   status: VideoStatus;
   progress: number;
+  /** The opening of the video plays already (its playlist grows until `ready`). */
+  playable?: boolean;
   duration?: number;
   playbackUrl?: string;
   posterUrl?: string;
@@ -33,6 +35,8 @@ export interface VideoRecords {
   plan?: Plan;
   /** Chunk and audio records present. */
   completedJobs: number;
+  /** The leading chunks are published as a growing (EVENT) playlist. */
+  playable?: boolean;
   ready?: ReadyRecord;
   failed?: FailedRecord;
 }
@@ -58,6 +62,7 @@ export function deriveView(r: VideoRecords, urlOf: (key: string) => string): Vid
       ...base,
       status: 'ready',
       progress: 1,
+      playable: true,
       duration: r.ready.duration,
       playbackUrl: urlOf(`${out}master.m3u8`),
       ...(poster
@@ -85,5 +90,8 @@ export function deriveView(r: VideoRecords, urlOf: (key: string) => string): Vid
     status: 'processing',
     progress: Math.round(progress * 1000) / 1000,
     duration: r.plan.source.duration,
+    ...(r.playable
+      ? { playable: true, playbackUrl: urlOf(`videos/${r.video.id}/master.m3u8`) }
+      : {}),
   };
 }

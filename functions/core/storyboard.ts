@@ -6,8 +6,10 @@ import { formatTimestamp } from 'subtitle';
 import type { ImageSpec } from './plan.js';
 import type { SpriteSheet } from './records.js';
 
+/** `sheets[i]` is chunk i's sheet, whose first thumbnail is at frame `startFrames[i]`. */
 export function writeStoryboardVtt(
   sheets: readonly (SpriteSheet | undefined)[],
+  startFrames: readonly number[],
   spec: ImageSpec['storyboard'],
   fps: number,
   duration: number,
@@ -16,8 +18,9 @@ export function writeStoryboardVtt(
   const lines = ['WEBVTT', ''];
   sheets.forEach((sheet, chunk) => {
     if (!sheet) return;
+    const first = (startFrames[chunk] ?? 0) / fps;
     for (let i = 0; i < sheet.count; i++) {
-      const start = (chunk * spec.perChunk + i) * interval;
+      const start = first + i * interval;
       if (start >= duration) break;
       const end = Math.min(start + interval, duration);
       const x = (i % spec.columns) * spec.width;

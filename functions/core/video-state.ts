@@ -13,13 +13,14 @@ export async function readRecords(
   const { store } = deps;
   const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
   if (!video) return undefined;
-  const [failed, ready, plan, source, chunks, audio] = await Promise.all([
+  const [failed, ready, plan, source, chunks, audio, playable] = await Promise.all([
     store.getJson<FailedRecord>(bucket, keys.failed(id)),
     store.getJson<ReadyRecord>(bucket, keys.ready(id)),
     store.getJson<Plan>(bucket, keys.plan(id)),
     store.head(bucket, keys.source(id)),
     store.list(bucket, keys.chunksPrefix(id)),
     store.head(bucket, keys.audio(id)),
+    store.head(bucket, keys.playable(id)),
   ]);
   const times = [source, audio, ...chunks.objects].map((o) => o?.lastModified.getTime() ?? 0);
   return {
@@ -28,6 +29,7 @@ export async function readRecords(
     sourceUploaded: source !== undefined,
     plan,
     completedJobs: chunks.objects.length + (audio ? 1 : 0),
+    playable: playable !== undefined,
     ready,
     failed,
   };

@@ -1,9 +1,15 @@
 /**
- * Publish: join every chunk's segments into one media playlist per rendition, write the
- * multivariant playlist with measured bandwidths, then `ready.json`. Idempotent: the same
- * records always produce the same bytes, and a finished video is left alone.
+ * Publish: join the chunks' segments into one media playlist per rendition and write the
+ * multivariant playlist with measured bandwidths.
+ *
+ * While chunks are still being encoded, the leading run of finished chunks (with the audio)
+ * is published as EVENT playlists, so the video plays before it is finished; players start
+ * at its beginning (EXT-X-START) and follow it as it grows. When every job is done the
+ * playlists become VOD with EXT-X-ENDLIST, I-frame playlists, subtitles, and `ready.json`.
+ * Publish requests for one video are serialised (a FIFO queue, grouped by video), and each
+ * run publishes exactly what the records say at that moment, so they can arrive in any order
+ * and any number of times.
  */
-
 import { MAX_CAPTION_BYTES, parseCaptions, segmentCaptions } from '../core/captions.js';
 import type { Deps } from '../core/deps.js';
 import { keys } from '../core/keys.js';
@@ -19,6 +25,7 @@ import {
 import type {
   AudioRecord,
   ChunkRecord,
+  PlayableRecord,
   ReadyRecord,
   Segment,
   VideoRecord,
@@ -26,11 +33,28 @@ import type {
 import { writeStoryboardVtt } from '../core/storyboard.js';
 import { isFinished } from '../core/video-state.js';
 
-/** Playlists are final once written (VOD), but short caching keeps a re-publish visible. */
+/** VOD playlists never change again; short caching still lets a re-publish show. */
 export const PLAYLIST_CACHE = 'public, max-age=60';
+/** EVENT playlists grow every few seconds: players must see each new version. */
+export const GROWING_PLAYLIST_CACHE = 'public, max-age=1';
 const M3U8 = 'application/vnd.apple.mpegurl';
 
-export type PublishResult = 'published' | 'already-published' | 'not-ready' | 'skipped';
+export type PublishResult =
+  | 'published'
+  | 'playable'
+  | 'already-published'
+  | 'not-ready'
+  | 'skipped';
+
+/** Chunks 0..k-1 with none missing: what can be played from the start. */
+export function leadingRun(chunks: readonly ChunkRecord[]): ChunkRecord[] {
+  const run: ChunkRecord[] = [];
+  for (const c of [...chunks].sort((a, b) => a.chunk - b.chunk)) {
+    if (c.chunk !== run.length) break;
+    run.push(c);
+  }
+  return run;
+}
 
 export async function publishVideo(deps: Deps, videoId: string): Promise<PublishResult> {
   const { store, config, logger } = deps;
@@ -48,50 +72,65 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     Promise.all(chunkKeys.map((k) => store.getJson<ChunkRecord>(bucket, k))),
     plan.audio ? store.getJson<AudioRecord>(bucket, keys.audio(videoId)) : undefined,
   ]);
-  const present = chunks.filter((c): c is ChunkRecord => c !== undefined);
-  if (present.length + (audio ? 1 : 0) < jobCount(plan)) return 'not-ready';
-  present.sort((a, b) => a.chunk - b.chunk);
+  const all = chunks.filter((c): c is ChunkRecord => c !== undefined);
+  const complete = all.length + (audio ? 1 : 0) >= jobCount(plan);
+  const present = leadingRun(all);
+  if (present.length === 0 || (plan.audio && !audio)) return 'not-ready';
 
   const segmentsOf = (name: string): Segment[] =>
     present.flatMap((c) => c.renditions[name]?.segments ?? []);
   const lists = plan.renditions.map((r) => segmentsOf(r.name));
+  const videoSegments = lists[0] ?? [];
+  // Audio is encoded whole; while the video grows, list only as far as the video goes.
+  const audioSegments = audio
+    ? complete
+      ? audio.segments
+      : audio.segments.slice(0, videoSegments.length)
+    : [];
   // One target duration for every rendition, audio included (HLS authoring spec).
-  const target = targetDurationOf(audio ? [...lists, audio.segments] : lists);
+  const target = targetDurationOf(audio ? [...lists, audioSegments] : lists);
+  const type = complete ? 'VOD' : 'EVENT';
+  const cacheControl = complete ? PLAYLIST_CACHE : GROWING_PLAYLIST_CACHE;
   const out = config.OUTPUT_BUCKET;
-
   const text = (key: string, body: string, contentType = M3U8) =>
-    store.putObject(out, key, body, { contentType, cacheControl: PLAYLIST_CACHE });
-  const video = await store.getJson<VideoRecord>(bucket, keys.video(videoId));
-  const subtitles = await publishCaptions(deps, videoId, video, lists[0] ?? [], present[0]);
+    store.putObject(out, key, body, { contentType, cacheControl });
   const fps = rationalValue(plan.output.frameRate);
+  const duration = videoSegments.reduce((t, s) => t + s.duration, 0);
+  const video = complete
+    ? await store.getJson<VideoRecord>(bucket, keys.video(videoId))
+    : undefined;
+  const subtitles = complete
+    ? await publishCaptions(deps, videoId, video, videoSegments, present[0])
+    : [];
   const storyboardSheets = present.some((c) => c.storyboard);
 
   await Promise.all([
     ...plan.renditions.flatMap((r, i) => [
       text(
         keys.mediaPlaylist(videoId, r.name),
-        writeMediaPlaylist({ segments: lists[i] ?? [], targetDuration: target }),
+        writeMediaPlaylist({ segments: lists[i] ?? [], targetDuration: target, type }),
       ),
-      text(keys.iframePlaylist(videoId, r.name), writeIframePlaylist(lists[i] ?? [])),
+      complete
+        ? text(keys.iframePlaylist(videoId, r.name), writeIframePlaylist(lists[i] ?? []))
+        : undefined,
     ]),
     storyboardSheets
       ? text(
           keys.storyboardVtt(videoId),
           writeStoryboardVtt(
             present.map((c) => c.storyboard),
+            present.map((c) => plan.chunks[c.chunk]?.startFrame ?? 0),
             plan.images.storyboard,
             fps,
-            (lists[0] ?? []).reduce((t, s) => t + s.duration, 0),
+            duration,
           ),
           'text/vtt',
         )
       : undefined,
     audio
-      ? store.putObject(
-          out,
+      ? text(
           keys.mediaPlaylist(videoId, 'audio'),
-          writeMediaPlaylist({ segments: audio.segments, targetDuration: target }),
-          { contentType: M3U8, cacheControl: PLAYLIST_CACHE },
+          writeMediaPlaylist({ segments: audioSegments, targetDuration: target, type }),
         )
       : undefined,
   ]);
@@ -100,18 +139,17 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     plan.renditions
       .map((r, i) => ({
         uri: `${r.name}/index.m3u8`,
-        iframesUri: `${r.name}/iframes.m3u8`,
+        iframesUri: complete ? `${r.name}/iframes.m3u8` : undefined,
         width: r.width,
         height: r.height,
         frameRate: fps,
         video: { segments: lists[i] ?? [], codecs: firstCodecs(present, r.name) },
       }))
       .filter((v) => v.video.segments.length > 0),
-    audio ? { uri: 'audio/index.m3u8', audio } : null,
+    audio ? { uri: 'audio/index.m3u8', audio: { ...audio, segments: audioSegments } } : null,
   );
   // The multivariant playlist goes last: a player that can fetch it finds every list it names.
-  await store.putObject(
-    out,
+  await text(
     keys.master(videoId),
     writeMasterPlaylist(
       variants,
@@ -122,10 +160,19 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
         name: c.label,
       })),
     ),
-    { contentType: M3U8, cacheControl: PLAYLIST_CACHE },
   );
 
-  const duration = (lists[0] ?? []).reduce((t, s) => t + s.duration, 0);
+  if (!complete) {
+    const first = await store.putJson(
+      bucket,
+      keys.playable(videoId),
+      { chunks: present.length } satisfies PlayableRecord,
+      { ifNoneMatch: true },
+    );
+    logger.info('playable', { videoId, chunks: present.length, of: plan.chunks.length, first });
+    return 'playable';
+  }
+
   const ready: ReadyRecord = {
     duration: Math.round(duration * 1000) / 1000,
     renditions: variants.map((v) => ({
@@ -137,9 +184,7 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
       codecs: v.codecs,
       frameRate: v.frameRate,
     })),
-    poster: present.find((c) => c.chunk === 0)?.poster
-      ? { jpeg: 'poster.jpg', webp: 'poster.webp' }
-      : undefined,
+    poster: present[0]?.poster ? { jpeg: 'poster.jpg', webp: 'poster.webp' } : undefined,
     storyboard: storyboardSheets ? 'storyboard/storyboard.vtt' : undefined,
     captions: subtitles.length > 0 ? subtitles : undefined,
   };

@@ -150,23 +150,37 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
       await rm(workDir, { recursive: true, force: true });
     }
   }
-  await publishIfComplete(deps, plan);
+  await requestPublish(deps, plan, job);
   return result;
 }
 
 /**
- * The last job to finish asks for publishing. Records are written before this check, and S3
- * lists are strongly consistent, so at least one of any set of racing workers sees them all.
+ * Ask for a publish when this job moved the video forward for a viewer: when every job is
+ * done, or when the leading run of chunks (with the audio) grew, so the opening plays early.
+ * Records are written before this check and S3 lists are strongly consistent, so the last of
+ * any set of racing workers sees every record; the deduplication id (the count of finished
+ * jobs) lets SQS drop the copies racing workers send for the same state.
  */
-export async function publishIfComplete(deps: MediaDeps, plan: Plan): Promise<boolean> {
+export async function requestPublish(deps: MediaDeps, plan: Plan, job: Job): Promise<boolean> {
   const bucket = deps.config.UPLOADS_BUCKET;
   const [chunks, audio] = await Promise.all([
     deps.store.list(bucket, keys.chunksPrefix(plan.videoId)),
     plan.audio ? deps.store.head(bucket, keys.audio(plan.videoId)) : Promise.resolve(undefined),
   ]);
-  const done = chunks.objects.length + (audio ? 1 : 0);
-  if (done < jobCount(plan)) return false;
+  const done = new Set(chunks.objects.map((o) => Number(/(\d+)\.json$/.exec(o.key)?.[1])));
+  const finished = done.size + (audio ? 1 : 0);
+  let leading = 0;
+  while (done.has(leading)) leading++;
+  const audioReady = !plan.audio || audio !== undefined;
+  const complete = finished >= jobCount(plan);
+  const grewPlayable = audioReady && leading > 0 && (job.type === 'audio' || job.chunk < leading);
+  if (!complete && !grewPlayable) return false;
   const request: PublishRequest = { type: 'publish', videoId: plan.videoId };
-  await deps.queue.sendAll(deps.config.PUBLISH_QUEUE_URL, [request]);
+  await deps.queue.sendOrdered(
+    deps.config.PUBLISH_QUEUE_URL,
+    request,
+    plan.videoId,
+    `${plan.videoId}-${finished}`,
+  );
   return true;
 }

@@ -31,6 +31,20 @@ describe('Publish', () => {
     });
   });
 
+  it("serialises a video's publishes on FIFO queues, taking one request at a time", () => {
+    expect(propertiesOf(template, publish.queue.queue)).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+    });
+    expect(propertiesOf(template, publish.queue.deadLetterQueue)).toMatchObject({
+      FifoQueue: true,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(publish.queue.queue),
+      BatchSize: 1,
+    });
+  });
+
   it('runs with 512 MB for one minute', () => {
     expect(propertiesOf(template, publish.handler)).toMatchObject({ MemorySize: 512, Timeout: 60 });
   });

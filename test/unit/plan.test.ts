@@ -78,17 +78,24 @@ describe('makePlan', () => {
     for (const chunk of plan.chunks) {
       expect(chunk.startFrame % plan.output.segmentFrames).toBe(0);
     }
-    expect(plan.chunks.map((c) => c.startFrame)).toEqual([0, 900, 1800]);
+    expect(plan.chunks.map((c) => c.startFrame)).toEqual([0, 180, 360, 720, 1620]);
   });
 
-  it('gives every chunk but the last a frame count of one chunk length', () => {
+  it('ramps up: one, one and two segments, then the configured chunk length', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
 
-    expect(plan.chunks.map((c) => c.frames)).toEqual([900, 900, null]);
+    // The opening chunks are short so the start of the video is ready first.
+    expect(plan.chunks.map((c) => c.frames)).toEqual([180, 180, 360, 900, null]);
+  });
+
+  it('never makes a ramp chunk longer than the configured chunk length', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), { ...OPTIONS, chunkSegments: 1 });
+
+    expect(plan.chunks.slice(0, -1).every((c) => c.frames === 180)).toBe(true);
   });
 
   it('lets a single-chunk video run its only chunk to the end', () => {
-    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 10 }), OPTIONS);
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 5 }), OPTIONS);
 
     expect(plan.chunks).toHaveLength(1);
     expect(plan.chunks[0]?.frames).toBeNull();
@@ -144,13 +151,15 @@ describe('makePlan', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
 
     // A quarter frame at 30 fps is 8.333 ms.
-    expect(plan.chunks.slice(1).map((c) => c.seekSeconds)).toEqual([29.991667, 59.991667]);
+    expect(plan.chunks.slice(1).map((c) => c.seekSeconds)).toEqual([
+      5.991667, 11.991667, 23.991667, 53.991667,
+    ]);
   });
 
   it('adds the video start offset to a later chunk seek', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
 
-    expect(plan.chunks[1]?.seekSeconds).toBe(30.491667);
+    expect(plan.chunks[1]?.seekSeconds).toBe(6.491667);
   });
 
   it('starts the output timeline at a positive origin, so no chunk begins at a negative DTS', () => {
@@ -166,8 +175,10 @@ describe('makePlan', () => {
     const origin = plan.output.timelineOrigin;
     expect(plan.chunks.map((c) => c.offsetSeconds)).toEqual([
       origin + 0.5,
-      origin + 30.5,
-      origin + 60.5,
+      origin + 6.5,
+      origin + 12.5,
+      origin + 24.5,
+      origin + 54.5,
     ]);
   });
 
@@ -176,9 +187,9 @@ describe('makePlan', () => {
 
     const plan = makePlan(VIDEO_ID, info, OPTIONS);
 
-    // Frame 900 at 30000/1001 fps is 900 × 1001 / 30000 = 30.03 s after the first.
-    expect(plan.chunks[1]?.startFrame).toBe(900);
-    expect(plan.chunks[1]?.offsetSeconds).toBeCloseTo(plan.output.timelineOrigin + 30.03, 6);
+    // Frame 720 at 30000/1001 fps is 720 × 1001 / 30000 = 24.024 s after the first.
+    expect(plan.chunks[3]?.startFrame).toBe(720);
+    expect(plan.chunks[3]?.offsetSeconds).toBeCloseTo(plan.output.timelineOrigin + 24.024, 6);
   });
 
   it('numbers each chunk first segment by the segments before it', () => {
@@ -186,7 +197,7 @@ describe('makePlan', () => {
 
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 40 }), options);
 
-    expect(plan.chunks.map((c) => c.firstSegment)).toEqual([0, 2, 4, 6]);
+    expect(plan.chunks.map((c) => c.firstSegment)).toEqual([0, 1, 2, 4, 6]);
   });
 
   it('halves a 120 fps source to 60 fps and resamples it', () => {
@@ -292,16 +303,15 @@ describe('makePlan', () => {
 });
 
 describe('jobsOf', () => {
-  it('fans a plan out to one job per chunk, then the audio job', () => {
+  it('fans a plan out to the audio job, then one job per chunk', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
 
     const jobs = jobsOf(plan);
 
+    // Audio first: it is short work, and the opening plays only once it is done.
     expect(jobs).toEqual([
-      { type: 'video-chunk', videoId: VIDEO_ID, chunk: 0 },
-      { type: 'video-chunk', videoId: VIDEO_ID, chunk: 1 },
-      { type: 'video-chunk', videoId: VIDEO_ID, chunk: 2 },
       { type: 'audio', videoId: VIDEO_ID },
+      ...[0, 1, 2, 3, 4].map((chunk) => ({ type: 'video-chunk', videoId: VIDEO_ID, chunk })),
     ]);
   });
 
@@ -310,7 +320,8 @@ describe('jobsOf', () => {
 
     const jobs = jobsOf(plan);
 
-    expect(jobs.map((j) => j.type)).toEqual(['video-chunk', 'video-chunk', 'video-chunk']);
+    expect(jobs.every((j) => j.type === 'video-chunk')).toBe(true);
+    expect(jobs).toHaveLength(5);
   });
 });
 
@@ -318,13 +329,13 @@ describe('jobCount', () => {
   it('counts chunks plus one audio job when there is audio', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
 
-    expect(jobCount(plan)).toBe(4);
+    expect(jobCount(plan)).toBe(6);
   });
 
   it('counts only the chunks when there is no audio', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: false }), OPTIONS);
 
-    expect(jobCount(plan)).toBe(3);
+    expect(jobCount(plan)).toBe(5);
   });
 
   it('agrees with the number of jobs fanned out', () => {

@@ -17,7 +17,6 @@ describe('imageSpec', () => {
       width: 160,
       height: 90,
       columns: 5,
-      perChunk: 15,
     });
   });
 
@@ -29,7 +28,7 @@ describe('imageSpec', () => {
   });
 
   it('keeps portrait thumbnails portrait', () => {
-    const spec = imageSpec([rendition(720, 1280)], { width: 1080, height: 1920 }, 60, 900, 420);
+    const spec = imageSpec([rendition(720, 1280)], { width: 1080, height: 1920 }, 60, 180, 420);
     expect(spec.storyboard).toMatchObject({ width: 90, height: 160 });
   });
 
@@ -38,7 +37,7 @@ describe('imageSpec', () => {
       [rendition(1920, 1080), rendition(1280, 720), rendition(640, 360)],
       { width: 1920, height: 1080 },
       60,
-      900,
+      180,
       420,
     );
     expect(spec.poster).toEqual({ width: 1280, height: 720 });
@@ -46,7 +45,7 @@ describe('imageSpec', () => {
 });
 
 describe('writeStoryboardVtt', () => {
-  const spec = { intervalFrames: 60, width: 160, height: 90, columns: 2, perChunk: 3 };
+  const spec = { intervalFrames: 60, width: 160, height: 90, columns: 2 };
 
   it('points each cue at its tile, across chunks, and stops at the duration', () => {
     const vtt = writeStoryboardVtt(
@@ -54,6 +53,7 @@ describe('writeStoryboardVtt', () => {
         { file: 'thumbs-00000.jpg', count: 3 },
         { file: 'thumbs-00001.jpg', count: 2 },
       ],
+      [0, 180],
       spec,
       30,
       9,
