@@ -12,6 +12,7 @@ import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
+import { serveDemo } from './demo/serve.js';
 import { recoverUnfinished } from './recover.js';
 import { encodeS3Key, startS3 } from './s3.js';
 import { type Poller, pollQueue, type SqsHandler, startSqs } from './sqs.js';
@@ -84,12 +85,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         res.end(JSON.stringify({ status: ready ? 'ok' : 'starting' }));
         return true;
       }
-      if (path === '/' && req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(usage(baseUrl));
-        return true;
-      }
-      return false;
+      // The demo page at / and its assets.
+      return serveDemo(req, res, token);
     },
   );
   await listen(api, opts.port);
@@ -291,17 +288,4 @@ function listen(server: Server, port: number): Promise<void> {
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections?.();
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-function usage(base: string): string {
-  return `Spool is running.
-
-  Create a video (returns an upload URL):
-    curl -s -X POST ${base}/videos -H "Authorization: Bearer $TOKEN" \\
-      -H 'content-type: application/json' \\
-      -d '{"filename":"clip.mp4","contentType":"video/mp4","size":'$(stat -c%s clip.mp4)'}'
-  Upload:   curl -X PUT -H 'Content-Type: video/mp4' --upload-file clip.mp4 "$UPLOAD_URL"
-  Status:   curl -s ${base}/videos/$ID -H "Authorization: Bearer $TOKEN"
-  Play:     the playbackUrl in any HLS player (hls.js, Safari, ffplay)
-`;
 }
