@@ -89,6 +89,7 @@ export interface VideoView {
   id: string;
   status: string;
   progress: number;
+  playable?: boolean;
   duration?: number;
   playbackUrl?: string;
   posterUrl?: string;
