@@ -167,6 +167,9 @@ function runCommand(cmd: ffmpeg.FfmpegCommand, what: string, timeoutMs: number):
 
 const fmt = (n: number): string => n.toFixed(6);
 
+/** The poster is chosen among every fifth frame of the opening. */
+const POSTER_STRIDE = 5;
+
 /**
  * Hands each finished segment to `listener` while ffmpeg is still encoding: the hls muxer
  * lists a segment in its playlist only once the file is closed. Only complete lines are
@@ -253,13 +256,14 @@ export class FfmpegTranscoder implements Transcoder {
     ];
     if (chunk === 0) {
       // thumbnail picks the frame nearest the average look of the opening seconds: not a
-      // black fade-in frame, not a flash.
-      const sample = Math.max(
-        1,
-        Math.min(plan.chunks[0]?.frames ?? 300, Math.round((10 * num) / den)),
-      );
+      // black fade-in frame, not a flash. It holds every candidate in memory, so it sees
+      // one frame in five, already scaled to the poster's size (30 frames of 720p, not 300
+      // of 1080p: tens of MB instead of a gigabyte).
+      const opening = Math.min(plan.chunks[0]?.frames ?? 300, Math.round((10 * num) / den));
+      const candidates = Math.max(1, Math.ceil(opening / POSTER_STRIDE));
       graph.push(
-        `[po]thumbnail=n=${sample},scale=${poster.width}:${poster.height},setsar=1,split=2[pj][pw]`,
+        `[po]select='not(mod(n,${POSTER_STRIDE}))',scale=${poster.width}:${poster.height},setsar=1,` +
+          `thumbnail=n=${candidates},split=2[pj][pw]`,
       );
     }
     return graph.join(';');
