@@ -167,8 +167,8 @@ function runCommand(cmd: ffmpeg.FfmpegCommand, what: string, timeoutMs: number):
 
 const fmt = (n: number): string => n.toFixed(6);
 
-/** The poster is chosen among every fifth frame of the opening. */
-const POSTER_STRIDE = 5;
+/** The poster is chosen among every fifteenth frame of the opening (half a second apart). */
+const POSTER_STRIDE = 15;
 
 /**
  * Hands each finished segment to `listener` while ffmpeg is still encoding: the hls muxer
@@ -257,7 +257,7 @@ export class FfmpegTranscoder implements Transcoder {
     if (chunk === 0) {
       // thumbnail picks the frame nearest the average look of the opening seconds: not a
       // black fade-in frame, not a flash. It holds every candidate in memory, so it sees
-      // one frame in five, already scaled to the poster's size (30 frames of 720p, not 300
+      // one frame in fifteen, already scaled to the poster's size (a dozen 720p frames, not 300
       // of 1080p: tens of MB instead of a gigabyte).
       const opening = Math.min(plan.chunks[0]?.frames ?? 300, Math.round((10 * num) / den));
       const candidates = Math.max(1, Math.ceil(opening / POSTER_STRIDE));
