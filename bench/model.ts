@@ -1,0 +1,223 @@
+/**
+ * The scale model: what the measured figures predict on AWS Lambda. Pure functions of the
+ * constants below and of what the bench measured on this machine; no I/O.
+ */
+
+/** AWS Lambda, x86_64, us-east-1, first pricing tier. */
+export const LAMBDA = {
+  /** USD per GB-second of duration (x86, first 6 billion GB-s a month). */
+  priceGbSecond: 0.0000166667,
+  /** USD per request ($0.20 per million). */
+  pricePerRequest: 0.2 / 1e6,
+  priceSource:
+    'https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html ' +
+    '($0.00001667/GB-s, $0.20/1M requests; tiered figure $0.0000166667 for the first ' +
+    '6 billion GB-s/month per https://cloudchipr.com/blog/aws-lambda-pricing, 2024 guide; ' +
+    'stored copies read 2026-11-22, neither page dated by the store)',
+  /** About one vCPU per 1769 MB, up to 6 vCPUs at 10240 MB. */
+  mbPerVcpu: 1769,
+  maxVcpus: 6,
+  maxMemoryMb: 10_240,
+  /** The hard limit on one invocation. */
+  timeoutSeconds: 900,
+  /** SQS event source: 5 concurrent batches at first, then up to 300 more per minute. */
+  sqsInitialConcurrency: 5,
+  sqsRampPerMinute: 300,
+  sqsScalingSource: 'https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html',
+} as const;
+
+/** What the model assumes where the bench cannot measure it. */
+export const ASSUMPTIONS = {
+  /**
+   * First invocation on a new instance: Node init + the ffmpeg layer (no provisioned
+   * concurrency). Billed since 2025-08-01:
+   * https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase
+   */
+  coldStartSeconds: 1.5,
+  /** Warm invocations add nothing beyond the measured per-job overhead. */
+  warmStartSeconds: 0,
+  /** Throughput of one Lambda's ranged S3 GETs, MB/s (the audio job reads the whole source). */
+  s3ReadMBps: 80,
+  /** Memory of the non-transcode functions (lib/ingest.ts, lib/publish.ts). */
+  ingestMemoryMb: 1024,
+  publishMemoryMb: 512,
+  /** Default transcode memory (lib/video-pipeline.ts transcodeMemoryMb). */
+  transcodeMemoryMb: 3008,
+  /** Source bitrate, Mb/s, of "1080p" in the predictions (a phone or camera upload). */
+  sourceMbps: 8,
+} as const;
+
+/** Published anchors the model is compared with. */
+export const ANCHORS = {
+  muxSource:
+    'https://mux.com/blog/how-to-transcode-video-100x-faster-or-a-gordian-knot-cut (2023-04-27)',
+  muxMedianReadySeconds60Plus: 93.5,
+  muxMedianReadySecondsUnder1Min: 2.0,
+} as const;
+
+/** Figures measured by the bench (medians over runs). */
+export interface Measured {
+  /** Seconds of 1080p source encoded into the whole ladder per vCPU-second. */
+  throughputPerVcpu: number;
+  /** A chunk job's time outside ffmpeg: source open, segment uploads, probes, records. */
+  jobOverheadSeconds: number;
+  /** Upload complete → plan written (S3 event, ffprobe over HTTP ranges, plan). */
+  probePlanSeconds: number;
+  /** Plan written → first job running (SendMessageBatch, queue, poller). */
+  dispatchSeconds: number;
+  /** Last job done → published (publish message, playlists, master, ready record). */
+  publishSeconds: number;
+  /** Source seconds per wall-second of the audio encode alone (one job for the whole source). */
+  audioSpeed: number;
+}
+
+export interface Scenario {
+  sourceSeconds: number;
+  concurrency: number;
+  /** Length of a full chunk. */
+  chunkSeconds: number;
+  /** Every chunk's length in order, if not all full (the planner's short opening chunks). */
+  chunkLengths?: number[];
+  /** The audio job is queued before the chunks (as jobsOf() does), not after them. */
+  audioFirst?: boolean;
+  memoryMb?: number;
+}
+
+export interface Prediction extends Required<Omit<Scenario, 'chunkLengths' | 'audioFirst'>> {
+  vcpus: number;
+  chunks: number;
+  /** One full chunk job, warm, seconds. */
+  chunkJobSeconds: number;
+  audioJobSeconds: number;
+  /** Upload complete → ready (the pipeline as it is: publish after the last job). */
+  readySeconds: number;
+  /** Upload complete → first playable with early publishing (chunk 0 + audio done). */
+  playableSeconds: number;
+  /** If audio were encoded per chunk like the video (no whole-source audio job): */
+  readyChunkedAudioSeconds: number;
+  /** … and chunk 0 alone gates the first playable segment. */
+  playableChunkedAudioSeconds: number;
+  gbSeconds: number;
+  requests: number;
+  usd: number;
+  /** The chunk job would not fit in one invocation. */
+  overTimeout: boolean;
+}
+
+export const vcpusFor = (memoryMb: number): number =>
+  Math.min(LAMBDA.maxVcpus, memoryMb / LAMBDA.mbPerVcpu);
+
+/** Workers the SQS event source runs `t` seconds after the first message, at most `cap`. */
+export const workersAt = (t: number, cap: number): number =>
+  Math.min(cap, Math.floor(LAMBDA.sqsInitialConcurrency + (LAMBDA.sqsRampPerMinute / 60) * t));
+
+/**
+ * List scheduling of jobs (in queue order) onto workers that appear as the event source
+ * scales up; each worker's first job pays a cold start. Returns each job's end time and how
+ * many workers (cold starts) it took.
+ */
+export function schedule(durations: number[], cap: number): { ends: number[]; workers: number } {
+  const free: number[] = []; // time each existing worker becomes free
+  const ends: number[] = [];
+  for (const d of durations) {
+    // The earliest of: an existing worker freeing up, or a new worker the ramp allows.
+    let best = -1;
+    for (let i = 0; i < free.length; i++) {
+      if (best < 0 || (free[i] ?? 0) < (free[best] ?? 0)) best = i;
+    }
+    const nextNew = free.length < cap ? newWorkerTime(free.length, cap) : Number.POSITIVE_INFINITY;
+    const reuse = best >= 0 ? (free[best] ?? 0) : Number.POSITIVE_INFINITY;
+    if (nextNew <= reuse) {
+      const end = nextNew + ASSUMPTIONS.coldStartSeconds + d;
+      free.push(end);
+      ends.push(end);
+    } else {
+      const end = reuse + ASSUMPTIONS.warmStartSeconds + d;
+      free[best] = end;
+      ends.push(end);
+    }
+  }
+  return { ends, workers: free.length };
+}
+
+/** When the event source allows the (n+1)-th worker. */
+function newWorkerTime(n: number, cap: number): number {
+  if (n < Math.min(cap, LAMBDA.sqsInitialConcurrency)) return 0;
+  return ((n + 1 - LAMBDA.sqsInitialConcurrency) * 60) / LAMBDA.sqsRampPerMinute;
+}
+
+export function predict(m: Measured, s: Scenario): Prediction {
+  const memoryMb = s.memoryMb ?? ASSUMPTIONS.transcodeMemoryMb;
+  const vcpus = vcpusFor(memoryMb);
+  const encode = (seconds: number) =>
+    seconds / (m.throughputPerVcpu * vcpus) + m.jobOverheadSeconds;
+  const lengths =
+    s.chunkLengths ??
+    Array.from({ length: Math.max(1, Math.ceil(s.sourceSeconds / s.chunkSeconds)) }, (_, i) =>
+      Math.min(s.chunkSeconds, s.sourceSeconds - i * s.chunkSeconds),
+    );
+  const chunks = lengths.length;
+  const videoJobs = lengths.map(encode);
+  // The audio job decodes the audio of the whole source and reads every byte of it.
+  const sourceMB = (s.sourceSeconds * ASSUMPTIONS.sourceMbps) / 8;
+  const audioJob =
+    m.jobOverheadSeconds +
+    Math.max(s.sourceSeconds / m.audioSpeed, sourceMB / ASSUMPTIONS.s3ReadMBps);
+  // In queue order: SQS hands jobs out roughly in the order they were sent.
+  const audioFirst = s.audioFirst ?? true;
+  const { ends, workers } = schedule(
+    audioFirst ? [audioJob, ...videoJobs] : [...videoJobs, audioJob],
+    s.concurrency,
+  );
+  const jobsDone = Math.max(...ends);
+  const chunk0Done = (audioFirst ? ends[1] : ends[0]) ?? 0;
+  const audioDone = (audioFirst ? ends[0] : ends[ends.length - 1]) ?? 0;
+  const before = m.probePlanSeconds + m.dispatchSeconds;
+
+  // Chunked audio: each chunk job also encodes its stretch of audio (not counted: ~1% of it).
+  const chunkedEnds = schedule(videoJobs, s.concurrency).ends;
+
+  // Lambda bills the init phase of on-demand functions too: every cold start is paid for.
+  const transcodeSeconds =
+    videoJobs.reduce((a, b) => a + b, 0) + audioJob + workers * ASSUMPTIONS.coldStartSeconds;
+  const gbSeconds =
+    (transcodeSeconds * memoryMb) / 1024 +
+    (m.probePlanSeconds * ASSUMPTIONS.ingestMemoryMb) / 1024 +
+    (m.publishSeconds * ASSUMPTIONS.publishMemoryMb) / 1024;
+  const requests = chunks + 1 + 2; // chunk jobs, audio, ingest, publish
+  return {
+    sourceSeconds: s.sourceSeconds,
+    concurrency: s.concurrency,
+    chunkSeconds: s.chunkSeconds,
+    memoryMb,
+    vcpus,
+    chunks,
+    chunkJobSeconds: encode(s.chunkSeconds),
+    audioJobSeconds: audioJob,
+    readySeconds: before + jobsDone + m.publishSeconds,
+    playableSeconds: before + Math.max(chunk0Done, audioDone) + m.publishSeconds,
+    readyChunkedAudioSeconds: before + Math.max(...chunkedEnds) + m.publishSeconds,
+    playableChunkedAudioSeconds: before + (chunkedEnds[0] ?? 0) + m.publishSeconds,
+    gbSeconds,
+    requests,
+    usd: gbSeconds * LAMBDA.priceGbSecond + requests * LAMBDA.pricePerRequest,
+    overTimeout: encode(s.chunkSeconds) + ASSUMPTIONS.coldStartSeconds > LAMBDA.timeoutSeconds,
+  };
+}
+
+/** Longest source ONE invocation could take end to end (probe, encode, publish) in 15 min. */
+export function singleLambdaMaxSeconds(m: Measured, memoryMb: number): number {
+  const budget =
+    LAMBDA.timeoutSeconds -
+    ASSUMPTIONS.coldStartSeconds -
+    m.probePlanSeconds -
+    m.jobOverheadSeconds -
+    m.publishSeconds;
+  return Math.max(0, budget * m.throughputPerVcpu * vcpusFor(memoryMb));
+}
+
+/** Longest chunk a worker of `memoryMb` can encode inside the 15-minute limit. */
+export function maxChunkSeconds(m: Measured, memoryMb: number): number {
+  const budget = LAMBDA.timeoutSeconds - ASSUMPTIONS.coldStartSeconds - m.jobOverheadSeconds;
+  return Math.max(0, budget * m.throughputPerVcpu * vcpusFor(memoryMb));
+}

@@ -1,0 +1,348 @@
+/**
+ * `npm run bench`: the pipeline from upload to ready through the local stack, against the
+ * limit on this machine (one ffmpeg, one decode, the same ladder and encoder settings, to
+ * local disk), repeated; then the scale model for AWS Lambda. The last line is `ratio=<x>`.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Plan } from '../functions/core/plan.js';
+import { analyze, chunkSeconds, median, type RunFigures } from './analyze.js';
+import {
+  type Binaries,
+  type FfmpegResult,
+  planFor,
+  planOptions,
+  runAudioOnly,
+  runBaseline,
+} from './baseline.js';
+import { num, table } from './format.js';
+import { type PipelineRun, runPipeline } from './pipeline.js';
+import { modelReport } from './report.js';
+import { ensureSource } from './source.js';
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --input <file>   source to use (default: a generated 1080p30 testsrc2 clip, cached in .bench/)
+  --seconds <n>    length of the generated source (default 30)
+  --runs <n>       repetitions; the table shows each run and the median (default 3);
+                   --runs 0 runs only the memory comparison
+  --no-memory      skip the memory comparison (issue 4 item 5: 30 s and 120 s 1080p sources
+                   through the pipeline, a chunk job's peak RSS and /tmp), about 2 minutes
+  --help           this text
+
+Each run: the baseline (ONE ffmpeg: decode once, every rendition + audio to HLS on disk),
+then the pipeline (a fresh local stack: POST /videos, PUT, poll every 100 ms until ready).
+The last line printed is ratio=<median over runs of upload→ready / baseline>.`;
+
+const REPO = resolve(import.meta.dirname, '..');
+const BENCH_DIR = join(REPO, '.bench');
+
+function binaries(): Binaries {
+  const require = createRequire(import.meta.url);
+  return {
+    ffmpeg:
+      process.env.FFMPEG_PATH ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
+    ffprobe: process.env.FFPROBE_PATH ?? (require('ffprobe-static') as { path: string }).path,
+  };
+}
+
+const say = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+interface RunResult {
+  /** 1-minute load average when the run started: other work on the machine skews it. */
+  load: number;
+  baseline: FfmpegResult;
+  figures: RunFigures;
+}
+
+async function benchRuns(
+  bins: Binaries,
+  file: string,
+  plan: Plan,
+  runs: number,
+): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (let i = 1; i <= runs; i++) {
+    const load = loadavg()[0] ?? 0;
+    say(`run ${i}/${runs}: baseline (one ffmpeg)…`);
+    const baseline = await runBaseline(bins, plan, file, join(BENCH_DIR, 'baseline-out'));
+    say(`run ${i}/${runs}: baseline ${num(baseline.seconds)} s; pipeline…`);
+    const run = await pipelineOnce(file);
+    const figures = analyze(run, plan);
+    say(`run ${i}/${runs}: upload→ready ${num(figures.readySeconds)} s`);
+    for (const p of run.problems) say(`  log: ${p}`);
+    results.push({ load, baseline, figures });
+  }
+  return results;
+}
+
+function mainTable(results: RunResult[], baselineThroughput: number[]): string {
+  const rows: [string, (r: RunResult, i: number) => number | undefined, number][] = [
+    ['upload→ready s', (r) => r.figures.readySeconds, 1],
+    ['baseline (one ffmpeg) s', (r) => r.baseline.seconds, 1],
+    ['ratio', (r) => r.figures.readySeconds / r.baseline.seconds, 2],
+    ['first chunk+audio records s', (r) => r.figures.chunk0AudioSeconds, 1],
+    ['master.m3u8 in output s', (r) => r.figures.masterSeconds, 1],
+    ['peak RSS stack MB', (r) => r.figures.stackPeakRssMb, 0],
+    ['peak RSS per ffmpeg MB (max)', (r) => r.figures.ffmpegPeakRssMb, 0],
+    ['peak RSS baseline ffmpeg MB', (r) => r.baseline.peakRssMb, 0],
+    ['S3 bytes read / source byte', (r) => r.figures.bytesReadPerSourceByte, 2],
+    ['  upload (POST + PUT) s', (r) => r.figures.uploadSeconds, 1],
+    ['  probe + plan s', (r) => r.figures.probePlanSeconds, 2],
+    ['  plan → first job s', (r) => r.figures.dispatchSeconds, 2],
+    ['  chunk 0 + audio done → playable s', (r) => r.figures.firstPublishSeconds, 2],
+    ['  last job → published s', (r) => r.figures.publishSeconds, 2],
+    ['  CPU s, pipeline ffmpeg (all jobs)', (r) => r.figures.ffmpegCpuSeconds, 1],
+    ['  CPU s, baseline ffmpeg', (r) => r.baseline.cpuSeconds, 1],
+    ['  CPU s, stack node process', (r) => r.figures.stackCpuSeconds, 1],
+    [
+      '  pipeline ffmpeg CPU / baseline CPU',
+      (r) => r.figures.ffmpegCpuSeconds / r.baseline.cpuSeconds,
+      2,
+    ],
+    [
+      '  cores busy, pipeline (ffmpeg + stack)',
+      (r) => (r.figures.ffmpegCpuSeconds + r.figures.stackCpuSeconds) / r.figures.readySeconds,
+      2,
+    ],
+    ['  cores busy, baseline', (r) => r.baseline.cpuSeconds / r.baseline.seconds, 2],
+    ['  load average at the start (1 min)', (r) => r.load, 1],
+    ['  ffmpeg processes at once (max)', (r) => r.figures.maxConcurrentFfmpeg, 0],
+    ['  peak /tmp, one job MB', (r) => r.figures.tmpJobPeakMb, 0],
+    ['  peak /tmp, all jobs MB', (r) => r.figures.tmpPeakMb, 0],
+    ['  ladder s per CPU-s, pipeline chunks', (r) => r.figures.throughputPerVcpu, 3],
+    ['  ladder s per CPU-s, baseline', (_r, i) => baselineThroughput[i], 3],
+  ];
+  const header = ['', ...results.map((_, i) => `run ${i + 1}`), 'median'];
+  const body = rows.map(([label, get, digits]) => {
+    const values = results.map((r, i) => get(r, i));
+    return [
+      label,
+      ...values.map((v) => num(v, digits)),
+      num(median(values.filter((v): v is number => v !== undefined)), digits),
+    ];
+  });
+  return table([header, ...body]);
+}
+
+function jobsTable(figures: RunFigures): string {
+  const header = [
+    'job',
+    'source s',
+    'waited s',
+    'job s',
+    'ffmpeg s',
+    'before s',
+    'after s',
+    'encodes at once',
+    'peak RSS MB',
+    'S3 MB read',
+  ];
+  const rows = [...figures.jobs]
+    .sort((a, b) => a.waitSeconds - b.waitSeconds)
+    .map((j) => [
+      j.job,
+      num(j.sourceSeconds),
+      num(j.waitSeconds),
+      num(j.jobSeconds),
+      num(j.ffmpegSeconds),
+      num(j.preSeconds),
+      num(j.postSeconds),
+      num(j.concurrency),
+      num(j.peakRssMb, 0),
+      num(j.bytesRead / 1e6, 1),
+    ]);
+  return table([header, ...rows]);
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.mov': 'video/quicktime',
+  '.mkv': 'video/x-matroska',
+  '.webm': 'video/webm',
+  '.avi': 'video/x-msvideo',
+  '.ts': 'video/mp2t',
+};
+
+/** One pipeline pass; once more if the stack was stopped from outside (a shared machine). */
+async function pipelineOnce(file: string): Promise<PipelineRun> {
+  const contentType = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'video/mp4';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const run = await runPipeline({ file, contentType, workDir: join(BENCH_DIR, 'run') });
+      if (run.status !== 'ready') throw new Error(`the video ended ${run.status}`);
+      return run;
+    } catch (err) {
+      if (attempt >= 2 || !String(err).includes('the local stack exited')) throw err;
+      say(`the local stack exited during the run (${String(err).split('\n')[0]}); again…`);
+    }
+  }
+}
+
+/** A pipeline pass already made (the main runs' last one), reused for that length. */
+interface DoneRun {
+  seconds: number;
+  plan: Plan;
+  figures: RunFigures;
+}
+
+async function memoryMode(bins: Binaries, done?: DoneRun): Promise<string> {
+  const lines = ['', '## Memory vs source length (issue 4, item 5)', ''];
+  const rows = [
+    [
+      'source',
+      'chunks',
+      'peak RSS chunk job MB',
+      'excl. chunk 0',
+      'peak /tmp one job MB',
+      'per s of longest chunk',
+      '/tmp all jobs MB',
+      'upload→ready s',
+    ],
+  ];
+  const perJob: string[] = [];
+  const peaks: { rss: number; rest: number; tmp: number }[] = [];
+  for (const seconds of [30, 120]) {
+    const file = await ensureSource({
+      ffmpeg: bins.ffmpeg,
+      dir: join(BENCH_DIR, 'sources'),
+      seconds,
+    });
+    const plan = done?.seconds === seconds ? done.plan : await planFor(bins, file);
+    let f = done?.seconds === seconds ? done.figures : undefined;
+    if (!f) {
+      say(`memory: ${seconds} s source through the pipeline…`);
+      f = analyze(await pipelineOnce(file), plan);
+    }
+    const video = f.jobs.filter((j) => j.job !== 'audio');
+    const rss = Math.max(0, ...video.map((j) => j.peakRssMb ?? 0));
+    const rest = Math.max(
+      0,
+      ...video.filter((j) => j.job !== 'chunk 0').map((j) => j.peakRssMb ?? 0),
+    );
+    peaks.push({ rss, rest, tmp: f.tmpJobPeakMb });
+    rows.push([
+      `${seconds} s`,
+      String(plan.chunks.length),
+      num(rss, 0),
+      num(rest, 0),
+      num(f.tmpJobPeakMb, 0),
+      num(f.tmpJobPeakMb / Math.max(...plan.chunks.map((c) => chunkSeconds(plan, c.index))), 2),
+      num(f.tmpPeakMb, 0),
+      num(f.readySeconds),
+    ]);
+    const audio = f.jobs.find((j) => j.job === 'audio');
+    perJob.push(
+      `  ${seconds} s, job (source s): peak RSS MB — ` +
+        [...video]
+          .sort((x, y) => x.job.localeCompare(y.job, 'en', { numeric: true }))
+          .map(
+            (j) =>
+              `${j.job.replace('chunk ', '#')} (${num(j.sourceSeconds, 0)}): ${num(j.peakRssMb, 0)}`,
+          )
+          .join(', ') +
+        (audio ? `; audio (${num(audio.sourceSeconds, 0)}): ${num(audio.peakRssMb, 0)}` : ''),
+    );
+  }
+  lines.push(table(rows), ...perJob);
+  const [a, b] = peaks;
+  if (a && b) {
+    const within = (r: number) => (Math.abs(r - 1) <= 0.15 ? 'within' : 'NOT within');
+    lines.push(
+      `chunk-job peak RSS, 120 s / 30 s: ${num(b.rss / a.rss, 2)} (${within(b.rss / a.rss)} ±15%); ` +
+        `excluding chunk 0 (it also makes the poster): ${num(b.rest / a.rest, 2)}; ` +
+        `one job's peak /tmp: ${num(b.tmp / a.tmp, 2)} (it follows the longest chunk's length, not the source's)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    allowNegative: true,
+    options: {
+      input: { type: 'string' },
+      seconds: { type: 'string', default: '30' },
+      runs: { type: 'string', default: '3' },
+      memory: { type: 'boolean', default: true },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const seconds = Number(values.seconds);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new Error('--seconds must be a whole number ≥ 1');
+  if (!Number.isInteger(runs) || runs < (values.memory ? 0 : 1)) {
+    throw new Error('--runs must be a whole number ≥ 1 (or 0 for the memory comparison only)');
+  }
+
+  const bins = binaries();
+  const cores = availableParallelism();
+  if (runs === 0) {
+    console.log((await memoryMode(bins)).trimStart());
+    return;
+  }
+  const file = values.input
+    ? resolve(values.input)
+    : await ensureSource({ ffmpeg: bins.ffmpeg, dir: join(BENCH_DIR, 'sources'), seconds });
+  const plan = await planFor(bins, file);
+  say(
+    `${file}: ${num(plan.source.duration)} s ${plan.source.width}x${plan.source.height}, ` +
+      `${plan.chunks.length} chunk(s), ${plan.renditions.map((r) => r.name).join(' ')}` +
+      `${plan.audio ? ' + audio' : ''}; ${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  );
+
+  const results = await benchRuns(bins, file, plan, runs);
+  const baselineThroughput = results.map((r) => plan.source.duration / r.baseline.cpuSeconds);
+  const ratios = results.map((r) => r.figures.readySeconds / r.baseline.seconds);
+  const medianRatio = median(ratios);
+  const opts = planOptions();
+  const last = results.at(-1);
+  if (!last) throw new Error('no runs');
+
+  const out: string[] = [
+    `# Spool bench: ${num(plan.source.duration)} s ${plan.source.width}x${plan.source.height} source, ` +
+      `${plan.chunks.length} chunk job(s) (${plan.chunks.map((c) => num(chunkSeconds(plan, c.index), 0)).join('+')} s)` +
+      `${plan.audio ? ' + audio' : ''}, ${runs} run(s), ${cores} cores`,
+    '',
+    'Times are from the PUT completing (polled every 100 ms). "first chunk+audio records": both',
+    'state/{id}/chunks/00000.json and state/{id}/audio.json exist; "master.m3u8": the first time',
+    'videos/{id}/master.m3u8 exists in spool-output (a player can start once it does).',
+    '',
+    mainTable(results, baselineThroughput),
+    '',
+    "S3 bytes read counts the workers' source reads (the `job done` lines); ingest's probe is not logged.",
+    '',
+    `Jobs of run ${results.length} (times from the plan being written; "before"/"after" = job time outside ffmpeg):`,
+    jobsTable(last.figures),
+  ];
+  if (values.memory) {
+    // The main runs' source is one of the two lengths when it is the generated 30 s clip.
+    const reuse = values.input ? undefined : { seconds, plan, figures: last.figures };
+    out.push(await memoryMode(bins, reuse));
+  }
+  say('audio encode alone (for the model)…');
+  const audioAlone = await runAudioOnly(bins, plan, file, join(BENCH_DIR, 'audio-out'));
+  out.push(
+    '',
+    modelReport({
+      runs: results.map((r) => r.figures),
+      segmentSeconds: opts.segmentSeconds,
+      chunkSegments: opts.chunkSegments,
+      baselineThroughput,
+      audioAloneSpeed: audioAlone ? plan.source.duration / audioAlone.seconds : undefined,
+    }),
+  );
+  out.push('', `ratio=${medianRatio.toFixed(2)}`);
+  console.log(out.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
