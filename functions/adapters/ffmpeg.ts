@@ -296,6 +296,10 @@ export class FfmpegTranscoder implements Transcoder {
       .inputOptions([
         '-nostdin',
         ...inputGuards(input),
+        // Ingest already probed the source fully. ffmpeg's default probe reads and decodes
+        // up to 5 MB / 5 s at the start of the file, which a later chunk then throws away
+        // when it seeks: a small probe is enough to open the video stream.
+        ...(spec.seekSeconds > 0 ? ['-probesize', '1000000', '-analyzeduration', '1000000'] : []),
         ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
       ])
       .complexFilter(FfmpegTranscoder.filterGraph(plan, spec.index));
@@ -388,17 +392,31 @@ export class FfmpegTranscoder implements Transcoder {
     const renditions: ChunkOutput['renditions'] = {};
     let frames = 0;
     let firstFrameTime: number | undefined;
+    // Every chunk is encoded with the same settings, so x264 picks the same profile and
+    // level in all of them: the first chunk reports it, once per rendition, in parallel.
+    const codecs = new Map<string, string>();
+    if (spec.index === 0) {
+      await Promise.all(
+        plan.renditions.map(async (r) => {
+          const file = join(
+            workDir,
+            r.name,
+            `seg_${String(spec.firstSegment).padStart(5, '0')}.ts`,
+          );
+          codecs.set(r.name, await h264Codecs(this.paths.ffprobePath, file).catch(() => ''));
+        }),
+      );
+    }
     for (const r of plan.renditions) {
       const dir = join(workDir, r.name);
       const segments = await readSegments(dir, 'chunk.m3u8');
       const first = segments[0];
-      const codecs = first ? await h264Codecs(this.paths.ffprobePath, join(dir, first.file)) : '';
       for (const segment of segments) {
         const scan = scanKeyframes(await readFile(join(dir, segment.file)));
         segment.keyframes = scan.keyframes;
         if (segment === first) firstFrameTime ??= scan.firstTime;
       }
-      renditions[r.name] = { dir, segments, codecs };
+      renditions[r.name] = { dir, segments, codecs: codecs.get(r.name) ?? '' };
       frames = Math.round(segments.reduce((t, s) => t + s.duration, 0) * fps);
     }
     // A chunk too short for a thumbnail (a few trailing frames) leaves no sprite sheet.

@@ -14,7 +14,7 @@ import type { ObjectStore, OpenSource, SourceReader } from '../core/ports.js';
 
 /** The first fetch after a seek is small; sequential reading doubles it up to the maximum. */
 const FIRST_WINDOW = 256 * 1024;
-const MAX_WINDOW = 8 * 1024 * 1024;
+const MAX_WINDOW = 2 * 1024 * 1024;
 
 export class LoopbackSourceReader implements SourceReader {
   constructor(private readonly store: ObjectStore) {}
