@@ -186,13 +186,15 @@ function watchSegments(
     for (const p of playlists) {
       const text = await readFile(join(p.dir, p.playlist), 'utf8').catch(() => '');
       const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+      let duration = Number.NaN;
       for (const line of complete.split('\n')) {
         const file = line.trim();
+        if (file.startsWith('#EXTINF:')) duration = Number.parseFloat(file.slice(8));
         if (!/^seg_\d+\.ts$/.test(file)) continue;
         const key = `${p.rendition}/${file}`;
         if (handed.has(key)) continue;
         handed.add(key);
-        pending.push(listener(p.rendition, file, join(p.dir, file)));
+        pending.push(listener(p.rendition, file, join(p.dir, file), duration));
       }
     }
   };

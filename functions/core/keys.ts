@@ -16,6 +16,7 @@ export const keys = {
   chunksPrefix: (id: string) => `state/${id}/chunks/`,
   chunk: (id: string, index: number) => `state/${id}/chunks/${String(index).padStart(5, '0')}.json`,
   audio: (id: string) => `state/${id}/audio.json`,
+  audioProgress: (id: string) => `state/${id}/audio-progress.json`,
   playable: (id: string) => `state/${id}/playable.json`,
   ready: (id: string) => `state/${id}/ready.json`,
   failed: (id: string) => `state/${id}/failed.json`,

@@ -84,6 +84,15 @@ export interface ChunkRecord {
 /** `state/{id}/audio.json`. */
 export type AudioRecord = RenditionOutput;
 
+/**
+ * `state/{id}/audio-progress.json`: the audio segments uploaded so far, in order, rewritten
+ * by the one audio job as it goes (its only writer), so the opening of a long video can play
+ * before the whole-source audio job ends. The final word is `audio.json`.
+ */
+export interface AudioProgressRecord {
+  segments: Segment[];
+}
+
 export interface RenditionSummary {
   name: string;
   width: number;

@@ -23,6 +23,7 @@ import {
   writeMediaPlaylist,
 } from '../core/playlist.js';
 import type {
+  AudioProgressRecord,
   AudioRecord,
   ChunkRecord,
   PlayableRecord,
@@ -75,20 +76,32 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
   const all = chunks.filter((c): c is ChunkRecord => c !== undefined);
   const complete = all.length + (audio ? 1 : 0) >= jobCount(plan);
   const present = leadingRun(all);
-  if (present.length === 0 || (plan.audio && !audio)) return 'not-ready';
+  if (present.length === 0) return 'not-ready';
 
+  // While the whole-source audio job still runs, its progress record lists what it has
+  // uploaded; the growing playlists go as far as both the video and the audio do.
+  const audioSoFar =
+    plan.audio && !audio
+      ? ((await store.getJson<AudioProgressRecord>(bucket, keys.audioProgress(videoId)))
+          ?.segments ?? [])
+      : undefined;
   const segmentsOf = (name: string): Segment[] =>
     present.flatMap((c) => c.renditions[name]?.segments ?? []);
-  const lists = plan.renditions.map((r) => segmentsOf(r.name));
+  let lists = plan.renditions.map((r) => segmentsOf(r.name));
+  let audioSegments = audio?.segments ?? audioSoFar ?? [];
+  if (!complete) {
+    const extent = Math.min(
+      lists[0]?.length ?? 0,
+      plan.audio ? audioSegments.length : Number.POSITIVE_INFINITY,
+    );
+    if (extent === 0) return 'not-ready';
+    lists = lists.map((l) => l.slice(0, extent));
+    audioSegments = audioSegments.slice(0, extent);
+  }
   const videoSegments = lists[0] ?? [];
-  // Audio is encoded whole; while the video grows, list only as far as the video goes.
-  const audioSegments = audio
-    ? complete
-      ? audio.segments
-      : audio.segments.slice(0, videoSegments.length)
-    : [];
+  const hasAudio = plan.audio !== null;
   // One target duration for every rendition, audio included (HLS authoring spec).
-  const target = targetDurationOf(audio ? [...lists, audioSegments] : lists);
+  const target = targetDurationOf(hasAudio ? [...lists, audioSegments] : lists);
   const type = complete ? 'VOD' : 'EVENT';
   const cacheControl = complete ? PLAYLIST_CACHE : GROWING_PLAYLIST_CACHE;
   const out = config.OUTPUT_BUCKET;
@@ -127,7 +140,7 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
           'text/vtt',
         )
       : undefined,
-    audio
+    hasAudio
       ? text(
           keys.mediaPlaylist(videoId, 'audio'),
           writeMediaPlaylist({ segments: audioSegments, targetDuration: target, type }),
@@ -146,14 +159,19 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
         video: { segments: lists[i] ?? [], codecs: firstCodecs(present, r.name) },
       }))
       .filter((v) => v.video.segments.length > 0),
-    audio ? { uri: 'audio/index.m3u8', audio: { ...audio, segments: audioSegments } } : null,
+    hasAudio
+      ? {
+          uri: 'audio/index.m3u8',
+          audio: { codecs: audio?.codecs ?? 'mp4a.40.2', segments: audioSegments },
+        }
+      : null,
   );
   // The multivariant playlist goes last: a player that can fetch it finds every list it names.
   await text(
     keys.master(videoId),
     writeMasterPlaylist(
       variants,
-      audio ? { uri: 'audio/index.m3u8', channels: 2 } : null,
+      hasAudio ? { uri: 'audio/index.m3u8', channels: 2 } : null,
       subtitles.map((c) => ({
         uri: `subs/${c.language}/index.m3u8`,
         language: c.language,

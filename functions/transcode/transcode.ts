@@ -3,14 +3,20 @@
  * write-once record. The record is written only after every segment is uploaded, so its
  * presence means the chunk is complete; a redelivered job that finds it does nothing twice.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MediaDeps } from '../core/deps.js';
 import { keys } from '../core/keys.js';
 import type { PublishRequest } from '../core/messages.js';
 import { describeJob, type Job, jobCount, type Plan } from '../core/plan.js';
-import type { AudioRecord, ChunkRecord, RenditionOutput } from '../core/records.js';
+import type {
+  AudioProgressRecord,
+  AudioRecord,
+  ChunkRecord,
+  RenditionOutput,
+  Segment,
+} from '../core/records.js';
 import { isFinished } from '../core/video-state.js';
 
 /** Segments are immutable once written: players and CDNs may cache them for a year. */
@@ -86,12 +92,17 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
     try {
       const uploader = segmentUploader(deps, id);
       if (job.type === 'audio') {
+        const progress = audioProgress(deps, plan);
         const out = await deps.transcoder.encodeAudio({
           input,
           plan,
           workDir,
-          onSegment: uploader.upload,
+          onSegment: async (rendition, file, path, duration) => {
+            await uploader.upload(rendition, file, path);
+            await progress.uploaded(file, duration, (await stat(path)).size);
+          },
         });
+        await progress.settled();
         await uploader.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
       } else {
@@ -152,6 +163,55 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
   }
   await requestPublish(deps, plan, job);
   return result;
+}
+
+/**
+ * The audio job covers the whole source, so on a long video it would hold back the first
+ * playable segment until it ends. As its segments are uploaded it records how far it got
+ * and asks for a publish each time it passes a chunk boundary, so the opening plays as soon
+ * as both the first chunk and the audio under it exist.
+ */
+function audioProgress(deps: MediaDeps, plan: Plan) {
+  const { store, config } = deps;
+  const id = plan.videoId;
+  const fps = plan.output.frameRate.num / plan.output.frameRate.den;
+  const boundaries = plan.chunks.slice(1).map((c) => c.startFrame / fps);
+  const done = new Map<number, Segment>();
+  let listed = 0;
+  let covered = 0;
+  let writes = Promise.resolve();
+  return {
+    uploaded(file: string, duration: number, bytes: number): Promise<void> {
+      done.set(Number(/(\d+)/.exec(file)?.[1]), { file, duration, bytes });
+      // Only the unbroken run from the first segment counts (uploads finish out of order).
+      const segments: Segment[] = [];
+      for (let n = 0; done.has(n); n++) segments.push(done.get(n) as Segment);
+      if (segments.length <= listed || segments.some((s) => !Number.isFinite(s.duration))) {
+        return writes;
+      }
+      listed = segments.length;
+      const end = segments.reduce((t, s) => t + s.duration, 0);
+      const crossed = boundaries.filter((b) => b <= end + 0.05).length + 1;
+      const ask = crossed > covered;
+      covered = Math.max(covered, crossed);
+      writes = writes.then(async () => {
+        await store.putJson(config.UPLOADS_BUCKET, keys.audioProgress(id), {
+          segments,
+        } satisfies AudioProgressRecord);
+        if (ask) {
+          const request: PublishRequest = { type: 'publish', videoId: id };
+          await deps.queue.sendOrdered(
+            config.PUBLISH_QUEUE_URL,
+            request,
+            id,
+            `${id}-audio-${crossed}`,
+          );
+        }
+      });
+      return writes;
+    },
+    settled: () => writes,
+  };
 }
 
 /**

@@ -1,0 +1,85 @@
+/** An in-memory ObjectStore and MessageQueue, for use-case tests that need no S3 or SQS. */
+import type {
+  MessageQueue,
+  ObjectStore,
+  RangeBody,
+  StoredObject,
+} from '../../functions/core/ports.js';
+
+export class MemoryStore implements ObjectStore {
+  readonly objects = new Map<
+    string,
+    { body: string; contentType?: string; cacheControl?: string; at: Date }
+  >();
+
+  private k = (bucket: string, key: string) => `${bucket}/${key}`;
+
+  text(bucket: string, key: string): string | undefined {
+    return this.objects.get(this.k(bucket, key))?.body;
+  }
+
+  async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
+    const t = this.text(bucket, key);
+    return t === undefined ? undefined : (JSON.parse(t) as T);
+  }
+
+  async getText(bucket: string, key: string): Promise<string | undefined> {
+    return this.text(bucket, key);
+  }
+
+  async putJson(bucket: string, key: string, value: unknown, opts: { ifNoneMatch?: boolean } = {}) {
+    if (opts.ifNoneMatch && this.objects.has(this.k(bucket, key))) return 'exists' as const;
+    this.objects.set(this.k(bucket, key), { body: JSON.stringify(value), at: new Date() });
+    return 'created' as const;
+  }
+
+  async putObject(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+    opts: { contentType: string; cacheControl?: string },
+  ) {
+    this.objects.set(this.k(bucket, key), { body: String(body), ...opts, at: new Date() });
+  }
+
+  async putFile(): Promise<void> {
+    throw new Error('not used');
+  }
+
+  async head(bucket: string, key: string): Promise<StoredObject | undefined> {
+    const o = this.objects.get(this.k(bucket, key));
+    return o ? { key, size: o.body.length, lastModified: o.at } : undefined;
+  }
+
+  async list(bucket: string, prefix: string) {
+    const objects = [...this.objects.entries()]
+      .filter(([k]) => k.startsWith(`${bucket}/${prefix}`))
+      .map(([k, o]) => ({
+        key: k.slice(bucket.length + 1),
+        size: o.body.length,
+        lastModified: o.at,
+      }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    return { objects, truncated: false };
+  }
+
+  async presignPut(): Promise<string> {
+    return 'http://example.invalid/put';
+  }
+
+  async getRange(): Promise<RangeBody | undefined> {
+    return undefined;
+  }
+}
+
+export class MemoryQueue implements MessageQueue {
+  readonly sent: { queueUrl: string; message: object; group?: string; dedup?: string }[] = [];
+
+  async sendAll(queueUrl: string, messages: readonly object[]) {
+    for (const message of messages) this.sent.push({ queueUrl, message });
+  }
+
+  async sendOrdered(queueUrl: string, message: object, group: string, dedup: string) {
+    this.sent.push({ queueUrl, message, group, dedup });
+  }
+}
