@@ -91,7 +91,7 @@ export interface Prediction extends Required<Omit<Scenario, 'chunkLengths' | 'au
   audioJobSeconds: number;
   /** Upload complete → ready (the pipeline as it is: publish after the last job). */
   readySeconds: number;
-  /** Upload complete → first playable with early publishing (chunk 0 + audio done). */
+  /** Upload complete → first playable: chunk 0 done and the audio under it uploaded. */
   playableSeconds: number;
   /** If audio were encoded per chunk like the video (no whole-source audio job): */
   readyChunkedAudioSeconds: number;
@@ -171,7 +171,11 @@ export function predict(m: Measured, s: Scenario): Prediction {
   );
   const jobsDone = Math.max(...ends);
   const chunk0Done = (audioFirst ? ends[1] : ends[0]) ?? 0;
-  const audioDone = (audioFirst ? ends[0] : ends[ends.length - 1]) ?? 0;
+  const audioEnd = (audioFirst ? ends[0] : ends[ends.length - 1]) ?? 0;
+  // The audio job publishes its progress as it goes (audio-progress.json): the opening plays
+  // once its segments reach the end of chunk 0, not when the whole audio is done.
+  const audioUnderChunk0 =
+    audioEnd - audioJob + m.jobOverheadSeconds + (lengths[0] ?? 0) * (audioJob / s.sourceSeconds);
   const before = m.probePlanSeconds + m.dispatchSeconds;
 
   // Chunked audio: each chunk job also encodes its stretch of audio (not counted: ~1% of it).
@@ -195,7 +199,7 @@ export function predict(m: Measured, s: Scenario): Prediction {
     chunkJobSeconds: encode(s.chunkSeconds),
     audioJobSeconds: audioJob,
     readySeconds: before + jobsDone + m.publishSeconds,
-    playableSeconds: before + Math.max(chunk0Done, audioDone) + m.publishSeconds,
+    playableSeconds: before + Math.max(chunk0Done, audioUnderChunk0) + m.publishSeconds,
     readyChunkedAudioSeconds: before + Math.max(...chunkedEnds) + m.publishSeconds,
     playableChunkedAudioSeconds: before + (chunkedEnds[0] ?? 0) + m.publishSeconds,
     gbSeconds,

@@ -146,8 +146,8 @@ export function modelReport(opts: {
         .map((c) => f(c, 0))
         .join(', ')}, … s), ${mem} MB workers, times from upload complete:`,
     table(rows),
-    '  ready, playable*: the pipeline as it is (one whole-source audio job; the leading chunks are',
-    '  published as soon as they and the audio are done, so * = chunk 0 + audio done + publish)',
+    '  ready, playable*: the pipeline as it is (one whole-source audio job that reports its progress;',
+    '  the leading chunks are published once they and the audio under them are uploaded)',
     '  ** if each chunk job also encoded its stretch of audio (no whole-source audio job)',
     '',
   );
