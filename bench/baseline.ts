@@ -4,9 +4,9 @@
  * audio rendition as one more output of the same process. No chunks, no S3, no queue.
  *
  * The plan comes from the pipeline's own code (ffprobe → normalizeProbe → makePlan with the
- * default config) and the filter graph from FfmpegTranscoder.filterGraph. The per-output
- * options mirror FfmpegTranscoder.encodeVideoChunk / encodeAudio (functions/adapters/
- * ffmpeg.ts) minus what only a chunk needs (-frames:v): keep them in step with that file.
+ * default config), the filter graph from FfmpegTranscoder.filterGraph and the per-output
+ * options from FfmpegTranscoder.renditionOptions / audioOptions, given the whole video as one
+ * span: whatever the pipeline encodes with, the baseline does too.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
@@ -40,8 +40,6 @@ export async function planFor(bins: Binaries, file: string): Promise<Plan> {
   return makePlan('bench00000000000000', info, planOptions());
 }
 
-const fmt = (n: number): string => n.toFixed(6);
-
 /**
  * The pipeline's filter graph for the whole source. Branches the chunk jobs send to other
  * outputs (poster, storyboard) end in `nullsink` here: their filtering is still done, as in
@@ -59,98 +57,24 @@ export function baselineGraph(plan: Plan): string {
   return [graph, ...extra.map((l) => `${l}nullsink`)].join(';');
 }
 
-/** The output options of one ladder rung (FfmpegTranscoder.encodeVideoChunk's, unchunked). */
+/** One ladder rung's output: the pipeline's own options, for the whole video at once. */
 function renditionOutput(plan: Plan, i: number, outDir: string): string[] {
   const r = plan.renditions[i];
   if (!r) throw new Error(`no rendition ${i}`);
-  const { num, den } = plan.output.frameRate;
-  const gop = plan.output.gopFrames;
-  return [
-    '-map',
-    `[v${i}]`,
-    '-an',
-    '-sn',
-    '-dn',
-    '-map_metadata',
-    '-1',
-    '-map_chapters',
-    '-1',
-    '-c:v',
-    'libx264',
-    '-preset',
-    plan.output.x264Preset,
-    '-profile:v',
-    'high',
-    '-crf',
-    String(plan.output.crf),
-    '-maxrate',
-    String(r.bitrate),
-    '-bufsize',
-    String(r.bitrate * 2),
-    '-g',
-    String(gop),
-    '-keyint_min',
-    String(gop),
-    '-sc_threshold',
-    '0',
-    '-force_key_frames',
-    `expr:eq(mod(n,${gop}),0)`,
-    '-r',
-    `${num}/${den}`,
-    '-vsync',
-    'passthrough',
-    '-output_ts_offset',
-    fmt(plan.chunks[0]?.offsetSeconds ?? plan.output.timelineOrigin),
-    '-f',
-    'hls',
-    '-hls_time',
-    fmt(FfmpegTranscoder.hlsSegmentSeconds(plan)),
-    '-hls_list_size',
-    '0',
-    '-hls_playlist_type',
-    'vod',
-    '-start_number',
-    '0',
-    '-hls_segment_filename',
-    join(outDir, r.name, 'seg_%05d.ts'),
-    join(outDir, r.name, 'index.m3u8'),
-  ];
+  const whole = {
+    frames: null,
+    offsetSeconds: plan.chunks[0]?.offsetSeconds ?? plan.output.timelineOrigin,
+    firstSegment: 0,
+  };
+  const dir = join(outDir, r.name);
+  return [...FfmpegTranscoder.renditionOptions(plan, i, whole, dir), join(dir, 'index.m3u8')];
 }
 
-/** The audio rendition's output options (FfmpegTranscoder.encodeAudio's). */
+/** The audio rendition's output: the pipeline's own options. */
 function audioOutput(plan: Plan, outDir: string): string[] {
   if (!plan.audio) return [];
-  const fps = plan.output.frameRate.num / plan.output.frameRate.den;
-  return [
-    '-map',
-    '0:a:0',
-    '-vn',
-    '-sn',
-    '-dn',
-    '-map_metadata',
-    '-1',
-    '-c:a',
-    'aac',
-    '-b:a',
-    String(plan.audio.bitrate),
-    '-ac',
-    String(plan.audio.channels),
-    '-ar',
-    String(plan.audio.sampleRate),
-    '-output_ts_offset',
-    fmt(plan.output.timelineOrigin),
-    '-f',
-    'hls',
-    '-hls_time',
-    fmt(plan.output.segmentFrames / fps),
-    '-hls_list_size',
-    '0',
-    '-hls_playlist_type',
-    'vod',
-    '-hls_segment_filename',
-    join(outDir, 'audio', 'seg_%05d.ts'),
-    join(outDir, 'audio', 'index.m3u8'),
-  ];
+  const dir = join(outDir, 'audio');
+  return [...FfmpegTranscoder.audioOptions(plan, dir), join(dir, 'index.m3u8')];
 }
 
 /** The single-process command: one input, one filter graph, every rendition + audio. */

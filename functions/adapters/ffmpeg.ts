@@ -271,6 +271,112 @@ export class FfmpegTranscoder implements Transcoder {
     return graph.join(';');
   }
 
+  /**
+   * One rung's output options: x264 with capped CRF and a fixed GOP, into the hls muxer.
+   * `spec` says which frames (a chunk, or the whole video) and where they sit on the timeline.
+   */
+  static renditionOptions(
+    plan: Plan,
+    i: number,
+    spec: Pick<ChunkSpec, 'frames' | 'offsetSeconds' | 'firstSegment'>,
+    dir: string,
+  ): string[] {
+    const r = plan.renditions[i];
+    if (!r) throw new Error(`no rendition ${i}`);
+    const { num, den } = plan.output.frameRate;
+    const gop = plan.output.gopFrames;
+    return [
+      '-map',
+      `[v${i}]`,
+      '-an',
+      '-sn',
+      '-dn',
+      '-map_metadata',
+      '-1',
+      '-map_chapters',
+      '-1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      plan.output.x264Preset,
+      '-profile:v',
+      'high',
+      '-crf',
+      String(plan.output.crf),
+      '-maxrate',
+      String(r.bitrate),
+      '-bufsize',
+      String(r.bitrate * 2),
+      // Fixed GOP, no scene-cut keyframes: IDRs at identical times in every rendition.
+      '-g',
+      String(gop),
+      '-keyint_min',
+      String(gop),
+      '-sc_threshold',
+      '0',
+      '-force_key_frames',
+      `expr:eq(mod(n,${gop}),0)`,
+      '-r',
+      `${num}/${den}`,
+      '-vsync',
+      'passthrough',
+      // A count, not -t: -t on a chunk yields one frame too many at the join.
+      ...(spec.frames !== null ? ['-frames:v', String(spec.frames)] : []),
+      '-output_ts_offset',
+      fmt(spec.offsetSeconds),
+      '-f',
+      'hls',
+      '-hls_time',
+      fmt(FfmpegTranscoder.hlsSegmentSeconds(plan)),
+      '-hls_list_size',
+      '0',
+      '-hls_playlist_type',
+      'vod',
+      '-start_number',
+      String(spec.firstSegment),
+      '-hls_segment_filename',
+      join(dir, 'seg_%05d.ts'),
+    ];
+  }
+
+  /** The audio rendition's output options: stereo AAC into the hls muxer. */
+  static audioOptions(plan: Plan, dir: string): string[] {
+    if (!plan.audio) throw new Error('the plan has no audio rendition');
+    const fps = plan.output.frameRate.num / plan.output.frameRate.den;
+    return [
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-sn',
+      '-dn',
+      '-map_metadata',
+      '-1',
+      '-c:a',
+      'aac',
+      '-b:a',
+      String(plan.audio.bitrate),
+      // Any layout (5.1, mono) becomes stereo with ffmpeg's standard downmix.
+      '-ac',
+      String(plan.audio.channels),
+      '-ar',
+      String(plan.audio.sampleRate),
+      // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
+      '-output_ts_offset',
+      fmt(plan.output.timelineOrigin),
+      '-f',
+      'hls',
+      // Audio segments end where the video's do, so both lists advance together.
+      '-hls_time',
+      fmt(plan.output.segmentFrames / fps),
+      '-hls_list_size',
+      '0',
+      '-hls_playlist_type',
+      'vod',
+      '-hls_segment_filename',
+      join(dir, 'seg_%05d.ts'),
+    ];
+  }
+
   static hlsSegmentSeconds(plan: Plan): number {
     // Half a frame short of the exact segment length: the muxer cuts at the first keyframe
     // at or past each multiple of this, which is always the segment boundary we planned.
@@ -290,7 +396,6 @@ export class FfmpegTranscoder implements Transcoder {
     const spec: ChunkSpec | undefined = plan.chunks[args.chunk];
     if (!spec) throw new Error(`chunk ${args.chunk} is not in the plan`);
     const { num, den } = plan.output.frameRate;
-    const gop = plan.output.gopFrames;
 
     const cmd = ffmpeg()
       .setFfmpegPath(this.paths.ffmpegPath)
@@ -307,58 +412,9 @@ export class FfmpegTranscoder implements Transcoder {
       .complexFilter(FfmpegTranscoder.filterGraph(plan, spec.index));
 
     plan.renditions.forEach((r, i) => {
-      cmd.output(join(workDir, r.name, 'chunk.m3u8')).outputOptions([
-        '-map',
-        `[v${i}]`,
-        '-an',
-        '-sn',
-        '-dn',
-        '-map_metadata',
-        '-1',
-        '-map_chapters',
-        '-1',
-        '-c:v',
-        'libx264',
-        '-preset',
-        plan.output.x264Preset,
-        '-profile:v',
-        'high',
-        '-crf',
-        String(plan.output.crf),
-        '-maxrate',
-        String(r.bitrate),
-        '-bufsize',
-        String(r.bitrate * 2),
-        // Fixed GOP, no scene-cut keyframes: IDRs at identical times in every rendition.
-        '-g',
-        String(gop),
-        '-keyint_min',
-        String(gop),
-        '-sc_threshold',
-        '0',
-        '-force_key_frames',
-        `expr:eq(mod(n,${gop}),0)`,
-        '-r',
-        `${num}/${den}`,
-        '-vsync',
-        'passthrough',
-        // A count, not -t: -t on a chunk yields one frame too many at the join.
-        ...(spec.frames !== null ? ['-frames:v', String(spec.frames)] : []),
-        '-output_ts_offset',
-        fmt(spec.offsetSeconds),
-        '-f',
-        'hls',
-        '-hls_time',
-        fmt(FfmpegTranscoder.hlsSegmentSeconds(plan)),
-        '-hls_list_size',
-        '0',
-        '-hls_playlist_type',
-        'vod',
-        '-start_number',
-        String(spec.firstSegment),
-        '-hls_segment_filename',
-        join(workDir, r.name, 'seg_%05d.ts'),
-      ]);
+      cmd
+        .output(join(workDir, r.name, 'chunk.m3u8'))
+        .outputOptions(FfmpegTranscoder.renditionOptions(plan, i, spec, join(workDir, r.name)));
     });
 
     const sheet = `thumbs-${String(spec.index).padStart(5, '0')}.jpg`;
@@ -450,44 +506,12 @@ export class FfmpegTranscoder implements Transcoder {
     if (!plan.audio) throw new Error('the plan has no audio rendition');
     const dir = join(workDir, 'audio');
     await mkdir(dir, { recursive: true });
-    const fps = plan.output.frameRate.num / plan.output.frameRate.den;
     const cmd = ffmpeg()
       .setFfmpegPath(this.paths.ffmpegPath)
       .input(input)
       .inputOptions(['-nostdin', ...inputGuards(input)])
       .output(join(dir, 'index.m3u8'))
-      .outputOptions([
-        '-map',
-        '0:a:0',
-        '-vn',
-        '-sn',
-        '-dn',
-        '-map_metadata',
-        '-1',
-        '-c:a',
-        'aac',
-        '-b:a',
-        String(plan.audio.bitrate),
-        // Any layout (5.1, mono) becomes stereo with ffmpeg's standard downmix.
-        '-ac',
-        String(plan.audio.channels),
-        '-ar',
-        String(plan.audio.sampleRate),
-        // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
-        '-output_ts_offset',
-        fmt(plan.output.timelineOrigin),
-        '-f',
-        'hls',
-        // Audio segments end where the video's do, so both lists advance together.
-        '-hls_time',
-        fmt(plan.output.segmentFrames / fps),
-        '-hls_list_size',
-        '0',
-        '-hls_playlist_type',
-        'vod',
-        '-hls_segment_filename',
-        join(dir, 'seg_%05d.ts'),
-      ]);
+      .outputOptions(FfmpegTranscoder.audioOptions(plan, dir));
     const watcher = watchSegments(
       [{ rendition: 'audio', dir, playlist: 'index.m3u8' }],
       args.onSegment,
