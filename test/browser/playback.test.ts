@@ -1,9 +1,10 @@
 /**
  * A real player in a real browser: hls.js in headless Chromium against `npm start`'s stack.
  * What ffprobe cannot tell: that the stream starts, plays across chunk joins without a
- * stall, seeks and switches levels in the player people use, and that the demo page works.
+ * stall, seeks and switches levels in the player people use, shows uploaded captions as
+ * subtitles, and that the demo page works.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -28,12 +29,28 @@ interface Snapshot {
   switched: number[];
   bufferTracks: string[];
   seeked: number;
+  videoStart: number | null;
   currentTime: number;
   levels: { height: number; bitrate: number }[];
   currentLevel: number;
   audioTracks: number;
   audioDecodedBytes: number;
   droppedFrames: number;
+  subtitleTracks: number;
+  subtitleTrack: number;
+  textTracks: {
+    kind: string;
+    label: string;
+    language: string;
+    mode: string;
+    cues: Cue[];
+    activeCues: Cue[];
+  }[];
+}
+interface Cue {
+  start: number;
+  end: number;
+  text: string;
 }
 
 /** H.264 High 3.1 and AAC-LC, as in every Spool stream. */
@@ -247,3 +264,110 @@ describe('the demo page', () => {
     await page.close();
   });
 });
+
+describe('captions in hls.js', () => {
+  it('shows the captions uploaded with the video as a subtitles track', async () => {
+    if (!available) return;
+    // Arrange: a clip uploaded with English captions, one cue before and one after the
+    // 6 s segment boundary of the subtitles rendition.
+    const file = await makeSource(dir, 'captioned', {
+      width: 640,
+      height: 360,
+      rate: '30',
+      seconds: 10,
+      audio: true,
+    });
+    const srt = join(dir, 'captioned.en.srt');
+    await writeFile(
+      srt,
+      '1\r\n00:00:01,000 --> 00:00:03,000\r\nHello from Spool\r\n\r\n' +
+        '2\r\n00:00:07,500 --> 00:00:08,500\r\nAfter the join\r\n',
+    );
+    const created = await api.request('POST', '/videos', {
+      filename: 'captioned.mp4',
+      contentType: 'video/mp4',
+      size: (await stat(file)).size,
+      captions: [{ language: 'en', label: 'English', format: 'srt', size: (await stat(srt)).size }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const body = created.body as {
+      id: string;
+      upload: Upload;
+      captions: { language: string; upload: Upload }[];
+    };
+    const caption = body.captions[0];
+    if (!caption) throw new Error('no caption upload returned');
+    // The captions first: the video's upload starts processing.
+    await put(caption.upload, srt);
+    await put(body.upload, file);
+    const view = await api.waitFor(body.id);
+    expect(view.status, JSON.stringify(view.error)).toBe('ready');
+    const master = await (await fetch(view.playbackUrl ?? '')).text();
+    expect(master).toContain(
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",',
+    );
+
+    // Act: play it with the English subtitles selected from the start.
+    const page = await browser.newPage();
+    await expectCodecs(page, [H264_AAC]);
+    const src = encodeURIComponent(view.playbackUrl ?? '');
+    await page.goto(`${playerPage.url}?src=${src}&subtitles=en`);
+    const snapshot = async () => (await page.evaluate('player.snapshot()')) as Snapshot;
+    const until = async (condition: string, what: string, timeout = 15_000) => {
+      await page.waitForFunction(condition, undefined, { timeout }).catch(async () => {
+        throw new Error(
+          `${what} did not happen in ${timeout} ms: ${JSON.stringify(await snapshot())}`,
+        );
+      });
+    };
+    /** A showing text track of the video has a cue (active ones only, when `active`). */
+    const shown = (text: string, active = false) =>
+      `Array.from(player.video.textTracks).some((t) => t.mode === 'showing' && ` +
+      `Array.from(t.${active ? 'activeCues' : 'cues'} ?? []).some((c) => c.text === ${JSON.stringify(text)}))`;
+
+    // Assert: hls.js exposes the rendition and renders it as a native text track whose
+    // cues are on the video clock, and shows each cue while playback is within it.
+    await until('player.state.firstFrameAt !== null', 'the first frame', 20_000);
+    await until(shown('Hello from Spool'), 'the first cue in a showing text track');
+    await until(shown('Hello from Spool', true), 'the first cue shown at 1 s');
+    await until(shown('After the join', true), 'the cue after the join shown at 7.5 s', 20_000);
+    const end = await snapshot();
+    expect(end.subtitleTracks).toBe(1);
+    expect(end.subtitleTrack).toBe(0);
+    const track = end.textTracks.find((t) => t.mode === 'showing');
+    expect(track).toMatchObject({ kind: 'subtitles', label: 'English', language: 'en' });
+    // Cue times are the SRT's on the video clock: counted from the first video frame (which
+    // hls.js puts a little after 0 when the audio starts earlier), and within 0.1 s as media time.
+    if (end.videoStart === null) throw new Error('no video appended');
+    const origin = end.videoStart;
+    for (const [text, start, stop] of [
+      ['Hello from Spool', 1, 3],
+      ['After the join', 7.5, 8.5],
+    ] as const) {
+      const cue = track?.cues.find((c) => c.text === text);
+      if (!cue) throw new Error(`no cue '${text}' in ${JSON.stringify(track)}`);
+      expect(cue.start - origin, `'${text}' start`).toBeCloseTo(start, 1);
+      expect(cue.end - origin, `'${text}' end`).toBeCloseTo(stop, 1);
+      expect(Math.abs(cue.start - start), `'${text}' at ${cue.start} s`).toBeLessThanOrEqual(0.1);
+    }
+    expect(end.fatal).toEqual([]);
+    expect(end.videoError).toBeNull();
+    expect(end.nonFatal.filter((e) => BAD_MEDIA.test(e) || /subtitle/i.test(e))).toEqual([]);
+    await page.close();
+  });
+});
+
+interface Upload {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** PUT a file to a presigned upload, as a client app does. */
+async function put(upload: Upload, file: string) {
+  const res = await fetch(upload.url, {
+    method: 'PUT',
+    headers: upload.headers,
+    body: await readFile(file),
+  });
+  expect(res.status).toBe(200);
+}

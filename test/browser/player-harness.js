@@ -1,11 +1,15 @@
 /**
  * Runs in the browser: plays `?src=` with hls.js (muted) and records what a viewer would
- * notice (startup, stalls, errors, level switches, frames) for the test to read as
- * `player.snapshot()` and to drive with `player.hls` / `player.video`.
+ * notice (startup, stalls, errors, level switches, frames, text tracks) for the test to read
+ * as `player.snapshot()` and to drive with `player.hls` / `player.video`. With
+ * `?subtitles=<language>`, the subtitles in that language are selected from the start, as a
+ * player's preference does.
  */
 const { Hls } = window;
 const video = document.getElementById('video');
-const src = new URLSearchParams(location.search).get('src');
+const params = new URLSearchParams(location.search);
+const src = params.get('src');
+const subtitles = params.get('subtitles');
 
 const state = {
   hlsSupported: Hls.isSupported(),
@@ -24,9 +28,11 @@ const state = {
   switched: [],
   bufferTracks: [],
   seeked: 0,
+  /** Media time where the video buffer starts: the first video frame's, after hls.js's offset. */
+  videoStart: null,
 };
 
-const hls = new Hls();
+const hls = new Hls(subtitles === null ? {} : { subtitlePreference: { lang: subtitles } });
 hls.on(Hls.Events.ERROR, (_, d) => {
   const frag = d.frag ? ` (${d.frag.type} fragment ${d.frag.sn} of level ${d.frag.level})` : '';
   const at = ` at ${video.currentTime.toFixed(2)} s`;
@@ -35,6 +41,9 @@ hls.on(Hls.Events.ERROR, (_, d) => {
 hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => state.switched.push(d.level));
 hls.on(Hls.Events.BUFFER_CREATED, (_, d) => {
   state.bufferTracks = Object.keys(d.tracks);
+});
+hls.on(Hls.Events.BUFFER_APPENDED, (_, d) => {
+  if (d.timeRanges.video?.length) state.videoStart ??= d.timeRanges.video.start(0);
 });
 hls.on(Hls.Events.MANIFEST_PARSED, () => {
   video.play().catch((err) => state.fatal.push(`play(): ${err.message}`));
@@ -67,6 +76,8 @@ video.requestVideoFrameCallback(onFrame);
 hls.attachMedia(video);
 hls.loadSource(src);
 
+const cueOf = (c) => ({ start: c.startTime, end: c.endTime, text: c.text });
+
 window.player = {
   hls,
   video,
@@ -86,6 +97,16 @@ window.player = {
       audioTracks: hls.audioTracks.length,
       audioDecodedBytes: video.webkitAudioDecodedByteCount ?? 0,
       droppedFrames: quality.droppedVideoFrames,
+      subtitleTracks: hls.subtitleTracks.length,
+      subtitleTrack: hls.subtitleTrack,
+      textTracks: Array.from(video.textTracks, (t) => ({
+        kind: t.kind,
+        label: t.label,
+        language: t.language,
+        mode: t.mode,
+        cues: Array.from(t.cues ?? [], cueOf),
+        activeCues: Array.from(t.activeCues ?? [], cueOf),
+      })),
       longestStall: Math.max(
         0,
         ...state.stalls,
