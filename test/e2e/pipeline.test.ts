@@ -78,6 +78,17 @@ describe('a clip uploaded through the presigned URL', () => {
     const view = await api.waitFor(await api.upload(file, type));
     await expectPlayable(view, file, { framesCoded: false });
   });
+
+  it('real clip audio-15s.wav, which has no video, ends failed as NO_VIDEO_STREAM', async () => {
+    const file = sharedMedia('audio-15s.wav');
+    if (!file) {
+      console.warn('skipping audio-15s.wav: ../shared/media is not beside this checkout');
+      return;
+    }
+    const view = await api.waitFor(await api.upload(file, 'application/octet-stream'));
+    expect(view.status).toBe('failed');
+    expect(view.error?.code).toBe('NO_VIDEO_STREAM');
+  });
 });
 
 describe('the upload API', () => {
