@@ -2,7 +2,7 @@
  * End to end through `npm start`'s stack: upload through the presigned URL, wait for ready,
  * then check what a player gets from the CloudFront stand-in with ffmpeg/ffprobe.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -187,8 +187,8 @@ describe('captions uploaded with the video', () => {
     };
     const caption = body.captions[0];
     if (!caption) throw new Error('no caption upload returned');
-    await put(caption.upload, srt);
-    await put(body.upload, file);
+    expect(await api.putTo(caption.upload, srt)).toBe(200);
+    expect(await api.putTo(body.upload, file)).toBe(200);
     const view = await api.waitFor(body.id);
     expect(view.captions).toEqual([{ language: 'en', label: 'English' }]);
     await expectPlayable(view, file, { framesCoded: true });
@@ -255,12 +255,3 @@ describe('the HLS validator', () => {
     }
   });
 });
-
-async function put(upload: { url: string; headers: Record<string, string> }, file: string) {
-  const res = await fetch(upload.url, {
-    method: 'PUT',
-    headers: upload.headers,
-    body: await readFile(file),
-  });
-  expect(res.status).toBe(200);
-}

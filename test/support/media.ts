@@ -123,8 +123,8 @@ export async function decodeErrors(input: string): Promise<string> {
   return stderr.trim();
 }
 
-/** Presentation times of every video frame, in seconds. */
-export async function frameTimes(input: string): Promise<number[]> {
+/** ffprobe's CSV lines for one `-show_entries` of the first video stream. */
+async function videoEntries(input: string, entries: string): Promise<string[]> {
   const { stdout } = await run(
     FFPROBE,
     [
@@ -133,41 +133,27 @@ export async function frameTimes(input: string): Promise<number[]> {
       '-select_streams',
       'v:0',
       '-show_entries',
-      'frame=pkt_pts_time',
+      entries,
       '-of',
       'csv=p=0',
       ...httpOk(input),
     ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
-  return stdout
-    .split('\n')
-    .map((l) => Number.parseFloat(l))
-    .filter((n) => Number.isFinite(n));
+  return stdout.split('\n');
+}
+
+const times = (lines: string[]): number[] =>
+  lines.map((l) => Number.parseFloat(l)).filter((n) => Number.isFinite(n));
+
+/** Presentation times of every video frame, in seconds. */
+export async function frameTimes(input: string): Promise<number[]> {
+  return times(await videoEntries(input, 'frame=pkt_pts_time'));
 }
 
 /** Times of the video keyframes (IDR), in seconds. */
 export async function keyframeTimes(input: string): Promise<number[]> {
-  const { stdout } = await run(
-    FFPROBE,
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'packet=pts_time,flags',
-      '-of',
-      'csv=p=0',
-      ...httpOk(input),
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  return stdout
-    .split('\n')
-    .filter((l) => l.includes('K'))
-    .map((l) => Number.parseFloat(l))
-    .filter((n) => Number.isFinite(n));
+  return times((await videoEntries(input, 'packet=pts_time,flags')).filter((l) => l.includes('K')));
 }
 
 /**

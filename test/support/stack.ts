@@ -143,6 +143,19 @@ export class ApiClient {
     return created.body.id as string;
   }
 
+  /** PUT a file to a presigned upload from POST /videos (the video's, or a caption's). */
+  async putTo(
+    upload: { url: string; headers: Record<string, string> },
+    file: string,
+  ): Promise<number> {
+    const res = await fetch(upload.url, {
+      method: 'PUT',
+      headers: upload.headers,
+      body: await readFile(file),
+    });
+    return res.status;
+  }
+
   async get(id: string): Promise<VideoView> {
     return (await this.request('GET', `/videos/${id}`)).body as unknown as VideoView;
   }
