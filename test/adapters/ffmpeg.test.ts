@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  encoderThreads,
   FfmpegTranscoder,
   FfprobeProber,
   inputGuards,
@@ -224,5 +225,14 @@ describe('scanKeyframes', () => {
 
   it('refuses bytes that are not a transport stream', () => {
     expect(() => scanKeyframes(Buffer.alloc(376, 1))).toThrow(/not a transport stream/);
+  });
+});
+
+describe('encoderThreads', () => {
+  it('shares one and a half threads per core across the rungs, never fewer than two each', () => {
+    expect(encoderThreads(5, 2)).toBe(2);
+    expect(encoderThreads(5, 6)).toBe(2);
+    expect(encoderThreads(2, 6)).toBe(5);
+    expect(encoderThreads(1, 2)).toBe(3);
   });
 });
