@@ -4,7 +4,7 @@
  * stall, seeks and switches levels in the player people use, shows uploaded captions as
  * subtitles, and that the demo page works.
  */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -283,24 +283,8 @@ describe('captions in hls.js', () => {
       '1\r\n00:00:01,000 --> 00:00:03,000\r\nHello from Spool\r\n\r\n' +
         '2\r\n00:00:07,500 --> 00:00:08,500\r\nAfter the join\r\n',
     );
-    const created = await api.request('POST', '/videos', {
-      filename: 'captioned.mp4',
-      contentType: 'video/mp4',
-      size: (await stat(file)).size,
-      captions: [{ language: 'en', label: 'English', format: 'srt', size: (await stat(srt)).size }],
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const body = created.body as {
-      id: string;
-      upload: Upload;
-      captions: { language: string; upload: Upload }[];
-    };
-    const caption = body.captions[0];
-    if (!caption) throw new Error('no caption upload returned');
-    // The captions first: the video's upload starts processing.
-    expect(await api.putTo(caption.upload, srt)).toBe(200);
-    expect(await api.putTo(body.upload, file)).toBe(200);
-    const view = await api.waitFor(body.id);
+    const id = await api.uploadWithCaptions(file, srt);
+    const view = await api.waitFor(id);
     expect(view.status, JSON.stringify(view.error)).toBe('ready');
     const master = await (await fetch(view.playbackUrl ?? '')).text();
     expect(master).toContain(
@@ -361,10 +345,5 @@ describe('captions in hls.js', () => {
     await page.close();
   });
 });
-
-interface Upload {
-  url: string;
-  headers: Record<string, string>;
-}
 
 /** PUT a file to a presigned upload, as a client app does. */

@@ -2,7 +2,7 @@
  * End to end through `npm start`'s stack: upload through the presigned URL, wait for ready,
  * then check what a player gets from the CloudFront stand-in with ffmpeg/ffprobe.
  */
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -172,24 +172,8 @@ describe('captions uploaded with the video', () => {
       srt,
       '1\r\n00:00:01,000 --> 00:00:03,000\r\nHello <b>there</b>\r\n\r\n2\r\n00:00:05,000 --> 00:00:07,500\r\nAcross the join\r\n',
     );
-    const { size } = await stat(file);
-    const created = await api.request('POST', '/videos', {
-      filename: 'captioned.mp4',
-      contentType: 'video/mp4',
-      size,
-      captions: [{ language: 'en', label: 'English', format: 'srt', size: (await stat(srt)).size }],
-    });
-    expect(created.status).toBe(201);
-    const body = created.body as {
-      id: string;
-      upload: { url: string; headers: Record<string, string> };
-      captions: { language: string; upload: { url: string; headers: Record<string, string> } }[];
-    };
-    const caption = body.captions[0];
-    if (!caption) throw new Error('no caption upload returned');
-    expect(await api.putTo(caption.upload, srt)).toBe(200);
-    expect(await api.putTo(body.upload, file)).toBe(200);
-    const view = await api.waitFor(body.id);
+    const id = await api.uploadWithCaptions(file, srt);
+    const view = await api.waitFor(id);
     expect(view.captions).toEqual([{ language: 'en', label: 'English' }]);
     await expectPlayable(view, file, { framesCoded: true });
 

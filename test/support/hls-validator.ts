@@ -118,10 +118,9 @@ export async function validateHls(masterUrl: string): Promise<string[]> {
     const variants = master.playlists ?? [];
     if (variants.length === 0) fail('master: no variant streams');
 
-    // Media playlists of every rendition: video variants, the audio group, subtitles.
+    // Media playlists of every video variant and of the audio group.
     const audioGroups = master.mediaGroups?.AUDIO ?? {};
     const audioUri = Object.values(Object.values(audioGroups)[0] ?? {})[0]?.uri;
-    const lists = new Map<string, { manifest: Manifest; segments: SegmentFact[] }>();
     const load = async (uri: string) => {
       const url = new URL(uri, masterUrl).toString();
       const res = await fetchText(url);
@@ -165,7 +164,6 @@ export async function validateHls(masterUrl: string): Promise<string[]> {
           );
         }
       }
-      lists.set(uri, { manifest, segments });
       return { url, manifest, segments };
     };
 
@@ -290,7 +288,6 @@ export async function validateHls(masterUrl: string): Promise<string[]> {
         }
       }
     }
-    void lists;
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import type { VideoView } from '../../functions/core/state.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 
@@ -85,25 +86,12 @@ export async function startStack(opts: {
   };
 }
 
-export interface VideoView {
-  id: string;
-  status: string;
-  progress: number;
-  playable?: boolean;
-  duration?: number;
-  playbackUrl?: string;
-  posterUrl?: string;
-  posterWebpUrl?: string;
-  storyboardUrl?: string;
-  captions?: { language: string; label: string }[];
-  renditions?: {
-    width: number;
-    height: number;
-    bandwidth: number;
-    averageBandwidth: number;
-    codecs: string;
-  }[];
-  error?: { code: string; message: string };
+/** GET /videos/{id}: the view the API derives (functions/core/state.ts), as JSON. */
+export type { VideoView } from '../../functions/core/state.js';
+
+interface PresignedUpload {
+  url: string;
+  headers: Record<string, string>;
 }
 
 export class ApiClient {
@@ -143,11 +131,37 @@ export class ApiClient {
     return created.body.id as string;
   }
 
+  /**
+   * POST /videos declaring one English SRT sidecar, PUT the captions, then the video (its
+   * upload starts processing, so the captions go first). Throws on any non-success status.
+   */
+  async uploadWithCaptions(file: string, srt: string, contentType = 'video/mp4'): Promise<string> {
+    const created = await this.request('POST', '/videos', {
+      filename: file.split('/').pop(),
+      contentType,
+      size: (await stat(file)).size,
+      captions: [{ language: 'en', label: 'English', format: 'srt', size: (await stat(srt)).size }],
+    });
+    if (created.status !== 201) throw new Error(`POST /videos: ${JSON.stringify(created)}`);
+    const body = created.body as unknown as {
+      id: string;
+      upload: PresignedUpload;
+      captions?: { language: string; upload: PresignedUpload }[];
+    };
+    const caption = body.captions?.[0];
+    if (!caption) throw new Error('POST /videos returned no caption upload');
+    for (const [upload, path] of [
+      [caption.upload, srt],
+      [body.upload, file],
+    ] as const) {
+      const status = await this.putTo(upload, path);
+      if (status !== 200) throw new Error(`PUT ${path}: HTTP ${status}`);
+    }
+    return body.id;
+  }
+
   /** PUT a file to a presigned upload from POST /videos (the video's, or a caption's). */
-  async putTo(
-    upload: { url: string; headers: Record<string, string> },
-    file: string,
-  ): Promise<number> {
+  async putTo(upload: PresignedUpload, file: string): Promise<number> {
     const res = await fetch(upload.url, {
       method: 'PUT',
       headers: upload.headers,
