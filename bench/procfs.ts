@@ -127,6 +127,11 @@ export class ProcSampler {
     };
   }
 
+  /** The root process's CPU seconds so far (sampled now). */
+  rootCpu(): number {
+    return readStat(this.rootPid)?.cpu ?? 0;
+  }
+
   sample(): void {
     const now = Date.now();
     this.samples += 1;

@@ -33,7 +33,7 @@ const HELP = `Usage: npm run bench -- [options]
   --help           this text
 
 Each run: the baseline (ONE ffmpeg: decode once, every rendition + audio to HLS on disk),
-then the pipeline (a fresh local stack: POST /videos, PUT, poll every 250 ms until ready).
+then the pipeline (a fresh local stack: POST /videos, PUT, then its log lines until ready).
 The last line printed is ratio=<median over runs of upload→ready / baseline>.`;
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -310,9 +310,9 @@ async function main(): Promise<void> {
       `${plan.chunks.length} chunk job(s) (${plan.chunks.map((c) => num(chunkSeconds(plan, c.index), 0)).join('+')} s)` +
       `${plan.audio ? ' + audio' : ''}, ${runs} run(s), ${cores} cores`,
     '',
-    'Times are from the PUT completing (polled every 250 ms). "first chunk+audio records": both',
-    'state/{id}/chunks/00000.json and state/{id}/audio.json exist; "master.m3u8": the first time',
-    'videos/{id}/master.m3u8 exists in spool-output (a player can start once it does).',
+    'Times are from the PUT completing, taken from the stack\'s log lines. "first chunk+audio',
+    'records": both state/{id}/chunks/00000.json and state/{id}/audio.json are written;',
+    '"master.m3u8": the first publish wrote videos/{id}/master.m3u8 (a player can start then).',
     '',
     mainTable(results, baselineThroughput),
     '',
