@@ -13,7 +13,7 @@ import { ALLOWED_DEMUXERS } from '../core/media.js';
 import { type ChunkSpec, type Plan, sheetCapacity } from '../core/plan.js';
 import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
 import type { AudioOutput, ChunkOutput, Segment } from '../core/records.js';
-import { scanKeyframes } from './ts-scan.js';
+import { avcCodecString, scanKeyframes } from './ts-scan.js';
 
 const run = promisify(execFile);
 
@@ -123,31 +123,6 @@ async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
     }
   }
   return segments;
-}
-
-/** RFC 6381 `avc1.PPCCLL` from what x264 actually wrote (profile and level of a segment). */
-async function h264Codecs(ffprobePath: string, file: string): Promise<string> {
-  const { stdout } = await run(ffprobePath, [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=profile,level',
-    '-of',
-    'json',
-    file,
-  ]);
-  const s = (JSON.parse(stdout) as { streams?: { profile?: string; level?: number }[] })
-    .streams?.[0];
-  const profile: Record<string, string> = {
-    High: '6400',
-    Main: '4d40',
-    Baseline: '4200',
-    'Constrained Baseline': '42e0',
-  };
-  const level = s?.level && s.level > 0 ? s.level : 40;
-  return `avc1.${profile[s?.profile ?? 'High'] ?? '6400'}${level.toString(16).padStart(2, '0')}`;
 }
 
 function runCommand(cmd: ffmpeg.FfmpegCommand, what: string, timeoutMs: number): Promise<void> {
@@ -464,31 +439,23 @@ export class FfmpegTranscoder implements Transcoder {
     const renditions: ChunkOutput['renditions'] = {};
     let frames = 0;
     let firstFrameTime: number | undefined;
-    // Every chunk is encoded with the same settings, so x264 picks the same profile and
-    // level in all of them: the first chunk reports it, once per rendition, in parallel.
-    const codecs = new Map<string, string>();
-    if (spec.index === 0) {
-      await Promise.all(
-        plan.renditions.map(async (r) => {
-          const file = join(
-            workDir,
-            r.name,
-            `seg_${String(spec.firstSegment).padStart(5, '0')}.ts`,
-          );
-          codecs.set(r.name, await h264Codecs(this.paths.ffprobePath, file).catch(() => ''));
-        }),
-      );
-    }
     for (const r of plan.renditions) {
       const dir = join(workDir, r.name);
       const segments = await readSegments(dir, 'chunk.m3u8');
       const first = segments[0];
+      // Every chunk is encoded with the same settings, so x264 writes the same profile and
+      // level in all of them: the first segment's SPS says which.
+      let codecs = '';
       for (const segment of segments) {
-        const scan = scanKeyframes(await readFile(join(dir, segment.file)));
+        const bytes = await readFile(join(dir, segment.file));
+        const scan = scanKeyframes(bytes);
         segment.keyframes = scan.keyframes;
-        if (segment === first) firstFrameTime ??= scan.firstTime;
+        if (segment === first) {
+          firstFrameTime ??= scan.firstTime;
+          codecs = avcCodecString(bytes) ?? '';
+        }
       }
-      renditions[r.name] = { dir, segments, codecs: codecs.get(r.name) ?? '' };
+      renditions[r.name] = { dir, segments, codecs };
       frames = Math.round(segments.reduce((t, s) => t + s.duration, 0) * fps);
     }
     // A chunk too short for a thumbnail (a few trailing frames) leaves no sprite sheet.

@@ -2,6 +2,7 @@
  * Finds the IDR frames of an MPEG-TS segment by reading its packet headers: the PES packets
  * that start on a transport packet flagged random-access (ffmpeg's muxer flags keyframes so).
  * In-process and linear in the file's size, where ffprobe would cost a process per segment.
+ * The same walk reads the codec string (profile and level) from the stream's SPS.
  */
 import type { Keyframe } from '../core/records.js';
 
@@ -67,4 +68,44 @@ export function scanKeyframes(ts: Uint8Array): { keyframes: Keyframe[]; firstTim
     ];
   });
   return { keyframes, firstTime: first / 90_000 };
+}
+
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
+/**
+ * RFC 6381 `avc1.PPCCLL` of the first H.264 sequence parameter set in a segment: profile_idc,
+ * the constraint flags and level_idc, the three bytes after the SPS NAL header, exactly as
+ * the encoder wrote them. Undefined when the segment has no SPS (not H.264, or not a keyframe).
+ */
+export function avcCodecString(ts: Uint8Array): string | undefined {
+  // Gather the payload of the first video PES packet: it opens with the IDR's access unit,
+  // whose parameter sets come before the first slice.
+  let pid: number | undefined;
+  const bytes: number[] = [];
+  for (let at = 0; at + PACKET <= ts.length && bytes.length < 4096; at += PACKET) {
+    if (ts[at] !== SYNC) throw new Error(`not a transport stream: no sync byte at ${at}`);
+    const b1 = ts[at + 1] ?? 0;
+    const packetPid = ((b1 & 0x1f) << 8) | (ts[at + 2] ?? 0);
+    const start = (b1 & 0x40) !== 0;
+    const control = ((ts[at + 3] ?? 0) >> 4) & 0x3;
+    if (!(control & 0x1)) continue;
+    let payload = at + 4 + (control & 0x2 ? 1 + (ts[at + 4] ?? 0) : 0);
+    if (pid === undefined) {
+      if (!start || ts[payload] !== 0 || ts[payload + 1] !== 0 || ts[payload + 2] !== 1) continue;
+      if (((ts[payload + 3] ?? 0) & 0xf0) !== 0xe0) continue;
+      pid = packetPid;
+      payload += 9 + (ts[payload + 8] ?? 0); // past the PES header
+    } else if (packetPid !== pid) {
+      continue;
+    } else if (start) {
+      break; // the next PES: the first one had no SPS
+    }
+    for (let i = payload; i < at + PACKET; i++) bytes.push(ts[i] ?? 0);
+  }
+  for (let i = 0; i + 6 < bytes.length; i++) {
+    if (bytes[i] !== 0 || bytes[i + 1] !== 0 || bytes[i + 2] !== 1) continue;
+    if (((bytes[i + 3] ?? 0) & 0x1f) !== 7) continue;
+    return `avc1.${hex2(bytes[i + 4] ?? 0)}${hex2(bytes[i + 5] ?? 0)}${hex2(bytes[i + 6] ?? 0)}`;
+  }
+  return undefined;
 }

@@ -274,6 +274,6 @@ async function publishCaptions(
   return published;
 }
 
-/** Chunk 0 reports each rendition's codecs (every chunk is encoded alike). */
+/** Each chunk reports its renditions' codecs, read from the SPS (every chunk is encoded alike). */
 const firstCodecs = (chunks: ChunkRecord[], name: string): string =>
   chunks.map((c) => c.renditions[name]?.codecs).find((c) => c) ?? 'avc1.640028';

@@ -15,7 +15,7 @@ import {
   inputGuards,
   safeReason,
 } from '../../functions/adapters/ffmpeg.js';
-import { scanKeyframes } from '../../functions/adapters/ts-scan.js';
+import { avcCodecString, scanKeyframes } from '../../functions/adapters/ts-scan.js';
 import { MediaError } from '../../functions/core/errors.js';
 import { normalizeProbe, rationalValue } from '../../functions/core/media.js';
 import { makePlan, type Plan } from '../../functions/core/plan.js';
@@ -225,6 +225,63 @@ describe('scanKeyframes', () => {
 
   it('refuses bytes that are not a transport stream', () => {
     expect(() => scanKeyframes(Buffer.alloc(376, 1))).toThrow(/not a transport stream/);
+  });
+});
+
+describe('avcCodecString', () => {
+  // x264 writes these SPS bytes: profile_idc, constraint flags, level_idc (RFC 6381).
+  it.each([
+    ['high', '4.0', 'avc1.640028'],
+    ['main', '3.1', 'avc1.4d401f'],
+    ['baseline', '3.0', 'avc1.42c01e'],
+  ])(
+    'reads %s profile, level %s, from the segment SPS as ffprobe sees it',
+    async (profile, level, expected) => {
+      const file = await generate(
+        `sps-${profile}.mp4`,
+        'testsrc2=size=320x240:rate=30:duration=1',
+        [
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-profile:v',
+          profile,
+          '-level',
+          level,
+          '-pix_fmt',
+          'yuv420p',
+        ],
+      );
+      const ts = join(dir, `sps-${profile}.ts`);
+      await run(FFMPEG, ['-v', 'error', '-y', '-i', file, '-c', 'copy', '-f', 'mpegts', ts]);
+      const { stdout } = await run(FFPROBE, [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=profile,level',
+        '-of',
+        'json',
+        ts,
+      ]);
+      const stream = (JSON.parse(stdout) as { streams: { profile: string; level: number }[] })
+        .streams[0];
+      const codecs = avcCodecString(await readFile(ts));
+      expect(codecs).toBe(expected);
+      expect(Number.parseInt(codecs?.slice(9, 11) ?? '', 16)).toBe(stream?.level);
+      expect(stream?.profile.toLowerCase()).toContain(
+        profile === 'baseline' ? 'baseline' : profile,
+      );
+    },
+  );
+
+  it('finds no SPS in a stream without video', () => {
+    // A lone PAT packet: a transport stream, but no video PES at all.
+    const packet = Buffer.alloc(188, 0xff);
+    packet.set([0x47, 0x40, 0x00, 0x10, 0x00]);
+    expect(avcCodecString(packet)).toBeUndefined();
   });
 });
 
