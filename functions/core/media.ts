@@ -27,6 +27,10 @@ export interface MediaInfo {
     variableFrameRate: boolean;
     /** Seconds from the file's start to the first video frame (ffmpeg's `-ss` origin). */
     startOffset: number;
+    /** The first frame's own timestamp, in seconds (ffprobe's stream start_time). */
+    startTime: number;
+    /** Keyframe times in seconds from the file's start, when the container's index says. */
+    keyframes?: number[];
   };
   audio?: { codec: string; channels: number; sampleRate: number };
 }
@@ -141,6 +145,7 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       frameRate: variableFrameRate ? frameRate : real,
       variableFrameRate,
       startOffset: Math.max(0, (v.start_time ?? formatStart) - formatStart),
+      startTime: v.start_time ?? formatStart,
     };
   }
 
@@ -203,4 +208,22 @@ export function validateMedia(info: MediaInfo, limits: MediaLimits): void {
       `duration ${Math.round(info.duration)} s is over the limit of ${limits.maxDurationSeconds} s`,
     );
   }
+}
+
+/**
+ * Adds keyframe times read from the container's index, in the probe's terms (seconds from the
+ * file's start, like `-ss`). They are used only if the index and ffprobe agree on when the
+ * video starts: a disagreement means the index was read differently from how ffmpeg reads
+ * it (an edit list, say), and then the plan goes without.
+ */
+export function withKeyframes(
+  info: MediaInfo,
+  index: { start: number; keyframes: number[] } | undefined,
+): MediaInfo {
+  const video = info.video;
+  if (!video || !index || index.keyframes.length === 0) return info;
+  if (Math.abs(index.start - video.startTime) > 0.002) return info;
+  const fileStart = video.startTime - video.startOffset;
+  const keyframes = index.keyframes.map((k) => Math.round((k - fileStart) * 1e6) / 1e6);
+  return { ...info, video: { ...video, keyframes } };
 }

@@ -163,6 +163,55 @@ export const CHUNK_RAMP = [1, 1, 2] as const;
 export const chunkSegmentsAt = (index: number, chunkSegments: number): number =>
   Math.min(chunkSegments, CHUNK_RAMP[index] ?? chunkSegments);
 
+/**
+ * ffmpeg backs a seek off by 3/23 s when the video has B-frames (its DTS-before-PTS guess),
+ * then starts decoding at the last keyframe before that: every frame from there to the
+ * chunk's first one is decoded and thrown away.
+ */
+const SEEK_BACKOFF_SECONDS = 3 / 23;
+
+/** Seconds of video a chunk starting at `startSeconds` decodes before its first frame. */
+export function preRollSeconds(
+  keyframes: number[],
+  seekSeconds: number,
+  startSeconds: number,
+): number {
+  let landing = 0;
+  for (const k of keyframes) {
+    if (k > seekSeconds - SEEK_BACKOFF_SECONDS) break;
+    landing = k;
+  }
+  return Math.max(0, startSeconds - landing);
+}
+
+/**
+ * A chunk's length, in segments, when the source's keyframes are known: within one segment
+ * (or a fifth) of the nominal length, the end whose next chunk decodes least before its
+ * first frame (a source with 8 s GOPs cut every 6 s would otherwise decode, and throw away,
+ * up to a GOP per chunk). A shift must save a second of decoding to be worth a longer or
+ * shorter chunk; ending the video costs nothing.
+ */
+export function chunkSegmentsByKeyframes(args: {
+  nominal: number;
+  startFrame: number;
+  segmentFrames: number;
+  estimatedFrames: number;
+  preRoll: (frame: number) => number;
+}): number {
+  const { nominal, startFrame, segmentFrames, estimatedFrames } = args;
+  const spread = Math.max(1, Math.round(nominal / 5));
+  const cost = (segments: number) => {
+    const end = startFrame + segments * segmentFrames;
+    const shift = segments === nominal ? 0 : 1;
+    return (end >= estimatedFrames ? 0 : args.preRoll(end)) + shift;
+  };
+  let best = nominal;
+  for (let segments = Math.max(1, nominal - spread); segments <= nominal + spread; segments++) {
+    if (cost(segments) < cost(best)) best = segments;
+  }
+  return best;
+}
+
 export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions): Plan {
   const video = info.video;
   if (!video) throw new Error('makePlan needs a video stream; validateMedia first');
@@ -174,9 +223,21 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
   const estimatedFrames = Math.max(1, Math.round(info.duration * fps));
 
   const chunks: ChunkSpec[] = [];
+  const seekAt = (frame: number) => round6(video.startOffset + (frame - 0.25) / fps);
   let startFrame = 0;
   for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {
-    const frames = segmentFrames * chunkSegmentsAt(index, options.chunkSegments);
+    const nominal = chunkSegmentsAt(index, options.chunkSegments);
+    const segments =
+      index === 0 || !video.keyframes
+        ? nominal
+        : chunkSegmentsByKeyframes({
+            nominal,
+            startFrame,
+            segmentFrames,
+            estimatedFrames,
+            preRoll: (frame) => preRollSeconds(video.keyframes ?? [], seekAt(frame), frame / fps),
+          });
+    const frames = segmentFrames * segments;
     const last = startFrame + frames >= estimatedFrames;
     chunks.push({
       index,
@@ -184,7 +245,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       frames: last ? null : frames,
       // ffmpeg's accurate seek keeps frames at or after the seek point; a quarter frame early
       // keeps the boundary frame despite timestamp rounding, and never the one before it.
-      seekSeconds: index === 0 ? 0 : round6(video.startOffset + (startFrame - 0.25) / fps),
+      seekSeconds: index === 0 ? 0 : seekAt(startFrame),
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + video.startOffset + startFrame / fps),
       firstSegment: startFrame / segmentFrames,
     });

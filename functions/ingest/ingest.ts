@@ -6,10 +6,11 @@
 import type { MediaDeps } from '../core/deps.js';
 import { MediaError } from '../core/errors.js';
 import { keys, videoIdFromSourceKey } from '../core/keys.js';
-import { normalizeProbe, validateMedia } from '../core/media.js';
+import { normalizeProbe, validateMedia, withKeyframes } from '../core/media.js';
 import { jobsOf, makePlan, type Plan } from '../core/plan.js';
 import type { VideoRecord } from '../core/records.js';
 import { isFinished, markFailed } from '../core/video-state.js';
+import { readMp4Keyframes } from './keyframes.js';
 
 export type IngestResult = 'planned' | 'already-planned' | 'ignored' | 'failed';
 
@@ -54,7 +55,15 @@ export async function ingestUpload(
       }
       const source = await deps.sources.open(bucket, keys.source(id));
       const raw = await deps.prober.probe(source.url).finally(() => source.close());
-      const info = normalizeProbe(raw);
+      let info = normalizeProbe(raw);
+      // MP4/MOV say where their keyframes are: the planner cuts chunks where little
+      // decoding before a chunk's first frame is thrown away.
+      if (/\bmov\b|\bmp4\b/.test(info.formatName)) {
+        info = withKeyframes(
+          info,
+          await readMp4Keyframes(store, bucket, keys.source(id), stored.size),
+        );
+      }
       validateMedia(info, { maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS });
       const candidate = makePlan(id, info, {
         segmentSeconds: config.SPOOL_SEGMENT_SECONDS,

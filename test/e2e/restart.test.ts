@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeSource } from '../support/media.js';
-import { countRecords, expectPlayable } from '../support/playable.js';
+import { countRecords, expectPlayable, storedPlan } from '../support/playable.js';
 import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
 
 let dir: string;
@@ -43,13 +43,16 @@ it('finishes a video after kill -9 and a restart mid-transcode', async () => {
   const id = await api.upload(source);
   const midway = await api.waitFor(id, (v) => v.status !== 'processing' || v.progress > 0.1);
   expect(midway.status).toBe('processing');
+  // Six-second chunks, give or take one where the source's keyframes make that cheaper.
+  const chunks = (await storedPlan(stack.s3Endpoint, id)).chunks.length;
+  expect(chunks).toBeGreaterThanOrEqual(3);
   const doneBefore = await countRecords(stack.s3Endpoint, 'spool-uploads', `state/${id}/chunks/`);
-  expect(doneBefore).toBeLessThan(6);
+  expect(doneBefore).toBeLessThan(chunks);
 
   await stack.stop(true);
   stack = await startStack({ dataDir, env: { ...env, SPOOL_X264_PRESET: 'ultrafast' } });
   api = new ApiClient(stack.baseUrl, stack.token);
   const view = await api.waitFor(id);
   await expectPlayable(view, source, { framesCoded: true });
-  expect(await countRecords(stack.s3Endpoint, 'spool-uploads', `state/${id}/chunks/`)).toBe(6);
+  expect(await countRecords(stack.s3Endpoint, 'spool-uploads', `state/${id}/chunks/`)).toBe(chunks);
 });

@@ -1,7 +1,9 @@
 /** What a player gets from the CloudFront stand-in, checked against the source with ffmpeg. */
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { type Manifest, Parser } from 'm3u8-parser';
 import { expect } from 'vitest';
+import { keys } from '../../functions/core/keys.js';
+import type { Plan } from '../../functions/core/plan.js';
 import { validateHls } from './hls-validator.js';
 import {
   codeMismatches,
@@ -28,19 +30,31 @@ export async function fetchManifest(
   };
 }
 
-export async function countRecords(
-  s3Endpoint: string,
-  bucket: string,
-  prefix: string,
-): Promise<number> {
-  const s3 = new S3Client({
+const localS3 = (s3Endpoint: string) =>
+  new S3Client({
     endpoint: s3Endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
-  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+
+export async function countRecords(
+  s3Endpoint: string,
+  bucket: string,
+  prefix: string,
+): Promise<number> {
+  const res = await localS3(s3Endpoint).send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }),
+  );
   return res.KeyCount ?? 0;
+}
+
+/** The plan ingest wrote for a video (in the local stack's uploads bucket). */
+export async function storedPlan(s3Endpoint: string, videoId: string): Promise<Plan> {
+  const res = await localS3(s3Endpoint).send(
+    new GetObjectCommand({ Bucket: 'spool-uploads', Key: keys.plan(videoId) }),
+  );
+  return JSON.parse((await res.Body?.transformToString()) ?? '{}') as Plan;
 }
 
 /** Everything a player relies on, checked against the source with ffmpeg. */

@@ -96,6 +96,7 @@ function mediaInfo(overrides: Partial<MediaInfo> = {}, video: Json = {}): MediaI
       frameRate: { num: 30, den: 1 },
       variableFrameRate: false,
       startOffset: 0,
+      startTime: 0,
       ...video,
     },
     audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
@@ -131,6 +132,7 @@ describe('normalizeProbe', () => {
         frameRate: { num: 30, den: 1 },
         variableFrameRate: false,
         startOffset: 0,
+        startTime: 0,
       },
       audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
     });

@@ -7,6 +7,7 @@ import {
   makePlan,
   outputFrameRate,
   type PlanOptions,
+  preRollSeconds,
   TIMELINE_ORIGIN_SECONDS,
 } from '../../functions/core/plan.js';
 
@@ -22,6 +23,7 @@ interface SourceShape {
   hasAudio?: boolean;
   width?: number;
   height?: number;
+  keyframes?: number[];
 }
 
 function mediaInfo(shape: SourceShape = {}): MediaInfo {
@@ -36,6 +38,8 @@ function mediaInfo(shape: SourceShape = {}): MediaInfo {
       frameRate: shape.frameRate ?? { num: 30, den: 1 },
       variableFrameRate: shape.variableFrameRate ?? false,
       startOffset: shape.startOffset ?? 0,
+      startTime: shape.startOffset ?? 0,
+      ...(shape.keyframes ? { keyframes: shape.keyframes } : {}),
     },
     audio: shape.hasAudio === false ? undefined : { codec: 'aac', channels: 2, sampleRate: 48_000 },
   };
@@ -299,6 +303,75 @@ describe('makePlan', () => {
     const info: MediaInfo = { ...mediaInfo(), video: undefined };
 
     expect(() => makePlan(VIDEO_ID, info, OPTIONS)).toThrow(/video stream/);
+  });
+});
+
+describe('chunk boundaries from the source keyframes', () => {
+  // x264's default GOP: a keyframe every 250 frames (8.33 s at 30 fps).
+  const gop250 = (seconds: number) =>
+    Array.from({ length: Math.ceil((seconds * 30) / 250) }, (_, i) => (i * 250) / 30);
+  const totalPreRoll = (plan: ReturnType<typeof makePlan>, keyframes: number[]) =>
+    plan.chunks
+      .slice(1)
+      .reduce((t, c) => t + preRollSeconds(keyframes, c.seekSeconds, c.startFrame / 30), 0);
+
+  it('counts the decoding from the keyframe ffmpeg lands on (3/23 s before the seek)', () => {
+    expect(preRollSeconds([0, 250 / 30], 6 - 0.25 / 30, 6)).toBeCloseTo(6, 6);
+    expect(preRollSeconds([0, 250 / 30], 12 - 0.25 / 30, 12)).toBeCloseTo(12 - 250 / 30, 6);
+    // A keyframe exactly at the boundary is not where ffmpeg starts: it backs off first.
+    expect(preRollSeconds([0, 6, 12], 6 - 0.25 / 30, 6)).toBeCloseTo(6, 6);
+    expect(preRollSeconds([0, 5.8, 12], 6 - 0.25 / 30, 6)).toBeCloseTo(0.2, 6);
+  });
+
+  it('moves a boundary by a segment where that saves decoding: 30 s of 8.33 s GOPs', () => {
+    const keyframes = gop250(30);
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), OPTIONS);
+    // Nominal 6+6+12+6 s would decode 6 + 3.67 + 7.33 s before the chunks' first frames.
+    expect(plan.chunks.map((c) => [c.startFrame, c.frames])).toEqual([
+      [0, 180],
+      [180, 360],
+      [540, null],
+    ]);
+    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(6 + 1.333333, 4);
+    const nominal = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
+    expect(totalPreRoll(nominal, keyframes)).toBeCloseTo(17, 4);
+  });
+
+  it('keeps the first chunk one segment long, so the opening still plays first', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 600, keyframes: gop250(600) }), OPTIONS);
+    expect(plan.chunks[0]?.frames).toBe(180);
+  });
+
+  it('stays within a segment (or a fifth) of the nominal length, whole segments, no gaps', () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      // Irregular GOPs between 0.5 and 10 s.
+      let x = seed;
+      const rand = () => {
+        x = (x * 16807) % 2147483647;
+        return x / 2147483647;
+      };
+      const keyframes = [0];
+      while ((keyframes.at(-1) ?? 0) < 600)
+        keyframes.push((keyframes.at(-1) ?? 0) + 0.5 + rand() * 9.5);
+      const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 600, keyframes }), OPTIONS);
+      const nominal = makePlan(VIDEO_ID, mediaInfo({ duration: 600 }), OPTIONS);
+      let next = 0;
+      for (const c of plan.chunks) {
+        expect(c.startFrame).toBe(next);
+        expect(c.startFrame % 180).toBe(0);
+        const segments = (c.frames ?? 180 * 5) / 180;
+        const expected = Math.min(5, [1, 1, 2][c.index] ?? 5);
+        if (c.frames !== null) expect(Math.abs(segments - expected)).toBeLessThanOrEqual(1);
+        next = c.startFrame + (c.frames ?? 0);
+      }
+      expect(plan.chunks.at(-1)?.frames).toBeNull();
+      expect(totalPreRoll(plan, keyframes)).toBeLessThanOrEqual(totalPreRoll(nominal, keyframes));
+    }
+  });
+
+  it('is the nominal plan when the keyframes are not known', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
+    expect(plan.chunks.map((c) => c.frames)).toEqual([180, 180, 360, null]);
   });
 });
 

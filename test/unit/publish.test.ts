@@ -27,6 +27,7 @@ const info: MediaInfo = {
     frameRate: { num: 30, den: 1 },
     variableFrameRate: false,
     startOffset: 0,
+    startTime: 0,
   },
   audio: { codec: 'aac', channels: 2, sampleRate: 48000 },
 };

@@ -20,6 +20,7 @@ const SOURCE: MediaInfo = {
     frameRate: { num: 30, den: 1 },
     variableFrameRate: false,
     startOffset: 0,
+    startTime: 0,
   },
   audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
 };

@@ -1,0 +1,175 @@
+/**
+ * Keyframe times of an MP4/MOV source, read from its `moov` box: the sample tables say where
+ * every sync sample is without reading any of the media. The planner uses them to put chunk
+ * boundaries where a chunk's seek lands close to its first frame (less decoding thrown away).
+ *
+ * Every upload is hostile: all reads are bounds-checked, and anything unexpected (fragmented
+ * files, several edits, absurd counts) gives `undefined`, which plans without keyframes.
+ */
+
+export interface Mp4KeyframeIndex {
+  /** Presentation time of the video track's first frame, in seconds (ffmpeg's start_time). */
+  start: number;
+  /** Presentation times of the video track's sync samples, in seconds, ascending (those an
+   * edit list hides are before the start). */
+  keyframes: number[];
+}
+
+interface Box {
+  type: string;
+  /** Offsets of the box's payload (after its header) and its end, in the buffer. */
+  body: number;
+  end: number;
+}
+
+/** Reads the header of the box at `at`; undefined if it does not fit in `end`. */
+export function boxAt(view: DataView, at: number, end: number): Box | undefined {
+  if (at + 8 > end) return undefined;
+  let size = view.getUint32(at);
+  const type = String.fromCharCode(
+    view.getUint8(at + 4),
+    view.getUint8(at + 5),
+    view.getUint8(at + 6),
+    view.getUint8(at + 7),
+  );
+  let body = at + 8;
+  if (size === 1) {
+    if (at + 16 > end) return undefined;
+    size = Number(view.getBigUint64(at + 8));
+    body = at + 16;
+  } else if (size === 0) {
+    size = end - at;
+  }
+  if (size < body - at || at + size > end) return undefined;
+  return { type, body, end: at + size };
+}
+
+function children(view: DataView, box: Box, offset = 0): Box[] {
+  const boxes: Box[] = [];
+  for (let at = box.body + offset; at < box.end; ) {
+    const child = boxAt(view, at, box.end);
+    if (!child) break;
+    boxes.push(child);
+    at = child.end;
+  }
+  return boxes;
+}
+
+const find = (view: DataView, box: Box | undefined, type: string): Box | undefined =>
+  box ? children(view, box).find((b) => b.type === type) : undefined;
+
+/** A box's entry count, refused when the entries could not fit in the box. */
+function entries(view: DataView, box: Box, entrySize: number, headerSize = 8): number {
+  const count = view.getUint32(box.body + 4);
+  if (box.body + headerSize + count * entrySize > box.end) throw new Error('truncated table');
+  return count;
+}
+
+/** The video track's sample tables → keyframe times, as ffmpeg's mov demuxer presents them. */
+function videoTrack(
+  view: DataView,
+  moov: Box,
+  movieTimescale: number,
+): Mp4KeyframeIndex | undefined {
+  for (const trak of children(view, moov).filter((b) => b.type === 'trak')) {
+    const mdia = find(view, trak, 'mdia');
+    const hdlr = find(view, mdia, 'hdlr');
+    if (!hdlr || hdlr.body + 12 > hdlr.end) continue;
+    if (view.getUint32(hdlr.body + 8) !== 0x76696465) continue; // 'vide'
+    const mdhd = find(view, mdia, 'mdhd');
+    const stbl = find(view, find(view, mdia, 'minf'), 'stbl');
+    const stts = find(view, stbl, 'stts');
+    if (!mdhd || !stbl || !stts) return undefined;
+    const timescale = view.getUint32(mdhd.body + (view.getUint8(mdhd.body) === 1 ? 20 : 12));
+    if (!timescale) return undefined;
+
+    // Edit list: only the common shapes (an optional leading empty edit, then one edit that
+    // plays the media from media_time at normal rate); anything else is left to ffmpeg.
+    let shift = 0;
+    const elst = find(view, find(view, trak, 'edts'), 'elst');
+    if (elst) {
+      const v1 = view.getUint8(elst.body) === 1;
+      const n = entries(view, elst, v1 ? 20 : 12);
+      const edits: { duration: number; mediaTime: number }[] = [];
+      for (let i = 0, at = elst.body + 8; i < n; i++, at += v1 ? 20 : 12) {
+        edits.push(
+          v1
+            ? {
+                duration: Number(view.getBigUint64(at)),
+                mediaTime: Number(view.getBigInt64(at + 8)),
+              }
+            : { duration: view.getUint32(at), mediaTime: view.getInt32(at + 4) },
+        );
+      }
+      const empty = edits[0]?.mediaTime === -1 ? edits.shift() : undefined;
+      if (edits.length > 1) return undefined;
+      const delay = empty ? (empty.duration / movieTimescale) * timescale : 0;
+      shift = delay - (edits[0]?.mediaTime ?? 0);
+    }
+
+    const count = entries(view, stts, 8);
+    const dts: number[] = [];
+    let t = 0;
+    for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) {
+      const samples = view.getUint32(at);
+      const delta = view.getUint32(at + 4);
+      if (dts.length + samples > 10_000_000) return undefined;
+      for (let s = 0; s < samples; s++, t += delta) dts.push(t);
+    }
+    if (dts.length === 0) return undefined; // fragmented: the samples are in moof boxes
+
+    // Composition offsets: pts = dts + offset (signed in practice, whatever the version).
+    const pts = dts.slice();
+    const ctts = find(view, stbl, 'ctts');
+    if (ctts) {
+      const n = entries(view, ctts, 8);
+      let sample = 0;
+      for (let i = 0, at = ctts.body + 8; i < n && sample < pts.length; i++, at += 8) {
+        const samples = view.getUint32(at);
+        const offset = view.getInt32(at + 4);
+        for (let s = 0; s < samples && sample < pts.length; s++, sample++) {
+          pts[sample] = (pts[sample] ?? 0) + offset;
+        }
+      }
+    }
+
+    const stss = find(view, stbl, 'stss');
+    let sync: number[];
+    if (stss) {
+      const n = entries(view, stss, 4);
+      sync = [];
+      for (let i = 0, at = stss.body + 8; i < n; i++, at += 4) {
+        const number = view.getUint32(at); // 1-based
+        if (number >= 1 && number <= pts.length) sync.push(number - 1);
+      }
+    } else {
+      sync = pts.map((_, i) => i); // no table: every sample is a sync sample
+    }
+    const seconds = (ticks: number) => Math.round(((ticks + shift) / timescale) * 1e6) / 1e6;
+    // ffmpeg drops what the edit list cuts off the start; the first frame shown starts at 0.
+    const shown = pts.map(seconds).filter((s) => s >= 0);
+    if (shown.length === 0) return undefined;
+    // Keyframes the edit list hides (before 0) stay: a seek can still start decoding there.
+    const keyframes = [...new Set(sync.map((i) => seconds(pts[i] ?? 0)))];
+    keyframes.sort((a, b) => a - b);
+    return { start: Math.min(...shown.slice(0, 64)), keyframes };
+  }
+  return undefined;
+}
+
+/** Parses a `moov` box (the whole box, header included). */
+export function parseMoov(bytes: Uint8Array): Mp4KeyframeIndex | undefined {
+  try {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const moov = boxAt(view, 0, bytes.byteLength);
+    if (moov?.type !== 'moov') return undefined;
+    if (find(view, moov, 'mvex')) return undefined; // fragmented MP4
+    const mvhd = find(view, moov, 'mvhd');
+    if (!mvhd) return undefined;
+    const movieTimescale = view.getUint32(mvhd.body + (view.getUint8(mvhd.body) === 1 ? 20 : 12));
+    if (!movieTimescale) return undefined;
+    return videoTrack(view, moov, movieTimescale);
+  } catch {
+    return undefined; // out-of-bounds read: a malformed box
+  }
+}

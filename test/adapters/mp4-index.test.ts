@@ -1,0 +1,195 @@
+/**
+ * The MP4 keyframe index (core/mp4-index.ts, ingest/keyframes.ts) against ffprobe, on files
+ * the real ffmpeg writes: with and without B-frames, moov first or last, MOV, an edit list
+ * that starts mid-GOP, fragmented MP4, and bytes mangled on purpose.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FfprobeProber } from '../../functions/adapters/ffmpeg.js';
+import { normalizeProbe, withKeyframes } from '../../functions/core/media.js';
+import { boxAt, parseMoov } from '../../functions/core/mp4-index.js';
+import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
+import { FFMPEG, FFPROBE, keyframeTimes } from '../support/media.js';
+
+const run = promisify(execFile);
+const prober = new FfprobeProber({ ffmpegPath: FFMPEG, ffprobePath: FFPROBE });
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spool-mp4-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Ranged reads of a local file, standing in for the stored object; counts the requests. */
+function fileStore(file: string) {
+  const ranges: string[] = [];
+  return {
+    ranges,
+    getRange: async (_bucket: string, _key: string, range?: string) => {
+      ranges.push(range ?? '');
+      const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(range ?? '') ?? [];
+      const body = createReadStream(file, { start: Number(from), end: Number(to) });
+      return { body, contentLength: Number(to) - Number(from) + 1 };
+    },
+  };
+}
+
+async function encode(name: string, args: string[]): Promise<string> {
+  const file = join(dir, name);
+  await run(FFMPEG, [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=30:duration=12',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000:duration=12',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    ...args,
+    file,
+  ]);
+  return file;
+}
+
+async function indexOf(file: string) {
+  const store = fileStore(file);
+  const index = await readMp4Keyframes(store, 'b', 'k', (await stat(file)).size);
+  return { index, reads: store.ranges.length };
+}
+
+describe('the MP4 keyframe index', () => {
+  it.each([
+    [
+      'B-frames, an edit list, moov first',
+      'bframes.mp4',
+      ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '75', '-movflags', '+faststart'],
+    ],
+    [
+      'no B-frames, moov last',
+      'plain.mp4',
+      ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '48'],
+    ],
+    [
+      'a QuickTime MOV with scene-cut keyframes',
+      'clip.mov',
+      ['-c:v', 'libx264', '-preset', 'veryfast', '-keyint_min', '10', '-sc_threshold', '80'],
+    ],
+  ])('reads the keyframes ffprobe finds: %s', async (_what, name, args) => {
+    const file = await encode(name, args);
+    const { index, reads } = await indexOf(file);
+    const expected = await keyframeTimes(file);
+    expect(expected.length).toBeGreaterThan(1);
+    expect(index?.keyframes.length).toBe(expected.length);
+    for (const [i, k] of (index?.keyframes ?? []).entries()) {
+      expect(k).toBeCloseTo(expected[i] ?? Number.NaN, 5);
+    }
+    // A few small reads, not the file: the header, the boxes' headers, the moov.
+    expect(reads).toBeLessThanOrEqual(4);
+    const info = withKeyframes(normalizeProbe(await prober.probe(file)), index);
+    expect(info.video?.keyframes).toHaveLength(expected.length);
+  });
+
+  it('keeps the keyframe an edit list hides: decoding the first frames starts there', async () => {
+    const source = await encode('long-gop.mp4', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      '120',
+    ]);
+    const cut = join(dir, 'cut.mp4');
+    // A stream copy from 1.5 s keeps the samples from the keyframe at 0, and an edit list
+    // hides the first 1.5 s of them.
+    await run(FFMPEG, ['-v', 'error', '-y', '-ss', '1.5', '-i', source, '-c', 'copy', cut]);
+    const info = withKeyframes(normalizeProbe(await prober.probe(cut)), (await indexOf(cut)).index);
+    const { stdout } = await run(FFPROBE, [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time,flags',
+      '-of',
+      'csv=p=0',
+      cut,
+    ]);
+    // ffprobe flags the hidden samples D (discard); the shown keyframes are K without it.
+    const shown = stdout
+      .trim()
+      .split('\n')
+      .filter((l) => /,K_?$/.test(l))
+      .map((l) => Number(l.split(',')[0]));
+    expect(shown).toEqual([2.5, 6.5]);
+    expect(info.video?.keyframes).toEqual([-1.5, ...shown]);
+  });
+
+  it('gives nothing for a fragmented MP4, whose samples are not in the moov', async () => {
+    const file = await encode('frag.mp4', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-movflags',
+      'frag_keyframe+empty_moov',
+    ]);
+    expect((await indexOf(file)).index).toBeUndefined();
+  });
+
+  it('never throws on mangled bytes, and refuses a moov that claims to be huge', async () => {
+    const file = await encode('fuzz.mp4', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-movflags',
+      '+faststart',
+    ]);
+    const bytes = await readFile(file);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const ftyp = boxAt(view, 0, bytes.length);
+    const moov = boxAt(view, ftyp?.end ?? 0, bytes.length);
+    expect(moov?.type).toBe('moov');
+    const box = bytes.subarray(ftyp?.end ?? 0, moov?.end ?? 0);
+    expect(parseMoov(box)?.keyframes.length).toBeGreaterThan(0);
+
+    // Deterministic "random" damage: flip bytes all over the moov, 500 times.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let i = 0; i < 500; i++) {
+      const damaged = Buffer.from(box);
+      for (let j = 0; j < 8; j++) damaged[next() % damaged.length] = next() % 256;
+      const result = parseMoov(damaged);
+      if (result) expect(result.keyframes.every((k) => Number.isFinite(k))).toBe(true);
+    }
+    expect(parseMoov(Buffer.from('not an mp4 at all'))).toBeUndefined();
+
+    // A moov header that says 1 TB: not read, not allocated.
+    const huge = Buffer.alloc(64);
+    huge.write('ftyp', 4);
+    huge.writeUInt32BE(16, 0);
+    huge.writeUInt32BE(1, 16);
+    huge.write('moov', 20);
+    huge.writeBigUInt64BE(2n ** 40n, 24);
+    const hugeFile = join(dir, 'huge.mp4');
+    await writeFile(hugeFile, huge);
+    expect((await indexOf(hugeFile)).index).toBeUndefined();
+  });
+});
