@@ -10,13 +10,11 @@
  * whatever the pipeline encodes with, the baseline does too.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FfmpegTranscoder, FfprobeProber, inputGuards } from '../functions/adapters/ffmpeg.js';
-import { normalizeProbe, withKeyframes } from '../functions/core/media.js';
+import { FfmpegTranscoder, inputGuards } from '../functions/adapters/ffmpeg.js';
 import { makePlan, type Plan } from '../functions/core/plan.js';
-import { readMp4Keyframes } from '../functions/ingest/keyframes.js';
+import { mediaInfoOf } from '../test/support/media.js';
 import { ProcSampler } from './procfs.js';
 
 export interface Binaries {
@@ -38,20 +36,7 @@ export function planOptions(env: NodeJS.ProcessEnv = process.env) {
 
 /** The plan ingest makes of this file (same probe, keyframe index and planner). */
 export async function planFor(bins: Binaries, file: string): Promise<Plan> {
-  const prober = new FfprobeProber({ ffmpegPath: bins.ffmpeg, ffprobePath: bins.ffprobe });
-  let info = normalizeProbe(await prober.probe(file));
-  if (/\bmov\b|\bmp4\b/.test(info.formatName)) {
-    // The file stands in for the stored object: ranged reads of it, as ingest makes of S3.
-    const local = {
-      getRange: async (_bucket: string, _key: string, range?: string) => {
-        const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(range ?? '') ?? [];
-        const body = createReadStream(file, { start: Number(from), end: Number(to) });
-        return { body, contentLength: Number(to) - Number(from) + 1 };
-      },
-    };
-    const { size } = await stat(file);
-    info = withKeyframes(info, await readMp4Keyframes(local, '', '', size));
-  }
+  const info = await mediaInfoOf(file, bins);
   return makePlan('bench00000000000000', info, planOptions());
 }
 

@@ -223,7 +223,11 @@ export class FfmpegTranscoder implements Transcoder {
     const { storyboard: sb, poster } = plan.images;
     const branches = [...plan.renditions.map((_, i) => `[s${i}]`), '[sb]'];
     if (chunk === 0) branches.push('[po]');
+    const trim = plan.chunks[chunk]?.trimSeconds;
     const pre = [
+      // A seek that landed on a known keyframe before the chunk: drop the frames up to the
+      // chunk's first (their times, from the seek point, are below trimSeconds).
+      ...(trim !== undefined ? [`select='gte(t,${fmt(trim)})'`] : []),
       // Variable-rate (or >60 fps) sources are resampled onto the output rate first.
       ...(plan.output.resample ? [`fps=${num}/${den}`] : []),
       // Frame n of a chunk gets pts n in a 1/fps time base: with -output_ts_offset this puts
@@ -396,6 +400,9 @@ export class FfmpegTranscoder implements Transcoder {
         // up to 5 MB / 5 s at the start of the file, which a later chunk then throws away
         // when it seeks: a small probe is enough to open the video stream.
         ...(spec.seekSeconds > 0 ? ['-probesize', '1000000', '-analyzeduration', '1000000'] : []),
+        // Aimed at a known keyframe: ffmpeg must not drop frames before the seek point
+        // itself (the filter graph does, by time).
+        ...(spec.trimSeconds !== undefined ? ['-noaccurate_seek'] : []),
         ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
       ])
       .complexFilter(FfmpegTranscoder.filterGraph(plan, spec.index));

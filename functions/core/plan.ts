@@ -24,6 +24,13 @@ export interface ChunkSpec {
   frames: number | null;
   /** `-ss` input seek, in seconds from the file's start (a quarter frame early; see below). */
   seekSeconds: number;
+  /**
+   * Set when the source's keyframes are known: the seek is aimed to land exactly on the last
+   * keyframe at or before the chunk's first frame (`-noaccurate_seek`), and the filter graph
+   * drops the frames before that first frame, whose times (from the seek point) are below
+   * this. Unset: ffmpeg's own accurate seek, which may start a keyframe earlier.
+   */
+  trimSeconds?: number;
   /** `-output_ts_offset`: where the chunk's first frame sits on the output timeline. */
   offsetSeconds: number;
   /** Media sequence number of the chunk's first segment. */
@@ -185,6 +192,47 @@ export function preRollSeconds(
 }
 
 /**
+ * Keyframes at least this far apart can be landed on exactly: aimed past a keyframe by the
+ * back-off plus a quarter frame, a seek stays short of the next one whatever the reorder
+ * delay between its decode and presentation times (a few frames).
+ */
+const LANDING_MARGIN_SECONDS = 1;
+
+/**
+ * How a chunk whose first frame is at `startSeconds` (from the file's start) seeks. With the
+ * keyframes known, the seek is aimed just past the last keyframe at or before that frame, so
+ * ffmpeg starts decoding there and not a keyframe earlier; the frames between the keyframe
+ * and the chunk's first are dropped by time (`trimSeconds`, half a frame early for rounding).
+ * Otherwise ffmpeg's accurate seek, a quarter frame early: it keeps the boundary frame despite
+ * timestamp rounding, and never the one before it.
+ */
+export function chunkSeek(
+  keyframes: number[] | undefined,
+  startSeconds: number,
+  fps: number,
+): { seekSeconds: number; trimSeconds?: number; preRoll: number } {
+  const accurate = round6(startSeconds - 0.25 / fps);
+  if (keyframes) {
+    let i = -1;
+    while (i + 1 < keyframes.length && (keyframes[i + 1] ?? 0) <= startSeconds + 1e-6) i++;
+    const at = keyframes[i];
+    const next = keyframes[i + 1] ?? Number.POSITIVE_INFINITY;
+    if (at !== undefined && at >= 0 && next - at >= LANDING_MARGIN_SECONDS) {
+      const seekSeconds = round6(at + SEEK_BACKOFF_SECONDS + 0.25 / fps);
+      return {
+        seekSeconds,
+        trimSeconds: round6(startSeconds - seekSeconds - 0.5 / fps),
+        preRoll: Math.max(0, startSeconds - at),
+      };
+    }
+  }
+  return {
+    seekSeconds: accurate,
+    preRoll: preRollSeconds(keyframes ?? [], accurate, startSeconds),
+  };
+}
+
+/**
  * A chunk's length, in segments, when the source's keyframes are known: within one segment
  * (or a fifth) of the nominal length, the end whose next chunk decodes least before its
  * first frame (a source with 8 s GOPs cut every 6 s would otherwise decode, and throw away,
@@ -223,7 +271,14 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
   const estimatedFrames = Math.max(1, Math.round(info.duration * fps));
 
   const chunks: ChunkSpec[] = [];
-  const seekAt = (frame: number) => round6(video.startOffset + (frame - 0.25) / fps);
+  const resample =
+    video.variableFrameRate ||
+    frameRate.num !== video.frameRate.num ||
+    frameRate.den !== video.frameRate.den;
+  // Exact landing needs the output frames to be the source's frames (no fps filter between).
+  const keyframes = video.keyframes && !resample ? video.keyframes : undefined;
+  const seekAt = (frame: number) =>
+    chunkSeek(keyframes, round6(video.startOffset + frame / fps), fps);
   let startFrame = 0;
   for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {
     const nominal = chunkSegmentsAt(index, options.chunkSegments);
@@ -235,17 +290,20 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
             startFrame,
             segmentFrames,
             estimatedFrames,
-            preRoll: (frame) => preRollSeconds(video.keyframes ?? [], seekAt(frame), frame / fps),
+            preRoll: (frame) =>
+              keyframes
+                ? seekAt(frame).preRoll
+                : preRollSeconds(video.keyframes ?? [], seekAt(frame).seekSeconds, frame / fps),
           });
     const frames = segmentFrames * segments;
     const last = startFrame + frames >= estimatedFrames;
+    const seek = seekAt(startFrame);
     chunks.push({
       index,
       startFrame,
       frames: last ? null : frames,
-      // ffmpeg's accurate seek keeps frames at or after the seek point; a quarter frame early
-      // keeps the boundary frame despite timestamp rounding, and never the one before it.
-      seekSeconds: index === 0 ? 0 : seekAt(startFrame),
+      seekSeconds: index === 0 ? 0 : seek.seekSeconds,
+      ...(index > 0 && seek.trimSeconds !== undefined ? { trimSeconds: seek.trimSeconds } : {}),
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + video.startOffset + startFrame / fps),
       firstSegment: startFrame / segmentFrames,
     });
@@ -266,10 +324,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
     },
     output: {
       frameRate,
-      resample:
-        video.variableFrameRate ||
-        frameRate.num !== video.frameRate.num ||
-        frameRate.den !== video.frameRate.den,
+      resample,
       gopFrames,
       segmentFrames,
       segmentSeconds: options.segmentSeconds,

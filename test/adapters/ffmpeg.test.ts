@@ -19,7 +19,15 @@ import { avcCodecString, scanKeyframes } from '../../functions/adapters/ts-scan.
 import { MediaError } from '../../functions/core/errors.js';
 import { normalizeProbe, rationalValue } from '../../functions/core/media.js';
 import { makePlan, type Plan } from '../../functions/core/plan.js';
-import { FFMPEG, FFPROBE, frameTimes } from '../support/media.js';
+import {
+  codeMismatches,
+  FFMPEG,
+  FFPROBE,
+  frameCodes,
+  frameTimes,
+  makeSource,
+  mediaInfoOf,
+} from '../support/media.js';
 
 const run = promisify(execFile);
 const paths = { ffmpegPath: FFMPEG, ffprobePath: FFPROBE };
@@ -99,6 +107,50 @@ describe('FfmpegTranscoder', () => {
       expect(steps.filter((d) => Math.abs(d - 1 / fps) > 1.5e-3)).toEqual([]);
     }
   });
+
+  it.each([
+    ['exactly on the chunk boundaries', 90],
+    ['two seconds before each boundary', 120],
+  ])(
+    'seeks to a known keyframe %s and keeps every frame, in order (B-frames)',
+    async (_what, every) => {
+      const file = await makeSource(dir, `keyed-${every}`, {
+        // Big enough that the top rung's bitrate keeps the frame-code band sharp.
+        width: 640,
+        height: 360,
+        rate: '30',
+        seconds: 20,
+        x264: [
+          '-preset',
+          'veryfast',
+          '-g',
+          '250',
+          '-force_key_frames',
+          `expr:eq(mod(n,${every}),0)`,
+        ],
+      });
+      const info = await mediaInfoOf(file);
+      expect(info.video?.keyframes?.length).toBeGreaterThan(3);
+      const plan = makePlan('k'.repeat(20), info, {
+        segmentSeconds: 6,
+        chunkSegments: 1,
+        x264Preset: 'ultrafast',
+      });
+      for (const c of plan.chunks.slice(1)) {
+        // Aimed past the keyframe at or before the chunk's first frame by ffmpeg's back-off.
+        const first = c.startFrame / 30;
+        const keyframe = Math.floor(first / (every / 30)) * (every / 30);
+        expect(c.seekSeconds).toBeCloseTo(keyframe + 3 / 23 + 0.25 / 30, 5);
+        expect(c.trimSeconds).toBeCloseTo(first - c.seekSeconds - 0.5 / 30, 5);
+      }
+      const out = await encodeAll(file, plan);
+      const top = out[plan.renditions[0]?.name ?? ''] ?? '';
+      const source = await frameCodes(file);
+      const codes = await frameCodes(top);
+      expect(codes.length).toBe(source.length);
+      expect(codeMismatches(codes, source)).toEqual([]);
+    },
+  );
 
   it('halves a 120 fps source to 60 fps without losing time', async () => {
     const file = await generate('hfr.mp4', 'testsrc2=size=320x240:rate=120:duration=3', [

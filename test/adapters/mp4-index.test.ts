@@ -4,7 +4,6 @@
  * that starts mid-GOP, fragmented MP4, and bytes mangled on purpose.
  */
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { FfprobeProber } from '../../functions/adapters/ffmpeg.js';
 import { normalizeProbe, withKeyframes } from '../../functions/core/media.js';
 import { boxAt, parseMoov } from '../../functions/core/mp4-index.js';
 import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
-import { FFMPEG, FFPROBE, keyframeTimes } from '../support/media.js';
+import { FFMPEG, FFPROBE, fileRanges, keyframeTimes } from '../support/media.js';
 
 const run = promisify(execFile);
 const prober = new FfprobeProber({ ffmpegPath: FFMPEG, ffprobePath: FFPROBE });
@@ -26,20 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Ranged reads of a local file, standing in for the stored object; counts the requests. */
-function fileStore(file: string) {
-  const ranges: string[] = [];
-  return {
-    ranges,
-    getRange: async (_bucket: string, _key: string, range?: string) => {
-      ranges.push(range ?? '');
-      const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(range ?? '') ?? [];
-      const body = createReadStream(file, { start: Number(from), end: Number(to) });
-      return { body, contentLength: Number(to) - Number(from) + 1 };
-    },
-  };
-}
 
 async function encode(name: string, args: string[]): Promise<string> {
   const file = join(dir, name);
@@ -66,7 +51,7 @@ async function encode(name: string, args: string[]): Promise<string> {
 }
 
 async function indexOf(file: string) {
-  const store = fileStore(file);
+  const store = fileRanges(file);
   const index = await readMp4Keyframes(store, 'b', 'k', (await stat(file)).size);
   return { index, reads: store.ranges.length };
 }

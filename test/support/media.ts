@@ -3,10 +3,14 @@
  * what Spool produced. Fixtures are generated (lavfi sources) so tests are self-contained.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { FfprobeProber } from '../../functions/adapters/ffmpeg.js';
+import { type MediaInfo, normalizeProbe, withKeyframes } from '../../functions/core/media.js';
+import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -32,6 +36,8 @@ export interface SourceSpec {
   /** Container and codecs. */
   kind?: 'mp4' | 'webm-vp8' | 'webm-vp9';
   audio?: boolean | { channels: number };
+  /** x264 options in place of the default (ultrafast, no B-frames, a keyframe every 48). */
+  x264?: string[];
 }
 
 /** A moving test pattern (every frame differs, so a dropped or repeated frame shows). */
@@ -70,7 +76,8 @@ export async function makeSource(dir: string, name: string, spec: SourceSpec): P
     ...(spec.audio ? ['-map', '1:a'] : []),
   );
   if (kind === 'mp4') {
-    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '48');
+    args.push('-c:v', 'libx264', '-pix_fmt', 'yuv420p');
+    args.push(...(spec.x264 ?? ['-preset', 'ultrafast', '-g', '48']));
     if (spec.audio) args.push('-c:a', 'aac', '-b:a', '128k');
   } else {
     args.push('-c:v', kind === 'webm-vp8' ? 'libvpx' : 'libvpx-vp9', '-b:v', '400k');
@@ -203,3 +210,29 @@ export const rate = (r: string | undefined): number => {
   const [n, d] = (r ?? '0/1').split('/').map(Number);
   return (n ?? 0) / (d || 1);
 };
+
+/** Ranged reads of a local file, as ingest makes of the stored upload; counts the requests. */
+export function fileRanges(file: string) {
+  const ranges: string[] = [];
+  return {
+    ranges,
+    getRange: async (_bucket: string, _key: string, range?: string) => {
+      ranges.push(range ?? '');
+      const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(range ?? '') ?? [];
+      const body = createReadStream(file, { start: Number(from), end: Number(to) });
+      return { body, contentLength: Number(to) - Number(from) + 1 };
+    },
+  };
+}
+
+/** What ingest knows of a local file: the probe, plus an MP4's keyframe index. */
+export async function mediaInfoOf(
+  file: string,
+  bins = { ffmpeg: FFMPEG, ffprobe: FFPROBE },
+): Promise<MediaInfo> {
+  const prober = new FfprobeProber({ ffmpegPath: bins.ffmpeg, ffprobePath: bins.ffprobe });
+  const info = normalizeProbe(await prober.probe(file));
+  if (!/\bmov\b|\bmp4\b/.test(info.formatName)) return info;
+  const { size } = await stat(file);
+  return withKeyframes(info, await readMp4Keyframes(fileRanges(file), '', '', size));
+}

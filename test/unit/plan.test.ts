@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MediaInfo, Rational } from '../../functions/core/media.js';
 import {
+  chunkSeek,
   describeJob,
   jobCount,
   jobsOf,
@@ -46,6 +47,7 @@ function mediaInfo(shape: SourceShape = {}): MediaInfo {
 }
 
 const fpsOf = (r: Rational) => r.num / r.den;
+const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
 describe('outputFrameRate', () => {
   it('keeps a rate at or below 60 fps exactly as it is', () => {
@@ -367,6 +369,41 @@ describe('chunk boundaries from the source keyframes', () => {
       expect(plan.chunks.at(-1)?.frames).toBeNull();
       expect(totalPreRoll(plan, keyframes)).toBeLessThanOrEqual(totalPreRoll(nominal, keyframes));
     }
+  });
+
+  it('aims a seek just past a known keyframe, and trims to the first frame by time', () => {
+    // Keyframe at the boundary: nothing decoded before the chunk's first frame.
+    const onIt = chunkSeek([0, 6, 12], 6, 30);
+    expect(onIt.seekSeconds).toBeCloseTo(6 + 3 / 23 + 0.25 / 30, 6);
+    expect(onIt.trimSeconds).toBeCloseTo(6 - onIt.seekSeconds - 0.5 / 30, 6);
+    expect(onIt.preRoll).toBe(0);
+    // Keyframe 2 s before: decoding starts there, not at the keyframe before it.
+    const before = chunkSeek([0, 4, 8], 6, 30);
+    expect(before.seekSeconds).toBeCloseTo(4 + 3 / 23 + 0.25 / 30, 6);
+    expect(before.preRoll).toBeCloseTo(2, 6);
+  });
+
+  it('leaves the seek to ffmpeg where it could not be aimed safely', () => {
+    // Keyframes closer than a second: a seek past one could reach the next.
+    const close = chunkSeek([0, 5.5, 6.2], 6, 30);
+    expect(close.trimSeconds).toBeUndefined();
+    expect(close.seekSeconds).toBeCloseTo(6 - 0.25 / 30, 6);
+    // Only a keyframe the edit list hides (before the start): never aim a seek before 0.
+    expect(chunkSeek([-1.5, 8], 6, 30).trimSeconds).toBeUndefined();
+    // Unknown keyframes: ffmpeg's accurate seek.
+    const unknown = chunkSeek(undefined, 6, 30);
+    expect(unknown.seekSeconds).toBe(round(6 - 0.25 / 30));
+    expect(unknown.trimSeconds).toBeUndefined();
+  });
+
+  it('aims no seek for a resampled source (the fps filter sits between the frames)', () => {
+    const plan = makePlan(
+      VIDEO_ID,
+      mediaInfo({ duration: 30, frameRate: { num: 120, den: 1 }, keyframes: [0, 6, 12, 18, 24] }),
+      OPTIONS,
+    );
+    expect(plan.output.resample).toBe(true);
+    expect(plan.chunks.every((c) => c.trimSeconds === undefined)).toBe(true);
   });
 
   it('is the nominal plan when the keyframes are not known', () => {
