@@ -15,6 +15,9 @@ export interface Mp4KeyframeIndex {
   keyframes: number[];
 }
 
+/** Two million frames: over 4 h at 120 fps, past any duration the pipeline accepts. */
+const MAX_SAMPLES = 2_000_000;
+
 interface Box {
   type: string;
   /** Offsets of the box's payload (after its header) and its end, in the buffer. */
@@ -107,29 +110,30 @@ function videoTrack(
       shift = delay - (edits[0]?.mediaTime ?? 0);
     }
 
+    // Presentation times in track ticks: decode times from stts, plus the ctts offsets.
     const count = entries(view, stts, 8);
-    const dts: number[] = [];
+    let samples = 0;
+    for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) samples += view.getUint32(at);
+    if (samples === 0) return undefined; // fragmented: the samples are in moof boxes
+    if (samples > MAX_SAMPLES) return undefined;
+    const pts = new Float64Array(samples);
     let t = 0;
+    let n = 0;
     for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) {
-      const samples = view.getUint32(at);
+      const run = view.getUint32(at);
       const delta = view.getUint32(at + 4);
-      if (dts.length + samples > 10_000_000) return undefined;
-      for (let s = 0; s < samples; s++, t += delta) dts.push(t);
+      for (let s = 0; s < run; s++, n++, t += delta) pts[n] = t;
     }
-    if (dts.length === 0) return undefined; // fragmented: the samples are in moof boxes
-
-    // Composition offsets: pts = dts + offset (signed in practice, whatever the version).
-    const pts = dts.slice();
     const ctts = find(view, stbl, 'ctts');
     if (ctts) {
-      const n = entries(view, ctts, 8);
+      const runs = entries(view, ctts, 8);
       let sample = 0;
-      for (let i = 0, at = ctts.body + 8; i < n && sample < pts.length; i++, at += 8) {
-        const samples = view.getUint32(at);
+      for (let i = 0, at = ctts.body + 8; i < runs && sample < samples; i++, at += 8) {
+        const run = view.getUint32(at);
+        // Signed in practice, whatever the box version says.
         const offset = view.getInt32(at + 4);
-        for (let s = 0; s < samples && sample < pts.length; s++, sample++) {
+        for (let s = 0; s < run && sample < samples; s++, sample++)
           pts[sample] = (pts[sample] ?? 0) + offset;
-        }
       }
     }
 
@@ -143,16 +147,20 @@ function videoTrack(
         if (number >= 1 && number <= pts.length) sync.push(number - 1);
       }
     } else {
-      sync = pts.map((_, i) => i); // no table: every sample is a sync sample
+      sync = Array.from({ length: samples }, (_, i) => i); // no table: all are sync samples
     }
     const seconds = (ticks: number) => Math.round(((ticks + shift) / timescale) * 1e6) / 1e6;
     // ffmpeg drops what the edit list cuts off the start; the first frame shown starts at 0.
-    const shown = pts.map(seconds).filter((s) => s >= 0);
-    if (shown.length === 0) return undefined;
+    let start = Number.POSITIVE_INFINITY;
+    for (const ticks of pts) {
+      const at = seconds(ticks);
+      if (at >= 0 && at < start) start = at;
+    }
+    if (start === Number.POSITIVE_INFINITY) return undefined;
     // Keyframes the edit list hides (before 0) stay: a seek can still start decoding there.
     const keyframes = [...new Set(sync.map((i) => seconds(pts[i] ?? 0)))];
     keyframes.sort((a, b) => a - b);
-    return { start: Math.min(...shown.slice(0, 64)), keyframes };
+    return { start, keyframes };
   }
   return undefined;
 }

@@ -56,6 +56,7 @@ export async function ingestUpload(
       const source = await deps.sources.open(bucket, keys.source(id));
       const raw = await deps.prober.probe(source.url).finally(() => source.close());
       let info = normalizeProbe(raw);
+      validateMedia(info, { maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS });
       // MP4/MOV say where their keyframes are: the planner cuts chunks where little
       // decoding before a chunk's first frame is thrown away.
       if (/\bmov\b|\bmp4\b/.test(info.formatName)) {
@@ -64,7 +65,6 @@ export async function ingestUpload(
           await readMp4Keyframes(store, bucket, keys.source(id), stored.size),
         );
       }
-      validateMedia(info, { maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS });
       const candidate = makePlan(id, info, {
         segmentSeconds: config.SPOOL_SEGMENT_SECONDS,
         chunkSegments: config.SPOOL_CHUNK_SEGMENTS,
