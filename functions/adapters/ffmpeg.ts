@@ -118,7 +118,9 @@ async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
     if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
     else if (line && !line.startsWith('#') && duration !== undefined) {
       const { size } = await stat(join(dir, line));
-      segments.push({ file: line, duration, bytes: size });
+      // A chunk planned past the last frame (a duration that overstated the video) leaves
+      // an empty segment: there is nothing to play in it.
+      if (size > 0 && duration > 0) segments.push({ file: line, duration, bytes: size });
       duration = undefined;
     }
   }

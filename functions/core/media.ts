@@ -31,6 +31,8 @@ export interface MediaInfo {
     startTime: number;
     /** Keyframe times in seconds from the file's start, when the container's index says. */
     keyframes?: number[];
+    /** The number of frames shown, when the container's index says. */
+    frames?: number;
   };
   audio?: { codec: string; channels: number; sampleRate: number };
 }
@@ -218,12 +220,15 @@ export function validateMedia(info: MediaInfo, limits: MediaLimits): void {
  */
 export function withKeyframes(
   info: MediaInfo,
-  index: { start: number; keyframes: number[] } | undefined,
+  index: { start: number; keyframes: number[]; frames?: number } | undefined,
 ): MediaInfo {
   const video = info.video;
   if (!video || !index || index.keyframes.length === 0) return info;
   if (Math.abs(index.start - video.startTime) > 0.002) return info;
   const fileStart = video.startTime - video.startOffset;
   const keyframes = index.keyframes.map((k) => Math.round((k - fileStart) * 1e6) / 1e6);
-  return { ...info, video: { ...video, keyframes } };
+  return {
+    ...info,
+    video: { ...video, keyframes, ...(index.frames ? { frames: index.frames } : {}) },
+  };
 }

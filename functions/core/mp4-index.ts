@@ -10,6 +10,8 @@
 export interface Mp4KeyframeIndex {
   /** Presentation time of the video track's first frame, in seconds (ffmpeg's start_time). */
   start: number;
+  /** Frames the edit list shows (all of them without one). */
+  frames: number;
   /** Presentation times of the video track's sync samples, in seconds, ascending (those an
    * edit list hides are before the start). */
   keyframes: number[];
@@ -89,10 +91,14 @@ function videoTrack(
     // Edit list: only the common shapes (an optional leading empty edit, then one edit that
     // plays the media from media_time at normal rate); anything else is left to ffmpeg.
     let shift = 0;
+    // The shown stretch, in shifted ticks: [delay, delay + duration) (duration 0: to the end).
+    let delay = 0;
+    let shownTicks = 0;
     const elst = find(view, find(view, trak, 'edts'), 'elst');
     if (elst) {
       const v1 = view.getUint8(elst.body) === 1;
       const n = entries(view, elst, v1 ? 20 : 12);
+      if (n > 2) return undefined;
       const edits: { duration: number; mediaTime: number }[] = [];
       for (let i = 0, at = elst.body + 8; i < n; i++, at += v1 ? 20 : 12) {
         edits.push(
@@ -106,8 +112,9 @@ function videoTrack(
       }
       const empty = edits[0]?.mediaTime === -1 ? edits.shift() : undefined;
       if (edits.length > 1) return undefined;
-      const delay = empty ? (empty.duration / movieTimescale) * timescale : 0;
+      delay = empty ? (empty.duration / movieTimescale) * timescale : 0;
       shift = delay - (edits[0]?.mediaTime ?? 0);
+      shownTicks = ((edits[0]?.duration ?? 0) / movieTimescale) * timescale;
     }
 
     // Presentation times in track ticks: decode times from stts, plus the ctts offsets.
@@ -138,29 +145,37 @@ function videoTrack(
     }
 
     const stss = find(view, stbl, 'stss');
-    let sync: number[];
+    let sync: Uint32Array;
     if (stss) {
       const n = entries(view, stss, 4);
-      sync = [];
+      if (n > samples) return undefined;
+      sync = new Uint32Array(n);
+      let kept = 0;
       for (let i = 0, at = stss.body + 8; i < n; i++, at += 4) {
         const number = view.getUint32(at); // 1-based
-        if (number >= 1 && number <= pts.length) sync.push(number - 1);
+        if (number >= 1 && number <= samples) sync[kept++] = number - 1;
       }
+      sync = sync.subarray(0, kept);
     } else {
-      sync = Array.from({ length: samples }, (_, i) => i); // no table: all are sync samples
+      sync = Uint32Array.from({ length: samples }, (_, i) => i); // no table: all are sync
     }
     const seconds = (ticks: number) => Math.round(((ticks + shift) / timescale) * 1e6) / 1e6;
-    // ffmpeg drops what the edit list cuts off the start; the first frame shown starts at 0.
+    // ffmpeg shows only what the edit list plays: from the empty edit's end, for the edit's
+    // duration. The first frame shown is the stream's start.
+    const shown = (ticks: number) =>
+      ticks + shift >= delay - 0.5 && (shownTicks <= 0 || ticks + shift < delay + shownTicks - 0.5);
     let start = Number.POSITIVE_INFINITY;
+    let frames = 0;
     for (const ticks of pts) {
-      const at = seconds(ticks);
-      if (at >= 0 && at < start) start = at;
+      if (!shown(ticks)) continue;
+      frames += 1;
+      start = Math.min(start, seconds(ticks));
     }
-    if (start === Number.POSITIVE_INFINITY) return undefined;
-    // Keyframes the edit list hides (before 0) stay: a seek can still start decoding there.
-    const keyframes = [...new Set(sync.map((i) => seconds(pts[i] ?? 0)))];
+    if (frames === 0) return undefined;
+    // Keyframes the edit list hides (before the start) stay: decoding can start there.
+    const keyframes = [...new Set(Array.from(sync, (i) => seconds(pts[i] ?? 0)))];
     keyframes.sort((a, b) => a - b);
-    return { start, keyframes };
+    return { start, frames, keyframes };
   }
   return undefined;
 }

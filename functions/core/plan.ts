@@ -183,12 +183,20 @@ export function preRollSeconds(
   seekSeconds: number,
   startSeconds: number,
 ): number {
-  let landing = 0;
-  for (const k of keyframes) {
-    if (k > seekSeconds - SEEK_BACKOFF_SECONDS) break;
-    landing = k;
+  const i = lastAtOrBefore(keyframes, seekSeconds - SEEK_BACKOFF_SECONDS);
+  return Math.max(0, startSeconds - (keyframes[i] ?? 0));
+}
+
+/** Index of the last of the (ascending) keyframes at or before `t`; -1 if none. */
+function lastAtOrBefore(keyframes: number[], t: number): number {
+  let lo = 0;
+  let hi = keyframes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((keyframes[mid] ?? 0) <= t) lo = mid + 1;
+    else hi = mid;
   }
-  return Math.max(0, startSeconds - landing);
+  return lo - 1;
 }
 
 /**
@@ -213,8 +221,7 @@ export function chunkSeek(
 ): { seekSeconds: number; trimSeconds?: number; preRoll: number } {
   const accurate = round6(startSeconds - 0.25 / fps);
   if (keyframes) {
-    let i = -1;
-    while (i + 1 < keyframes.length && (keyframes[i + 1] ?? 0) <= startSeconds + 1e-6) i++;
+    const i = lastAtOrBefore(keyframes, startSeconds + 1e-6);
     const at = keyframes[i];
     const next = keyframes[i + 1] ?? Number.POSITIVE_INFINITY;
     if (at !== undefined && at >= 0 && next - at >= LANDING_MARGIN_SECONDS) {
@@ -268,13 +275,15 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
   // Round the GOP up so that a segment of whole GOPs is never shorter than its nominal length.
   const gopFrames = Math.ceil(KEYFRAME_SECONDS * fps - 1e-6);
   const segmentFrames = gopFrames * (options.segmentSeconds / KEYFRAME_SECONDS);
-  const estimatedFrames = Math.max(1, Math.round(info.duration * fps));
-
-  const chunks: ChunkSpec[] = [];
   const resample =
     video.variableFrameRate ||
     frameRate.num !== video.frameRate.num ||
     frameRate.den !== video.frameRate.den;
+  // The index counts the frames exactly; a duration can include an edit list's empty start.
+  const estimatedFrames =
+    video.frames && !resample ? video.frames : Math.max(1, Math.round(info.duration * fps));
+
+  const chunks: ChunkSpec[] = [];
   // Exact landing needs the output frames to be the source's frames (no fps filter between).
   const keyframes = video.keyframes && !resample ? video.keyframes : undefined;
   const seekAt = (frame: number) =>
@@ -293,7 +302,11 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
             preRoll: (frame) =>
               keyframes
                 ? seekAt(frame).preRoll
-                : preRollSeconds(video.keyframes ?? [], seekAt(frame).seekSeconds, frame / fps),
+                : preRollSeconds(
+                    video.keyframes ?? [],
+                    seekAt(frame).seekSeconds,
+                    round6(video.startOffset + frame / fps),
+                  ),
           });
     const frames = segmentFrames * segments;
     const last = startFrame + frames >= estimatedFrames;

@@ -1,7 +1,8 @@
 /**
  * Finds an MP4/MOV upload's `moov` box with a few small ranged reads (it is at the start of
  * a "fast start" file, after the media otherwise) and reads the video keyframes from it.
- * Best effort: whatever goes wrong, the plan is made without keyframes.
+ * Malformed boxes give `undefined` (the plan is made without keyframes); a failed read is
+ * thrown, so ingest is retried and a duplicate ingest plans the same way.
  */
 import { boxAt, type Mp4KeyframeIndex, parseMoov } from '../core/mp4-index.js';
 import type { ObjectStore } from '../core/ports.js';
@@ -15,6 +16,9 @@ const FIRST_READ = 256 * 1024;
 
 type RangeReader = Pick<ObjectStore, 'getRange'>;
 
+/** The upload could not be read: worth a retry, unlike a malformed file. */
+class ReadError extends Error {}
+
 async function read(
   store: RangeReader,
   bucket: string,
@@ -22,11 +26,15 @@ async function read(
   from: number,
   to: number,
 ): Promise<Uint8Array> {
-  const part = await store.getRange(bucket, key, `bytes=${from}-${to - 1}`);
-  if (!part) throw new Error('source disappeared');
-  const chunks: Buffer[] = [];
-  for await (const chunk of part.body as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  try {
+    const part = await store.getRange(bucket, key, `bytes=${from}-${to - 1}`);
+    if (!part) throw new Error('the upload disappeared');
+    const chunks: Buffer[] = [];
+    for await (const chunk of part.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  } catch (err) {
+    throw new ReadError(`reading the upload's MP4 index: ${(err as Error).message}`);
+  }
 }
 
 export async function readMp4Keyframes(
@@ -62,7 +70,8 @@ export async function readMp4Keyframes(
       at += boxSize;
     }
     return undefined;
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (err instanceof ReadError) throw err;
+    return undefined; // a box that claims more bytes than there are
   }
 }

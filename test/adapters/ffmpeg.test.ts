@@ -152,6 +152,36 @@ describe('FfmpegTranscoder', () => {
     },
   );
 
+  it('gives a chunk planned past the last frame no segments, not an empty one', async () => {
+    const file = await generate('short.mp4', 'testsrc2=size=320x240:rate=30:duration=2', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    // A duration that overstates the video by a second: the last chunk starts past its end.
+    const info = normalizeProbe(await prober.probe(file));
+    const plan = makePlan(
+      'e'.repeat(20),
+      { ...info, duration: 3 },
+      {
+        segmentSeconds: 2,
+        chunkSegments: 1,
+        x264Preset: 'ultrafast',
+      },
+    );
+    const past = plan.chunks.at(-1);
+    expect(past?.startFrame).toBe(60);
+    const out = await transcoder.encodeVideoChunk({
+      input: file,
+      plan,
+      chunk: past?.index ?? 0,
+      workDir: join(dir, 'past-the-end'),
+    });
+    expect(out.frames).toBe(0);
+    for (const r of Object.values(out.renditions)) expect(r.segments).toEqual([]);
+  });
+
   it('halves a 120 fps source to 60 fps without losing time', async () => {
     const file = await generate('hfr.mp4', 'testsrc2=size=320x240:rate=120:duration=3', [
       '-c:v',

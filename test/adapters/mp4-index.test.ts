@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfprobeProber } from '../../functions/adapters/ffmpeg.js';
 import { normalizeProbe, withKeyframes } from '../../functions/core/media.js';
 import { boxAt, parseMoov } from '../../functions/core/mp4-index.js';
+import { makePlan } from '../../functions/core/plan.js';
 import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
-import { FFMPEG, FFPROBE, fileRanges, keyframeTimes } from '../support/media.js';
+import { FFMPEG, FFPROBE, fileRanges, keyframeTimes, mediaInfoOf } from '../support/media.js';
 
 const run = promisify(execFile);
 const prober = new FfprobeProber({ ffmpegPath: FFMPEG, ffprobePath: FFPROBE });
@@ -86,6 +87,7 @@ describe('the MP4 keyframe index', () => {
     expect(reads).toBeLessThanOrEqual(4);
     const info = withKeyframes(normalizeProbe(await prober.probe(file)), index);
     expect(info.video?.keyframes).toHaveLength(expected.length);
+    expect(index?.frames).toBe(360); // 12 s at 30 fps
   });
 
   it('keeps the keyframe an edit list hides: decoding the first frames starts there', async () => {
@@ -121,6 +123,55 @@ describe('the MP4 keyframe index', () => {
       .map((l) => Number(l.split(',')[0]));
     expect(shown).toEqual([2.5, 6.5]);
     expect(info.video?.keyframes).toEqual([-1.5, ...shown]);
+  });
+
+  it('counts the frames an empty edit delays, where the duration includes the delay', async () => {
+    const video = await encode('v-only.mp4', ['-an', '-c:v', 'libx264', '-preset', 'veryfast']);
+    const delayed = join(dir, 'delayed.mp4');
+    // Video 0.5 s after the audio: the muxer writes an empty edit before the video's media.
+    await run(FFMPEG, [
+      '-v',
+      'error',
+      '-y',
+      '-itsoffset',
+      '0.5',
+      '-i',
+      video,
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000:duration=12.5',
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-c:v',
+      'copy',
+      '-c:a',
+      'aac',
+      delayed,
+    ]);
+    const info = await mediaInfoOf(delayed);
+    expect(info.video?.startOffset).toBeCloseTo(0.5, 3);
+    expect(info.duration).toBeCloseTo(12.5, 1); // ffprobe's duration counts the delay
+    expect(info.video?.frames).toBe(360);
+    expect(info.video?.keyframes?.[0]).toBeCloseTo(0.5, 3);
+    const plan = makePlan('d'.repeat(20), info, {
+      segmentSeconds: 6,
+      chunkSegments: 1,
+      x264Preset: 'veryfast',
+    });
+    expect(plan.estimatedFrames).toBe(360);
+    expect(plan.chunks.every((c) => c.startFrame < 360)).toBe(true);
+  });
+
+  it('throws when the upload cannot be read, so ingest retries instead of planning otherwise', async () => {
+    const failing = {
+      getRange: async () => {
+        throw new Error('SlowDown: please reduce your request rate');
+      },
+    };
+    await expect(readMp4Keyframes(failing, 'b', 'k', 1000)).rejects.toThrow(/SlowDown/);
   });
 
   it('gives nothing for a fragmented MP4, whose samples are not in the moov', async () => {
