@@ -3,7 +3,7 @@
  * Every command that opens an upload carries the same guards (DESIGN.md §5, security).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -386,11 +386,15 @@ export class FfmpegTranscoder implements Transcoder {
     chunk: number;
     workDir: string;
     onSegment?: SegmentListener;
+    /** false: ignore the plan's read bound (the retry when it fell short). */
+    bounded?: boolean;
   }): Promise<ChunkOutput> {
     const { plan, input, workDir } = args;
     const spec: ChunkSpec | undefined = plan.chunks[args.chunk];
     if (!spec) throw new Error(`chunk ${args.chunk} is not in the plan`);
     const { num, den } = plan.output.frameRate;
+    const bounded =
+      args.bounded !== false && spec.readEndByte !== undefined && /^https?:/.test(input);
 
     const cmd = ffmpeg()
       .setFfmpegPath(this.paths.ffmpegPath)
@@ -406,6 +410,9 @@ export class FfmpegTranscoder implements Transcoder {
         // itself (the filter graph does, by time).
         ...(spec.trimSeconds !== undefined ? ['-noaccurate_seek'] : []),
         ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
+        // Ask the source server for no more than the chunk needs (an http option). Reaching
+        // the bound is the end of the input, not a dropped connection to reconnect.
+        ...(bounded ? ['-end_offset', String(spec.readEndByte), '-reconnect', '0'] : []),
       ])
       .complexFilter(FfmpegTranscoder.filterGraph(plan, spec.index));
 
@@ -483,6 +490,22 @@ export class FfmpegTranscoder implements Transcoder {
       spec.index === 0
         ? { jpeg: join(workDir, 'poster.jpg'), webp: join(workDir, 'poster.webp') }
         : undefined;
+    if (spec.frames !== null && frames < spec.frames) {
+      // A read bound from the index that fell short (it never should): encode the chunk
+      // again, reading to the end of the file.
+      if (bounded) {
+        await Promise.all(
+          plan.renditions.map((r) => rm(join(workDir, r.name), { recursive: true, force: true })),
+        );
+        return this.encodeVideoChunk({ ...args, bounded: false });
+      }
+      // The file ends before the frames its own index (or duration) promised: a truncated
+      // upload. Published, it would play with a gap.
+      throw new MediaError(
+        'DECODE_FAILED',
+        `chunk ${spec.index} has ${frames} of its ${spec.frames} frames: the upload is cut short`,
+      );
+    }
     return { frames, renditions, storyboard, poster, firstFrameTime };
   }
 

@@ -33,6 +33,8 @@ export interface MediaInfo {
     keyframes?: number[];
     /** The number of frames shown, when the container's index says. */
     frames?: number;
+    /** byteEnds[i]: where the file's data for its first i seconds ends (MP4 index). */
+    byteEnds?: number[];
   };
   audio?: { codec: string; channels: number; sampleRate: number };
 }
@@ -220,15 +222,23 @@ export function validateMedia(info: MediaInfo, limits: MediaLimits): void {
  */
 export function withKeyframes(
   info: MediaInfo,
-  index: { start: number; keyframes: number[]; frames?: number } | undefined,
+  index: { start: number; keyframes: number[]; frames?: number; byteEnds?: number[] } | undefined,
 ): MediaInfo {
   const video = info.video;
   if (!video || !index || index.keyframes.length === 0) return info;
   if (Math.abs(index.start - video.startTime) > 0.002) return info;
   const fileStart = video.startTime - video.startOffset;
   const keyframes = index.keyframes.map((k) => Math.round((k - fileStart) * 1e6) / 1e6);
+  // The byte table is indexed by seconds of the file's own timeline: usable as is only when
+  // that starts at 0, as it nearly always does.
+  const byteEnds = Math.abs(fileStart) < 1e-3 ? index.byteEnds : undefined;
   return {
     ...info,
-    video: { ...video, keyframes, ...(index.frames ? { frames: index.frames } : {}) },
+    video: {
+      ...video,
+      keyframes,
+      ...(index.frames ? { frames: index.frames } : {}),
+      ...(byteEnds ? { byteEnds } : {}),
+    },
   };
 }

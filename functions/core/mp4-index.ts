@@ -12,6 +12,12 @@ export interface Mp4KeyframeIndex {
   start: number;
   /** Frames the edit list shows (all of them without one). */
   frames: number;
+  /**
+   * byteEnds[i]: where the file's data for the first i seconds ends (the end of the last
+   * sample, of any track, due before i s). Only when the moov comes before all the media,
+   * so that a reader that stops there still has the index.
+   */
+  byteEnds?: number[];
   /** Presentation times of the video track's sync samples, in seconds, ascending (those an
    * edit list hides are before the start). */
   keyframes: number[];
@@ -70,6 +76,58 @@ function entries(view: DataView, box: Box, entrySize: number, headerSize = 8): n
   return count;
 }
 
+/**
+ * A track's edit list, in track ticks. Only the common shapes: an optional leading empty
+ * edit, then one edit that plays the media from media_time at normal rate. `shift` maps a
+ * sample's time onto ffmpeg's timeline; the shown stretch is [delay, delay + shownTicks)
+ * (shownTicks 0: to the end). Undefined for anything else (left to ffmpeg).
+ */
+function editOf(
+  view: DataView,
+  trak: Box,
+  timescale: number,
+  movieTimescale: number,
+): { shift: number; delay: number; shownTicks: number } | undefined {
+  const elst = find(view, find(view, trak, 'edts'), 'elst');
+  if (!elst) return { shift: 0, delay: 0, shownTicks: 0 };
+  const v1 = view.getUint8(elst.body) === 1;
+  const n = entries(view, elst, v1 ? 20 : 12);
+  if (n > 2) return undefined;
+  const edits: { duration: number; mediaTime: number }[] = [];
+  for (let i = 0, at = elst.body + 8; i < n; i++, at += v1 ? 20 : 12) {
+    edits.push(
+      v1
+        ? { duration: Number(view.getBigUint64(at)), mediaTime: Number(view.getBigInt64(at + 8)) }
+        : { duration: view.getUint32(at), mediaTime: view.getInt32(at + 4) },
+    );
+  }
+  const empty = edits[0]?.mediaTime === -1 ? edits.shift() : undefined;
+  if (edits.length > 1) return undefined;
+  const delay = empty ? (empty.duration / movieTimescale) * timescale : 0;
+  return {
+    shift: delay - (edits[0]?.mediaTime ?? 0),
+    delay,
+    shownTicks: ((edits[0]?.duration ?? 0) / movieTimescale) * timescale,
+  };
+}
+
+/** Decode times (track ticks) of every sample, from stts; undefined if there are none. */
+function decodeTimes(view: DataView, stts: Box): Float64Array | undefined {
+  const count = entries(view, stts, 8);
+  let samples = 0;
+  for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) samples += view.getUint32(at);
+  if (samples === 0 || samples > MAX_SAMPLES) return undefined; // 0: fragmented (moof)
+  const times = new Float64Array(samples);
+  let t = 0;
+  let n = 0;
+  for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) {
+    const run = view.getUint32(at);
+    const delta = view.getUint32(at + 4);
+    for (let s = 0; s < run; s++, n++, t += delta) times[n] = t;
+  }
+  return times;
+}
+
 /** The video track's sample tables → keyframe times, as ffmpeg's mov demuxer presents them. */
 function videoTrack(
   view: DataView,
@@ -88,49 +146,15 @@ function videoTrack(
     const timescale = view.getUint32(mdhd.body + (view.getUint8(mdhd.body) === 1 ? 20 : 12));
     if (!timescale) return undefined;
 
-    // Edit list: only the common shapes (an optional leading empty edit, then one edit that
-    // plays the media from media_time at normal rate); anything else is left to ffmpeg.
-    let shift = 0;
-    // The shown stretch, in shifted ticks: [delay, delay + duration) (duration 0: to the end).
-    let delay = 0;
-    let shownTicks = 0;
-    const elst = find(view, find(view, trak, 'edts'), 'elst');
-    if (elst) {
-      const v1 = view.getUint8(elst.body) === 1;
-      const n = entries(view, elst, v1 ? 20 : 12);
-      if (n > 2) return undefined;
-      const edits: { duration: number; mediaTime: number }[] = [];
-      for (let i = 0, at = elst.body + 8; i < n; i++, at += v1 ? 20 : 12) {
-        edits.push(
-          v1
-            ? {
-                duration: Number(view.getBigUint64(at)),
-                mediaTime: Number(view.getBigInt64(at + 8)),
-              }
-            : { duration: view.getUint32(at), mediaTime: view.getInt32(at + 4) },
-        );
-      }
-      const empty = edits[0]?.mediaTime === -1 ? edits.shift() : undefined;
-      if (edits.length > 1) return undefined;
-      delay = empty ? (empty.duration / movieTimescale) * timescale : 0;
-      shift = delay - (edits[0]?.mediaTime ?? 0);
-      shownTicks = ((edits[0]?.duration ?? 0) / movieTimescale) * timescale;
-    }
+    const edit = editOf(view, trak, timescale, movieTimescale);
+    if (!edit) return undefined;
+    const { shift, delay, shownTicks } = edit;
 
     // Presentation times in track ticks: decode times from stts, plus the ctts offsets.
-    const count = entries(view, stts, 8);
-    let samples = 0;
-    for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) samples += view.getUint32(at);
-    if (samples === 0) return undefined; // fragmented: the samples are in moof boxes
-    if (samples > MAX_SAMPLES) return undefined;
-    const pts = new Float64Array(samples);
-    let t = 0;
-    let n = 0;
-    for (let i = 0, at = stts.body + 8; i < count; i++, at += 8) {
-      const run = view.getUint32(at);
-      const delta = view.getUint32(at + 4);
-      for (let s = 0; s < run; s++, n++, t += delta) pts[n] = t;
-    }
+    const dts = decodeTimes(view, stts);
+    if (!dts) return undefined;
+    const samples = dts.length;
+    const pts = Float64Array.from(dts);
     const ctts = find(view, stbl, 'ctts');
     if (ctts) {
       const runs = entries(view, ctts, 8);
@@ -180,8 +204,104 @@ function videoTrack(
   return undefined;
 }
 
-/** Parses a `moov` box (the whole box, header included). */
-export function parseMoov(bytes: Uint8Array): Mp4KeyframeIndex | undefined {
+/**
+ * Byte offset and decode time (seconds) of every sample of the audio and video tracks, from
+ * stsz, stsc and stco/co64; undefined if a table is missing or inconsistent.
+ */
+function sampleExtents(view: DataView, moov: Box, movieTimescale: number) {
+  const extents: { time: Float64Array; start: Float64Array; end: Float64Array }[] = [];
+  for (const trak of children(view, moov).filter((b) => b.type === 'trak')) {
+    const mdia = find(view, trak, 'mdia');
+    const hdlr = find(view, mdia, 'hdlr');
+    if (!hdlr || hdlr.body + 12 > hdlr.end) continue;
+    const handler = view.getUint32(hdlr.body + 8);
+    if (handler !== 0x76696465 && handler !== 0x736f756e) continue; // 'vide', 'soun'
+    const mdhd = find(view, mdia, 'mdhd');
+    const stbl = find(view, find(view, mdia, 'minf'), 'stbl');
+    const stts = find(view, stbl, 'stts');
+    const stsz = find(view, stbl, 'stsz');
+    const stsc = find(view, stbl, 'stsc');
+    const stco = find(view, stbl, 'stco') ?? find(view, stbl, 'co64');
+    if (!mdhd || !stts || !stsz || !stsc || !stco) return undefined;
+    const timescale = view.getUint32(mdhd.body + (view.getUint8(mdhd.body) === 1 ? 20 : 12));
+    const edit = timescale ? editOf(view, trak, timescale, movieTimescale) : undefined;
+    const dts = decodeTimes(view, stts);
+    if (!edit || !dts) return undefined;
+    const samples = dts.length;
+
+    const fixedSize = view.getUint32(stsz.body + 4);
+    if (view.getUint32(stsz.body + 8) !== samples) return undefined;
+    if (fixedSize === 0 && stsz.body + 12 + samples * 4 > stsz.end) return undefined;
+    const sizeOf = (i: number) => fixedSize || view.getUint32(stsz.body + 12 + i * 4);
+
+    const wide = stco.type === 'co64';
+    const chunks = entries(view, stco, wide ? 8 : 4);
+    const chunkOffset = (c: number) =>
+      wide
+        ? Number(view.getBigUint64(stco.body + 8 + c * 8))
+        : view.getUint32(stco.body + 8 + c * 4);
+    const runs = entries(view, stsc, 12);
+
+    const time = new Float64Array(samples);
+    const start = new Float64Array(samples);
+    const end = new Float64Array(samples);
+    let sample = 0;
+    for (let r = 0; r < runs && sample < samples; r++) {
+      const at = stsc.body + 8 + r * 12;
+      const first = view.getUint32(at) - 1; // 1-based chunk numbers
+      const perChunk = view.getUint32(at + 4);
+      const last = r + 1 < runs ? view.getUint32(at + 12) - 1 : chunks;
+      if (first < 0 || last > chunks || last < first || perChunk === 0) return undefined;
+      for (let c = first; c < last && sample < samples; c++) {
+        let offset = chunkOffset(c);
+        for (let k = 0; k < perChunk && sample < samples; k++, sample++) {
+          const size = sizeOf(sample);
+          time[sample] = ((dts[sample] ?? 0) + edit.shift) / timescale;
+          start[sample] = offset;
+          end[sample] = offset + size;
+          offset += size;
+        }
+      }
+    }
+    if (sample !== samples) return undefined;
+    extents.push({ time, start, end });
+  }
+  return extents.length > 0 ? extents : undefined;
+}
+
+/** The byteEnds table (see Mp4KeyframeIndex), or undefined when the moov is not first. */
+function byteEndsOf(
+  view: DataView,
+  moov: Box,
+  movieTimescale: number,
+  moovEnd: number,
+): number[] | undefined {
+  const extents = sampleExtents(view, moov, movieTimescale);
+  if (!extents) return undefined;
+  let seconds = 0;
+  for (const e of extents) {
+    for (let i = 0; i < e.time.length; i++) {
+      if ((e.start[i] ?? 0) < moovEnd) return undefined; // media before (or in) the moov
+      seconds = Math.max(seconds, e.time[i] ?? 0);
+    }
+  }
+  if (seconds > 24 * 3600) return undefined;
+  const ends = new Array<number>(Math.ceil(seconds) + 2).fill(0);
+  for (const e of extents) {
+    for (let i = 0; i < e.time.length; i++) {
+      const slot = Math.max(0, Math.floor(e.time[i] ?? 0) + 1);
+      ends[slot] = Math.max(ends[slot] ?? 0, e.end[i] ?? 0);
+    }
+  }
+  for (let i = 1; i < ends.length; i++) ends[i] = Math.max(ends[i] ?? 0, ends[i - 1] ?? 0);
+  return ends;
+}
+
+/**
+ * Parses a `moov` box (the whole box, header included) found at `offset` in the file (for
+ * byteEnds: only a moov that ends before the media gives them).
+ */
+export function parseMoov(bytes: Uint8Array, offset?: number): Mp4KeyframeIndex | undefined {
   try {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const moov = boxAt(view, 0, bytes.byteLength);
@@ -191,7 +311,10 @@ export function parseMoov(bytes: Uint8Array): Mp4KeyframeIndex | undefined {
     if (!mvhd) return undefined;
     const movieTimescale = view.getUint32(mvhd.body + (view.getUint8(mvhd.body) === 1 ? 20 : 12));
     if (!movieTimescale) return undefined;
-    return videoTrack(view, moov, movieTimescale);
+    const index = videoTrack(view, moov, movieTimescale);
+    if (!index || offset === undefined) return index;
+    const byteEnds = byteEndsOf(view, moov, movieTimescale, offset + bytes.byteLength);
+    return byteEnds ? { ...index, byteEnds } : index;
   } catch {
     return undefined; // out-of-bounds read: a malformed box
   }

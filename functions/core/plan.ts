@@ -31,6 +31,11 @@ export interface ChunkSpec {
    * this. Unset: ffmpeg's own accurate seek, which may start a keyframe earlier.
    */
   trimSeconds?: number;
+  /**
+   * Where the chunk's data (all it decodes, plus a margin) ends in the file, when the MP4
+   * index says: the reader asks for no more, so the source is not read past the chunk.
+   */
+  readEndByte?: number;
   /** `-output_ts_offset`: where the chunk's first frame sits on the output timeline. */
   offsetSeconds: number;
   /** Media sequence number of the chunk's first segment. */
@@ -267,6 +272,19 @@ export function chunkSegmentsByKeyframes(args: {
   return best;
 }
 
+/**
+ * Data beyond a chunk's last frame that its reader still gets: the decoder and the B-frame
+ * reordering look a few frames ahead, and audio and video are interleaved in the file.
+ */
+const READ_MARGIN_SECONDS = 2;
+
+function readEnd(byteEnds: number[] | undefined, endSeconds: number): { readEndByte?: number } {
+  if (!byteEnds) return {};
+  const slot = Math.ceil(endSeconds + READ_MARGIN_SECONDS);
+  // At the table's end the chunk reads to the end of the file anyway.
+  return slot < byteEnds.length - 1 ? { readEndByte: byteEnds[slot] } : {};
+}
+
 export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions): Plan {
   const video = info.video;
   if (!video) throw new Error('makePlan needs a video stream; validateMedia first');
@@ -317,6 +335,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       frames: last ? null : frames,
       seekSeconds: index === 0 ? 0 : seek.seekSeconds,
       ...(index > 0 && seek.trimSeconds !== undefined ? { trimSeconds: seek.trimSeconds } : {}),
+      ...(last ? {} : readEnd(video.byteEnds, video.startOffset + (startFrame + frames) / fps)),
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + video.startOffset + startFrame / fps),
       firstSegment: startFrame / segmentFrames,
     });

@@ -182,6 +182,35 @@ describe('FfmpegTranscoder', () => {
     for (const r of Object.values(out.renditions)) expect(r.segments).toEqual([]);
   });
 
+  it('fails a chunk the file ends before, instead of publishing a gap (a cut-short upload)', async () => {
+    const whole = await makeSource(dir, 'cut-source', {
+      width: 320,
+      height: 240,
+      rate: '30',
+      seconds: 6,
+    });
+    // The index first, then only the first half of the media: the index promises 6 s.
+    const bytes = await readFile(whole);
+    const cut = join(dir, 'cut-short.mp4');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const info = await mediaInfoOf(cut);
+    expect(info.video?.frames).toBe(180);
+    const plan = makePlan('c'.repeat(20), info, {
+      segmentSeconds: 2,
+      chunkSegments: 1,
+      x264Preset: 'ultrafast',
+    });
+    const late = plan.chunks.find((c) => c.frames !== null && c.startFrame >= 60);
+    await expect(
+      transcoder.encodeVideoChunk({
+        input: cut,
+        plan,
+        chunk: late?.index ?? 0,
+        workDir: join(dir, 'cut-chunk'),
+      }),
+    ).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+  });
+
   it('halves a 120 fps source to 60 fps without losing time', async () => {
     const file = await generate('hfr.mp4', 'testsrc2=size=320x240:rate=120:duration=3', [
       '-c:v',

@@ -174,6 +174,46 @@ describe('the MP4 keyframe index', () => {
     await expect(readMp4Keyframes(failing, 'b', 'k', 1000)).rejects.toThrow(/SlowDown/);
   });
 
+  it('says where the data of each second ends, when the moov comes first', async () => {
+    const file = await encode('bounds.mp4', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-movflags',
+      '+faststart',
+    ]);
+    const { index } = await indexOf(file);
+    const ends = index?.byteEnds ?? [];
+    expect(ends.length).toBe(14); // 12 s, one slot per second, plus one past the end
+    const { size } = await stat(file);
+    expect(ends.at(-1)).toBeLessThanOrEqual(size);
+    for (let i = 1; i < ends.length; i++) expect(ends[i]).toBeGreaterThanOrEqual(ends[i - 1] ?? 0);
+    // Every packet, audio or video, decoded before second i ends at or before ends[i].
+    const { stdout } = await run(FFPROBE, [
+      '-v',
+      'error',
+      '-show_entries',
+      'packet=dts_time,pos,size',
+      '-of',
+      'csv=p=0',
+      file,
+    ]);
+    const packets = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(',').map(Number))
+      .filter((p) => p.every((x) => Number.isFinite(x)));
+    expect(packets.length).toBeGreaterThan(700);
+    for (const [dts = 0, size = 0, pos = 0] of packets) {
+      const slot = Math.max(0, Math.floor(dts) + 1);
+      expect(pos + size).toBeLessThanOrEqual(ends[Math.min(slot, ends.length - 1)] ?? 0);
+    }
+    // A moov after the media: a reader that stopped early would not have the index.
+    const last = await encode('moov-last.mp4', ['-c:v', 'libx264', '-preset', 'ultrafast']);
+    expect((await indexOf(last)).index?.byteEnds).toBeUndefined();
+  });
+
   it('gives nothing for a fragmented MP4, whose samples are not in the moov', async () => {
     const file = await encode('frag.mp4', [
       '-c:v',

@@ -94,7 +94,14 @@ describe('a hostile or broken upload', () => {
   });
 
   it('that is truncated mid-stream fails with a specific code instead of hanging', async () => {
-    const src = await makeSource(dir, 'whole', { width: 320, height: 240, rate: '25', seconds: 4 });
+    // The index after the media, as a camera writes it: the cut loses the index.
+    const src = await makeSource(dir, 'whole', {
+      width: 320,
+      height: 240,
+      rate: '25',
+      seconds: 4,
+      faststart: false,
+    });
     const { readFile } = await import('node:fs/promises');
     const bytes = await readFile(src);
     const cut = await file('cut.mp4', bytes.subarray(0, Math.floor(bytes.length / 2)));

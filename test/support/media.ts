@@ -38,6 +38,8 @@ export interface SourceSpec {
   audio?: boolean | { channels: number };
   /** x264 options in place of the default (ultrafast, no B-frames, a keyframe every 48). */
   x264?: string[];
+  /** MP4 only: the index (moov) before the media, as web exports have it. Default true. */
+  faststart?: boolean;
 }
 
 /** A moving test pattern (every frame differs, so a dropped or repeated frame shows). */
@@ -84,6 +86,8 @@ export async function makeSource(dir: string, name: string, spec: SourceSpec): P
     args.push('-deadline', 'realtime', '-cpu-used', '8');
     if (spec.audio) args.push('-c:a', 'libvorbis');
   }
+  // The index first, as web exports have it (and as the chunk readers' byte bounds need).
+  if (kind === 'mp4' && spec.faststart !== false) args.push('-movflags', '+faststart');
   args.push('-shortest', file);
   await run(FFMPEG, args);
   return file;
