@@ -22,7 +22,8 @@ export interface ChunkSpec {
   startFrame: number;
   /** Frames to encode; null for the last chunk, which runs to the end of the source. */
   frames: number | null;
-  /** `-ss` input seek, in seconds from the file's start (a quarter frame early; see below). */
+  /** `-ss` input seek, in seconds from the file's start: a quarter frame before the chunk's
+   * first frame, or just past a known keyframe (see chunkSeek). */
   seekSeconds: number;
   /**
    * Set when the source's keyframes are known: the seek is aimed to land exactly on the last

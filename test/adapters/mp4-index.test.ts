@@ -14,7 +14,14 @@ import { normalizeProbe, withKeyframes } from '../../functions/core/media.js';
 import { boxAt, parseMoov } from '../../functions/core/mp4-index.js';
 import { makePlan } from '../../functions/core/plan.js';
 import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
-import { FFMPEG, FFPROBE, fileRanges, keyframeTimes, mediaInfoOf } from '../support/media.js';
+import {
+  FFMPEG,
+  FFPROBE,
+  fileRanges,
+  keyframeTimes,
+  mediaInfoOf,
+  videoEntries,
+} from '../support/media.js';
 
 const run = promisify(execFile);
 const prober = new FfprobeProber({ ffmpegPath: FFMPEG, ffprobePath: FFPROBE });
@@ -26,6 +33,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** x264 with B-frames, the index (moov) before the media. */
+const FASTSTART = ['-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart'];
 
 async function encode(name: string, args: string[]): Promise<string> {
   const file = join(dir, name);
@@ -104,21 +114,8 @@ describe('the MP4 keyframe index', () => {
     // hides the first 1.5 s of them.
     await run(FFMPEG, ['-v', 'error', '-y', '-ss', '1.5', '-i', source, '-c', 'copy', cut]);
     const info = withKeyframes(normalizeProbe(await prober.probe(cut)), (await indexOf(cut)).index);
-    const { stdout } = await run(FFPROBE, [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'packet=pts_time,flags',
-      '-of',
-      'csv=p=0',
-      cut,
-    ]);
     // ffprobe flags the hidden samples D (discard); the shown keyframes are K without it.
-    const shown = stdout
-      .trim()
-      .split('\n')
+    const shown = (await videoEntries(cut, 'packet=pts_time,flags'))
       .filter((l) => /,K_?$/.test(l))
       .map((l) => Number(l.split(',')[0]));
     expect(shown).toEqual([2.5, 6.5]);
@@ -175,14 +172,7 @@ describe('the MP4 keyframe index', () => {
   });
 
   it('says where the data of each second ends, when the moov comes first', async () => {
-    const file = await encode('bounds.mp4', [
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-movflags',
-      '+faststart',
-    ]);
+    const file = await encode('bounds.mp4', FASTSTART);
     const { index } = await indexOf(file);
     const ends = index?.byteEnds ?? [];
     expect(ends.length).toBe(14); // 12 s, one slot per second, plus one past the end
@@ -227,14 +217,7 @@ describe('the MP4 keyframe index', () => {
   });
 
   it('never throws on mangled bytes, and refuses a moov that claims to be huge', async () => {
-    const file = await encode('fuzz.mp4', [
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-movflags',
-      '+faststart',
-    ]);
+    const file = await encode('fuzz.mp4', FASTSTART);
     const bytes = await readFile(file);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const ftyp = boxAt(view, 0, bytes.length);

@@ -135,7 +135,8 @@ export async function decodeErrors(input: string): Promise<string> {
 }
 
 /** ffprobe's CSV lines for one `-show_entries` of the first video stream. */
-async function videoEntries(input: string, entries: string): Promise<string[]> {
+/** One CSV line per video packet or frame, with the asked-for entries (ffprobe's order). */
+export async function videoEntries(input: string, entries: string): Promise<string[]> {
   const { stdout } = await run(
     FFPROBE,
     [
