@@ -214,6 +214,9 @@ export function validateMedia(info: MediaInfo, limits: MediaLimits): void {
   }
 }
 
+/** ffmpeg's mov demuxer (MP4, MOV, M4V, 3GP): the files whose moov box ingest can index. */
+export const isMp4Family = (formatName: string): boolean => /\bmov\b|\bmp4\b/.test(formatName);
+
 /**
  * Adds keyframe times read from the container's index, in the probe's terms (seconds from the
  * file's start, like `-ss`). They are used only if the index and ffprobe agree on when the

@@ -128,23 +128,41 @@ function decodeTimes(view: DataView, stts: Box): Float64Array | undefined {
   return times;
 }
 
+/** The timescale of an mvhd or mdhd box (its field sits later in a version-1 box). */
+const timescaleOf = (view: DataView, box: Box): number =>
+  view.getUint32(box.body + (view.getUint8(box.body) === 1 ? 20 : 12));
+
+const VIDE = 0x76696465;
+const SOUN = 0x736f756e;
+
+/** The moov's tracks with a handler, a sample table and a timescale (others are skipped). */
+function tracksOf(view: DataView, moov: Box) {
+  const tracks: { trak: Box; handler: number; stbl: Box | undefined; timescale: number }[] = [];
+  for (const trak of children(view, moov).filter((b) => b.type === 'trak')) {
+    const mdia = find(view, trak, 'mdia');
+    const hdlr = find(view, mdia, 'hdlr');
+    if (!hdlr || hdlr.body + 12 > hdlr.end) continue;
+    const mdhd = find(view, mdia, 'mdhd');
+    tracks.push({
+      trak,
+      handler: view.getUint32(hdlr.body + 8),
+      stbl: find(view, find(view, mdia, 'minf'), 'stbl'),
+      timescale: mdhd ? timescaleOf(view, mdhd) : 0,
+    });
+  }
+  return tracks;
+}
+
 /** The video track's sample tables → keyframe times, as ffmpeg's mov demuxer presents them. */
 function videoTrack(
   view: DataView,
   moov: Box,
   movieTimescale: number,
 ): Mp4KeyframeIndex | undefined {
-  for (const trak of children(view, moov).filter((b) => b.type === 'trak')) {
-    const mdia = find(view, trak, 'mdia');
-    const hdlr = find(view, mdia, 'hdlr');
-    if (!hdlr || hdlr.body + 12 > hdlr.end) continue;
-    if (view.getUint32(hdlr.body + 8) !== 0x76696465) continue; // 'vide'
-    const mdhd = find(view, mdia, 'mdhd');
-    const stbl = find(view, find(view, mdia, 'minf'), 'stbl');
+  for (const { trak, handler, stbl, timescale } of tracksOf(view, moov)) {
+    if (handler !== VIDE) continue;
     const stts = find(view, stbl, 'stts');
-    if (!mdhd || !stbl || !stts) return undefined;
-    const timescale = view.getUint32(mdhd.body + (view.getUint8(mdhd.body) === 1 ? 20 : 12));
-    if (!timescale) return undefined;
+    if (!stbl || !stts || !timescale) return undefined;
 
     const edit = editOf(view, trak, timescale, movieTimescale);
     if (!edit) return undefined;
@@ -210,21 +228,14 @@ function videoTrack(
  */
 function sampleExtents(view: DataView, moov: Box, movieTimescale: number) {
   const extents: { time: Float64Array; start: Float64Array; end: Float64Array }[] = [];
-  for (const trak of children(view, moov).filter((b) => b.type === 'trak')) {
-    const mdia = find(view, trak, 'mdia');
-    const hdlr = find(view, mdia, 'hdlr');
-    if (!hdlr || hdlr.body + 12 > hdlr.end) continue;
-    const handler = view.getUint32(hdlr.body + 8);
-    if (handler !== 0x76696465 && handler !== 0x736f756e) continue; // 'vide', 'soun'
-    const mdhd = find(view, mdia, 'mdhd');
-    const stbl = find(view, find(view, mdia, 'minf'), 'stbl');
+  for (const { trak, handler, stbl, timescale } of tracksOf(view, moov)) {
+    if (handler !== VIDE && handler !== SOUN) continue;
     const stts = find(view, stbl, 'stts');
     const stsz = find(view, stbl, 'stsz');
     const stsc = find(view, stbl, 'stsc');
     const stco = find(view, stbl, 'stco') ?? find(view, stbl, 'co64');
-    if (!mdhd || !stts || !stsz || !stsc || !stco) return undefined;
-    const timescale = view.getUint32(mdhd.body + (view.getUint8(mdhd.body) === 1 ? 20 : 12));
-    const edit = timescale ? editOf(view, trak, timescale, movieTimescale) : undefined;
+    if (!timescale || !stts || !stsz || !stsc || !stco) return undefined;
+    const edit = editOf(view, trak, timescale, movieTimescale);
     const dts = decodeTimes(view, stts);
     if (!edit || !dts) return undefined;
     const samples = dts.length;
@@ -309,7 +320,7 @@ export function parseMoov(bytes: Uint8Array, offset?: number): Mp4KeyframeIndex 
     if (find(view, moov, 'mvex')) return undefined; // fragmented MP4
     const mvhd = find(view, moov, 'mvhd');
     if (!mvhd) return undefined;
-    const movieTimescale = view.getUint32(mvhd.body + (view.getUint8(mvhd.body) === 1 ? 20 : 12));
+    const movieTimescale = timescaleOf(view, mvhd);
     if (!movieTimescale) return undefined;
     const index = videoTrack(view, moov, movieTimescale);
     if (!index || offset === undefined) return index;

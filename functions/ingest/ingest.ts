@@ -6,7 +6,7 @@
 import type { MediaDeps } from '../core/deps.js';
 import { MediaError } from '../core/errors.js';
 import { keys, videoIdFromSourceKey } from '../core/keys.js';
-import { normalizeProbe, validateMedia, withKeyframes } from '../core/media.js';
+import { isMp4Family, normalizeProbe, validateMedia, withKeyframes } from '../core/media.js';
 import { jobsOf, makePlan, type Plan } from '../core/plan.js';
 import type { VideoRecord } from '../core/records.js';
 import { isFinished, markFailed } from '../core/video-state.js';
@@ -59,7 +59,7 @@ export async function ingestUpload(
       validateMedia(info, { maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS });
       // MP4/MOV say where their keyframes are: the planner cuts chunks where little
       // decoding before a chunk's first frame is thrown away.
-      if (/\bmov\b|\bmp4\b/.test(info.formatName)) {
+      if (isMp4Family(info.formatName)) {
         info = withKeyframes(
           info,
           await readMp4Keyframes(store, bucket, keys.source(id), stored.size),

@@ -9,7 +9,12 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { FfprobeProber } from '../../functions/adapters/ffmpeg.js';
-import { type MediaInfo, normalizeProbe, withKeyframes } from '../../functions/core/media.js';
+import {
+  isMp4Family,
+  type MediaInfo,
+  normalizeProbe,
+  withKeyframes,
+} from '../../functions/core/media.js';
 import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
 
 const run = promisify(execFile);
@@ -237,7 +242,7 @@ export async function mediaInfoOf(
 ): Promise<MediaInfo> {
   const prober = new FfprobeProber({ ffmpegPath: bins.ffmpeg, ffprobePath: bins.ffprobe });
   const info = normalizeProbe(await prober.probe(file));
-  if (!/\bmov\b|\bmp4\b/.test(info.formatName)) return info;
+  if (!isMp4Family(info.formatName)) return info;
   const { size } = await stat(file);
   return withKeyframes(info, await readMp4Keyframes(fileRanges(file), '', '', size));
 }
