@@ -51,9 +51,20 @@ export function buildLadder(
     };
   };
 
-  const fitting = [...rungs]
-    .sort((a, b) => b.shortSide - a.shortSide)
-    .filter((r) => r.shortSide <= short);
+  const sorted = [...rungs].sort((a, b) => b.shortSide - a.shortSide);
+  const fitting = sorted.filter((r) => r.shortSide <= short);
+  const below = fitting[0];
+  const above = sorted.filter((r) => r.shortSide > short).at(-1);
+  if (below && above && short - below.shortSide >= 2) {
+    // Between two rungs (a 480-line DVD, a 576-line PAL source, a 642x642 clip): the top
+    // rung is the source's own size, so nobody sees less than was uploaded. Its bitrate is
+    // interpolated by pixel count between its neighbours'. A rung just below it (within
+    // 15%) would look the same and is left out.
+    const t = (short ** 2 - below.shortSide ** 2) / (above.shortSide ** 2 - below.shortSide ** 2);
+    const bitrate = Math.round(below.bitrate + t * (above.bitrate - below.bitrate));
+    const rest = below.shortSide >= short * 0.85 ? fitting.slice(1) : fitting;
+    return [sized(short, bitrate), ...rest.map((r) => sized(r.shortSide, r.bitrate))];
+  }
   if (fitting.length > 0) return fitting.map((r) => sized(r.shortSide, r.bitrate));
 
   // Smaller than every rung: one rendition at the source's own size, with the smallest

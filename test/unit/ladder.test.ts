@@ -122,4 +122,42 @@ describe('buildLadder', () => {
   it('refuses an empty ladder for a source it cannot fit', () => {
     expect(() => buildLadder({ width: 320, height: 180 }, [])).toThrow('the ladder has no rungs');
   });
+
+  describe('a source between two rungs', () => {
+    const names = (w: number, h: number) =>
+      buildLadder({ width: w, height: h }).map((r) => `${r.width}x${r.height}`);
+
+    it('tops out at its own size: a 720x480 DVD is not cut down to 540x360', () => {
+      expect(names(720, 480)).toEqual(['720x480', '540x360', '352x234']);
+    });
+
+    it('keeps a PAL 768x576 source at 576 lines, leaving out the 540 rung that looks the same', () => {
+      expect(names(768, 576)).toEqual(['768x576', '480x360', '312x234']);
+    });
+
+    it('keeps a 480x270 webcam clip and a 642x642 square clip at their own size', () => {
+      expect(names(480, 270)).toEqual(['480x270']);
+      expect(names(642, 642)).toEqual(['642x642', '540x540', '360x360', '234x234']);
+    });
+
+    it('keeps a portrait 886x1920 clip at 886 wide', () => {
+      expect(names(886, 1920)[0]).toBe('886x1920');
+    });
+
+    it('interpolates the top rung bitrate by pixel count between its neighbours', () => {
+      const top = buildLadder({ width: 720, height: 480 })[0];
+      // 480 lines sits between 360 (730 kb/s) and 540 (2000 kb/s).
+      const t = (480 ** 2 - 360 ** 2) / (540 ** 2 - 360 ** 2);
+      expect(top?.bitrate).toBe(Math.round(730_000 + t * (2_000_000 - 730_000)));
+    });
+
+    it('still tops out at 1080p above the top rung, never at the source size', () => {
+      expect(names(3840, 2160)[0]).toBe('1920x1080');
+    });
+
+    it('makes no extra rung for a source on a rung (or within a pixel of it)', () => {
+      expect(names(1280, 720)[0]).toBe('1280x720');
+      expect(names(1281, 721)[0]).toBe('1280x720');
+    });
+  });
 });
