@@ -20,12 +20,14 @@ const captionSchema = z.object({
 
 export const createVideoSchema = z.object({
   filename: z.string().trim().min(1).max(255),
+  // Any media type, or none: the probe decides what the upload is (an MXF comes as
+  // application/mxf, many clients send application/octet-stream). Only its shape is checked,
+  // since it is signed into the upload URL as a header.
   contentType: z
     .string()
-    .regex(
-      /^(video\/[a-z0-9.+-]+|application\/octet-stream)$/i,
-      'must be a video/* type or application/octet-stream',
-    ),
+    .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'must be a media type such as video/mp4')
+    .max(127)
+    .default('application/octet-stream'),
   size: z.number().int().positive(),
   captions: z
     .array(captionSchema)
