@@ -5,6 +5,7 @@
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SpoolError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 
 export interface BatchOptions<T> {
@@ -47,7 +48,14 @@ export async function processBatch<T>(
           error: String(error),
           stack: (error as Error)?.stack,
         });
-        if (attempt >= opts.maxAttempts && opts.giveUp && (await opts.giveUp(message, error))) {
+        // A permanent error (the media itself is bad) fails the same way on every attempt:
+        // give up at once, so the video ends `failed` in seconds rather than after retries.
+        const permanent = error instanceof SpoolError && error.permanent;
+        if (
+          (attempt >= opts.maxAttempts || permanent) &&
+          opts.giveUp &&
+          (await opts.giveUp(message, error))
+        ) {
           return;
         }
         failures.push({ itemIdentifier: record.messageId });

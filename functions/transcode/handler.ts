@@ -4,8 +4,8 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runtime, sqsClient } from '../adapters/runtime.js';
 import { processBatch } from '../adapters/sqs-batch.js';
 import { MediaError, SpoolError } from '../core/errors.js';
+import { describeJob } from '../core/jobs.js';
 import { jobSchema } from '../core/messages.js';
-import { describeJob } from '../core/plan.js';
 import { markFailed } from '../core/video-state.js';
 import { runJob } from './transcode.js';
 
@@ -19,9 +19,13 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
     giveUp: async (job, error) => {
       const code = error instanceof MediaError ? error.code : 'TRANSCODE_FAILED';
       const reason = error instanceof SpoolError ? error.message : 'internal error';
+      const attempts =
+        error instanceof SpoolError && error.permanent
+          ? ''
+          : ` after ${deps.config.SPOOL_MAX_ATTEMPTS} attempts`;
       await markFailed(deps, job.videoId, {
         code,
-        message: `${describeJob(job)} failed after ${deps.config.SPOOL_MAX_ATTEMPTS} attempts: ${reason}`,
+        message: `${describeJob(job)} failed${attempts}: ${reason}`,
       });
       return true;
     },
