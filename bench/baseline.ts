@@ -4,16 +4,16 @@
  * audio rendition as one more output of the same process. No chunks, no S3, no queue.
  *
  * The plan comes from the pipeline's own code (ffprobe → normalizeProbe → the MP4 keyframe
- * index → makePlan with the default config), the filter graph from
- * FfmpegTranscoder.filterGraph and the per-output options from
- * FfmpegTranscoder.renditionOptions / audioOptions, given the whole video as one span:
- * whatever the pipeline encodes with, the baseline does too.
+ * index → makePlan with the default config), and the command from the pipeline's recipe
+ * (core/recipe.ts) for one chunk that spans the whole video, plus the audio rendition's
+ * output: whatever the pipeline encodes with, the baseline does too.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { FfmpegTranscoder, inputGuards } from '../functions/adapters/ffmpeg.js';
 import { makePlan, type Plan } from '../functions/core/plan.js';
+import { audioCommand, chunkCommand, type FfmpegCommand } from '../functions/core/recipe.js';
 import { mediaInfoOf } from '../test/support/media.js';
 import { ProcSampler } from './procfs.js';
 
@@ -40,61 +40,38 @@ export async function planFor(bins: Binaries, file: string): Promise<Plan> {
   return makePlan('bench00000000000000', info, planOptions());
 }
 
-/**
- * The pipeline's filter graph for the whole source. Branches the chunk jobs send to other
- * outputs (poster, storyboard) end in `nullsink` here: their filtering is still done, as in
- * the pipeline, but only the ladder and the audio are written.
- */
-export function baselineGraph(plan: Plan): string {
-  const graph = FfmpegTranscoder.filterGraph(plan);
-  const chains = graph.split(';');
-  const inputs = new Set(
-    chains.flatMap((c) => /^(\[[^\]]+\])+/.exec(c)?.[0].match(/\[[^\]]+\]/g) ?? []),
-  );
-  const outputs = chains.flatMap((c) => /(\[[^\]]+\])+$/.exec(c)?.[0].match(/\[[^\]]+\]/g) ?? []);
-  const ladder = new Set(plan.renditions.map((_, i) => `[v${i}]`));
-  const extra = outputs.filter((l) => !inputs.has(l) && !ladder.has(l));
-  return [graph, ...extra.map((l) => `${l}nullsink`)].join(';');
+/** The plan with one chunk that runs from the first frame to the last. */
+function wholeVideo(plan: Plan): Plan {
+  const first = plan.chunks[0];
+  if (!first) throw new Error('the plan has no chunks');
+  const { readEndByte: _unbounded, ...rest } = first;
+  return { ...plan, chunks: [{ ...rest, frames: null }] };
 }
 
-/** One ladder rung's output: the pipeline's own options, for the whole video at once. */
-function renditionOutput(plan: Plan, i: number, outDir: string): string[] {
-  const r = plan.renditions[i];
-  if (!r) throw new Error(`no rendition ${i}`);
-  const whole = {
-    frames: null,
-    offsetSeconds: plan.chunks[0]?.offsetSeconds ?? plan.output.timelineOrigin,
-    firstSegment: 0,
-  };
-  const dir = join(outDir, r.name);
-  return [...FfmpegTranscoder.renditionOptions(plan, i, whole, dir), join(dir, 'index.m3u8')];
-}
-
-/** The audio rendition's output: the pipeline's own options. */
-function audioOutput(plan: Plan, outDir: string): string[] {
-  if (!plan.audio) return [];
-  const dir = join(outDir, 'audio');
-  return [...FfmpegTranscoder.audioOptions(plan, dir), join(dir, 'index.m3u8')];
-}
+const argsOf = (command: FfmpegCommand, extra: FfmpegCommand['outputs'] = []): string[] => [
+  ...command.inputOptions,
+  '-i',
+  command.input,
+  '-y',
+  ...(command.filterGraph ? ['-filter_complex', command.filterGraph] : []),
+  ...[...command.outputs, ...extra].flatMap((o) => [...o.options, o.path]),
+];
 
 /** The single-process command: one input, one filter graph, every rendition + audio. */
 export function baselineArgs(plan: Plan, input: string, outDir: string): string[] {
-  return [
-    '-nostdin',
-    ...inputGuards(input),
-    '-i',
+  const video = chunkCommand(wholeVideo(plan), 0, {
     input,
-    '-y',
-    '-filter_complex',
-    baselineGraph(plan),
-    ...plan.renditions.flatMap((_, i) => renditionOutput(plan, i, outDir)),
-    ...audioOutput(plan, outDir),
-  ];
+    workDir: outDir,
+    cpus: availableParallelism(),
+    bounded: false,
+  });
+  const audio = plan.audio ? audioCommand(plan, { input, workDir: outDir }).outputs : [];
+  return argsOf(video, audio);
 }
 
 /** The audio rendition alone, from the local file: the audio job's speed without contention. */
 export function audioOnlyArgs(plan: Plan, input: string, outDir: string): string[] {
-  return ['-nostdin', ...inputGuards(input), '-i', input, '-y', ...audioOutput(plan, outDir)];
+  return argsOf(audioCommand(plan, { input, workDir: outDir }));
 }
 
 export interface FfmpegResult {

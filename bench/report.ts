@@ -1,6 +1,8 @@
 /** The scale-model section of the bench output. */
+
+import { jobsOf } from '../functions/core/jobs.js';
 import type { MediaInfo } from '../functions/core/media.js';
-import { jobsOf, makePlan } from '../functions/core/plan.js';
+import { makePlan } from '../functions/core/plan.js';
 import { median, type RunFigures, chunkSeconds as secondsOfChunk } from './analyze.js';
 import { num, table } from './format.js';
 import {
@@ -48,7 +50,9 @@ export function plannedJobs(
     formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
     duration: seconds,
     streamCount: 2,
+    mediaStreamCount: 2,
     video: {
+      streamIndex: 0,
       codec: 'h264',
       width: 1920,
       height: 1080,
@@ -57,7 +61,7 @@ export function plannedJobs(
       startOffset: 0,
       startTime: 0,
     },
-    audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+    audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48_000 },
   };
   const plan = makePlan('model0000000000000000', info, {
     segmentSeconds,

@@ -6,8 +6,9 @@
  * Everything it re-sends is idempotent, so a job that did finish is never done twice.
  */
 import type { Deps } from '../functions/core/deps.js';
+import { jobsOf } from '../functions/core/jobs.js';
 import { keys, videoIdFromSourceKey } from '../functions/core/keys.js';
-import { jobsOf, type Plan } from '../functions/core/plan.js';
+import type { Plan } from '../functions/core/plan.js';
 import { isFinished } from '../functions/core/video-state.js';
 
 export interface Recovery {

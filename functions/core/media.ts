@@ -16,12 +16,19 @@ export interface MediaInfo {
   formatName: string;
   /** Seconds, of the video stream when known (audio may run longer). */
   duration: number;
+  /** Every stream, data and subtitle tracks included. */
   streamCount: number;
+  /** Audio and video streams only. */
+  mediaStreamCount: number;
   video?: {
+    /** ffmpeg's stream index of the main video (`-map 0:N`): not always 0 (phones put a
+     * metadata track first). */
+    streamIndex: number;
     codec: string;
     /** Display size: after rotation and sample aspect ratio. */
     width: number;
     height: number;
+    /** The source's real average rate (frames over time), else its nominal rate. */
     frameRate: Rational;
     /** The stream's timestamps are not on a constant-rate grid. */
     variableFrameRate: boolean;
@@ -35,44 +42,101 @@ export interface MediaInfo {
     frames?: number;
     /** byteEnds[i]: where the file's data for its first i seconds ends (MP4 index). */
     byteEnds?: number[];
+    /** ffmpeg's pixel format, e.g. `yuv420p10le`, `yuvj420p`, `bgr0`. */
+    pixFmt?: string;
+    /** What the stream says of its colour (ffprobe's names); undefined when unset. */
+    colour?: ColourTags;
+    /** ffprobe's field_order: `progressive`, `tt`, `bb`, `tb`, `bt`; undefined when unknown. */
+    fieldOrder?: string;
   };
-  audio?: { codec: string; channels: number; sampleRate: number };
+  audio?: {
+    streamIndex: number;
+    codec: string;
+    channels: number;
+    sampleRate: number;
+    /** The first sample's own timestamp, in seconds (on the same clock as video.startTime). */
+    startTime?: number;
+  };
+}
+
+export interface ColourTags {
+  primaries?: string;
+  transfer?: string;
+  matrix?: string;
+  /** `tv` (limited) or `pc` (full). */
+  range?: string;
 }
 
 /**
- * Demuxers an upload may use (ffmpeg's `-format_whitelist`). Playlists, concat lists and
- * image sequences are absent on purpose: they make ffmpeg open other files or URLs.
+ * Demuxers an upload may use (ffmpeg's `-format_whitelist`), the containers people upload:
+ * MP4/MOV/3GP (`mov`), Matroska/WebM, AVI, MPEG-TS, MPEG-PS/VOB (`mpeg`), FLV, ASF/WMV, MXF,
+ * Ogg, DV, IVF; WAV only so an audio-only upload is named as such. Playlists, concat lists
+ * and image sequences are absent on purpose: they make ffmpeg open other files or URLs.
+ * README.md, "Accepted uploads", lists these for users.
  */
 export const ALLOWED_DEMUXERS = [
   'mov',
   'matroska',
   'avi',
   'mpegts',
-  'flv',
-  'ogg',
-  'wav',
   'mpeg',
+  'flv',
   'asf',
+  'mxf',
+  'ogg',
+  'dv',
+  'ivf',
+  'wav',
 ] as const;
 
-/** Video codecs the bundled ffmpeg decodes reliably. */
-const ALLOWED_VIDEO_CODECS = new Set([
+/**
+ * Video codecs accepted (ffprobe's names), all decoded by the bundled ffmpeg: phone, web and
+ * camera codecs, broadcast and DVD MPEG-2, legacy PC codecs (MPEG-4 Part 2 and the MS-MPEG-4
+ * variants, WMV 1/2/3, VC-1, H.263, Sorenson), editing intermediates (ProRes, DNxHD/HR,
+ * CineForm, DV, FFV1, MJPEG) and screen recorders' VMnc.
+ */
+export const ALLOWED_VIDEO_CODECS: ReadonlySet<string> = new Set([
   'h264',
   'hevc',
   'vp8',
   'vp9',
   'av1',
-  'mpeg4',
-  'mpeg2video',
   'mpeg1video',
-  'mjpeg',
-  'prores',
-  'theora',
+  'mpeg2video',
+  'mpeg4',
+  'msmpeg4v1',
+  'msmpeg4v2',
+  'msmpeg4v3',
+  'wmv1',
+  'wmv2',
   'wmv3',
   'vc1',
-  'dnxhd',
   'h263',
+  'flv1',
+  'mjpeg',
+  'prores',
+  'dnxhd',
+  'cfhd',
+  'dvvideo',
+  'ffv1',
+  'theora',
+  'vmnc',
 ]);
+
+/**
+ * Frame rates kept as they are when a source's real average is within 2% of one
+ * (a phone's variable 29.6 fps becomes 29.97); other sources keep their own average.
+ */
+export const STANDARD_RATES: readonly Rational[] = [
+  { num: 24000, den: 1001 },
+  { num: 24, den: 1 },
+  { num: 25, den: 1 },
+  { num: 30000, den: 1001 },
+  { num: 30, den: 1 },
+  { num: 50, den: 1 },
+  { num: 60000, den: 1001 },
+  { num: 60, den: 1 },
+];
 
 const num = z.coerce.number().finite();
 const ffprobeSchema = z.object({
@@ -89,12 +153,22 @@ const ffprobeSchema = z.object({
       height: num.optional(),
       r_frame_rate: z.string().optional(),
       avg_frame_rate: z.string().optional(),
+      index: num.optional(),
       duration: num.optional(),
       start_time: num.optional(),
       channels: num.optional(),
       sample_rate: num.optional(),
       sample_aspect_ratio: z.string().optional(),
-      disposition: z.object({ attached_pic: num.optional() }).partial().optional(),
+      pix_fmt: z.string().optional(),
+      color_primaries: z.string().optional(),
+      color_transfer: z.string().optional(),
+      color_space: z.string().optional(),
+      color_range: z.string().optional(),
+      field_order: z.string().optional(),
+      disposition: z
+        .object({ default: num.optional(), attached_pic: num.optional() })
+        .partial()
+        .optional(),
       tags: z.record(z.string(), z.string()).optional(),
       side_data_list: z.array(z.object({ rotation: num.optional() }).passthrough()).optional(),
     }),
@@ -118,6 +192,26 @@ function rotationOf(stream: z.infer<typeof ffprobeSchema>['streams'][number]): n
   return Number.isFinite(r) ? ((Math.round(r) % 360) + 360) % 360 : 0;
 }
 
+type ProbedStream = z.infer<typeof ffprobeSchema>['streams'][number];
+
+/** The stream marked default, else the first: what a player would pick. */
+const mainOf = (streams: ProbedStream[]): ProbedStream | undefined =>
+  streams.find((s) => s.disposition?.default === 1) ?? streams[0];
+
+/** ffprobe says `unknown` (or nothing) for an unset tag. */
+const tag = (value: string | undefined): string | undefined =>
+  value && value !== 'unknown' ? value : undefined;
+
+function colourOf(stream: ProbedStream): ColourTags | undefined {
+  const colour: ColourTags = {
+    primaries: tag(stream.color_primaries),
+    transfer: tag(stream.color_transfer),
+    matrix: tag(stream.color_space),
+    range: tag(stream.color_range),
+  };
+  return Object.values(colour).some((v) => v !== undefined) ? colour : undefined;
+}
+
 /** Normalise ffprobe JSON. Throws UNREADABLE_MEDIA if it is not what ffprobe prints for media. */
 export function normalizeProbe(raw: unknown): MediaInfo {
   const parsed = ffprobeSchema.safeParse(raw);
@@ -125,9 +219,11 @@ export function normalizeProbe(raw: unknown): MediaInfo {
   const { format, streams } = parsed.data;
   const formatStart = format.start_time ?? 0;
 
-  // Cover art is a one-frame "video" stream in MP3/M4A; it is not the video.
-  const v = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
-  const a = streams.find((s) => s.codec_type === 'audio');
+  // Cover art is a one-frame "video" stream in MP3/M4A; it is not the video. Data, subtitle
+  // and timecode tracks are neither video nor audio, and are ignored.
+  const v = mainOf(streams.filter((s) => s.codec_type === 'video' && !s.disposition?.attached_pic));
+  const a = mainOf(streams.filter((s) => s.codec_type === 'audio'));
+  const indexOf = (s: ProbedStream) => s.index ?? streams.indexOf(s);
 
   let video: MediaInfo['video'];
   if (v?.width && v.height) {
@@ -142,7 +238,10 @@ export function normalizeProbe(raw: unknown): MediaInfo {
     const frameRate = avg ?? real ?? { num: 30, den: 1 };
     const variableFrameRate =
       !avg || !real || Math.abs(rationalValue(avg) / rationalValue(real) - 1) > 0.002;
+    const fieldOrder = tag(v.field_order);
+    const colour = colourOf(v);
     video = {
+      streamIndex: indexOf(v),
       codec: v.codec_name ?? 'unknown',
       width,
       height,
@@ -150,6 +249,9 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       variableFrameRate,
       startOffset: Math.max(0, (v.start_time ?? formatStart) - formatStart),
       startTime: v.start_time ?? formatStart,
+      ...(v.pix_fmt ? { pixFmt: v.pix_fmt } : {}),
+      ...(colour ? { colour } : {}),
+      ...(fieldOrder ? { fieldOrder } : {}),
     };
   }
 
@@ -157,12 +259,16 @@ export function normalizeProbe(raw: unknown): MediaInfo {
     formatName: format.format_name,
     duration: v?.duration ?? format.duration ?? 0,
     streamCount: streams.length,
+    mediaStreamCount: streams.filter((s) => s.codec_type === 'video' || s.codec_type === 'audio')
+      .length,
     video,
     audio: a
       ? {
+          streamIndex: indexOf(a),
           codec: a.codec_name ?? 'unknown',
           channels: a.channels ?? 0,
           sampleRate: a.sample_rate ?? 0,
+          ...(a.start_time !== undefined ? { startTime: a.start_time } : {}),
         }
       : undefined,
   };
@@ -173,7 +279,11 @@ export interface MediaLimits {
   /** Pixels per frame; default 8K UHD. */
   maxPixels?: number;
   maxFrameRate?: number;
+  /** Audio and video streams. */
   maxStreams?: number;
+  /** All streams: phones and editing suites add data, timecode and subtitle tracks, but not
+   * hundreds. */
+  maxAllStreams?: number;
 }
 
 /** Reject a source before compute is spent on it. */
@@ -183,15 +293,25 @@ export function validateMedia(info: MediaInfo, limits: MediaLimits): void {
   const maxStreams = limits.maxStreams ?? 16;
   const demuxers = info.formatName.split(',');
   if (!demuxers.some((d) => (ALLOWED_DEMUXERS as readonly string[]).includes(d))) {
-    throw new MediaError('UNSUPPORTED_CONTAINER', `container '${info.formatName}' is not accepted`);
+    throw new MediaError(
+      'UNSUPPORTED_CONTAINER',
+      `container '${info.formatName}' is not accepted (see "Accepted uploads" in the README)`,
+    );
   }
-  if (info.streamCount > maxStreams) {
-    throw new MediaError('TOO_MANY_STREAMS', `the upload has more than ${maxStreams} streams`);
+  const maxAllStreams = limits.maxAllStreams ?? 64;
+  if (info.mediaStreamCount > maxStreams || info.streamCount > maxAllStreams) {
+    throw new MediaError(
+      'TOO_MANY_STREAMS',
+      `the upload has more than ${maxStreams} audio and video streams or ${maxAllStreams} streams in all`,
+    );
   }
   const { video } = info;
   if (!video) throw new MediaError('NO_VIDEO_STREAM', 'the upload has no video stream');
   if (!ALLOWED_VIDEO_CODECS.has(video.codec)) {
-    throw new MediaError('UNSUPPORTED_CODEC', `video codec '${video.codec}' is not accepted`);
+    throw new MediaError(
+      'UNSUPPORTED_CODEC',
+      `video codec '${video.codec}' is not accepted (see "Accepted uploads" in the README)`,
+    );
   }
   if (video.width < 16 || video.height < 16 || video.width * video.height > maxPixels) {
     throw new MediaError(

@@ -1,6 +1,6 @@
 /** Queue message bodies, parsed at the edge with a schema (SQS bodies are untrusted text). */
 import { z } from 'zod';
-import type { Job } from './plan.js';
+import type { Job } from './jobs.js';
 
 const videoId = z.string().regex(/^[a-z0-9]{20}$/);
 

@@ -101,6 +101,8 @@ export interface Transcoder {
     chunk: number;
     workDir: string;
     onSegment?: SegmentListener;
+    /** false: ignore the plan's read bound (the retry when it fell short). */
+    bounded?: boolean;
   }): Promise<ChunkOutput>;
   /** Encode the whole source's first audio stream into the stereo AAC rendition. */
   encodeAudio(args: {

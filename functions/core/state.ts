@@ -3,7 +3,8 @@
  * gathers the records and this decides what a client sees.
  */
 import type { ErrorBody } from './errors.js';
-import { jobCount, type Plan } from './plan.js';
+import { jobCount } from './jobs.js';
+import type { Plan } from './plan.js';
 import type { FailedRecord, ReadyRecord, RenditionSummary, VideoRecord } from './records.js';
 
 export type VideoStatus = 'awaiting_upload' | 'processing' | 'ready' | 'failed';

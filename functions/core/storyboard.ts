@@ -3,7 +3,7 @@
  * (`thumbs-00000.jpg#xywh=x,y,w,h`), the format players use for scrub previews.
  */
 import { formatTimestamp } from 'subtitle';
-import type { ImageSpec } from './plan.js';
+import type { ImageSpec } from './images.js';
 import type { SpriteSheet } from './records.js';
 
 /** `sheets[i]` is chunk i's sheet, whose first thumbnail is at frame `startFrames[i]`. */

@@ -3,9 +3,9 @@
  * crash or a timeout, every attempt) marks its video failed, so nothing waits forever.
  */
 import type { Deps } from '../core/deps.js';
+import { describeJob } from '../core/jobs.js';
 import { videoIdFromSourceKey } from '../core/keys.js';
 import { deadLetterSchema } from '../core/messages.js';
-import { describeJob } from '../core/plan.js';
 import { markFailed } from '../core/video-state.js';
 
 /** The body of an S3 event, as Lambda's async dead-letter queue for ingest delivers it. */

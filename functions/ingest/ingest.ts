@@ -5,9 +5,10 @@
  */
 import type { MediaDeps } from '../core/deps.js';
 import { MediaError } from '../core/errors.js';
+import { jobsOf } from '../core/jobs.js';
 import { keys, videoIdFromSourceKey } from '../core/keys.js';
 import { isMp4Family, normalizeProbe, validateMedia, withKeyframes } from '../core/media.js';
-import { jobsOf, makePlan, type Plan } from '../core/plan.js';
+import { makePlan, type Plan } from '../core/plan.js';
 import type { VideoRecord } from '../core/records.js';
 import { isFinished, markFailed } from '../core/video-state.js';
 import { readMp4Keyframes } from './keyframes.js';

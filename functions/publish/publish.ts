@@ -12,9 +12,10 @@
  */
 import { MAX_CAPTION_BYTES, parseCaptions, segmentCaptions } from '../core/captions.js';
 import type { Deps } from '../core/deps.js';
+import { jobCount } from '../core/jobs.js';
 import { keys } from '../core/keys.js';
 import { rationalValue } from '../core/media.js';
-import { jobCount, type Plan } from '../core/plan.js';
+import type { Plan } from '../core/plan.js';
 import {
   describeVariants,
   targetDurationOf,
@@ -47,14 +48,23 @@ export type PublishResult =
   | 'not-ready'
   | 'skipped';
 
-/** Chunks 0..k-1 with none missing: what can be played from the start. */
-export function leadingRun(chunks: readonly ChunkRecord[]): ChunkRecord[] {
+/**
+ * Chunks 0..k-1 with none missing: what can be played from the start. A chunk with fewer
+ * frames than its plan is where the source really ends (a container that overstated its
+ * duration, a cut-short upload): the run stops there, and `ended` says so.
+ */
+export function leadingRun(
+  chunks: readonly ChunkRecord[],
+  plan?: Pick<Plan, 'chunks'>,
+): { run: ChunkRecord[]; ended: boolean } {
   const run: ChunkRecord[] = [];
   for (const c of [...chunks].sort((a, b) => a.chunk - b.chunk)) {
     if (c.chunk !== run.length) break;
     run.push(c);
+    const planned = plan?.chunks[c.chunk]?.frames ?? null;
+    if (planned !== null && c.frames < planned) return { run, ended: true };
   }
-  return run;
+  return { run, ended: false };
 }
 
 export async function publishVideo(deps: Deps, videoId: string): Promise<PublishResult> {
@@ -74,8 +84,10 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     plan.audio ? store.getJson<AudioRecord>(bucket, keys.audio(videoId)) : undefined,
   ]);
   const all = chunks.filter((c): c is ChunkRecord => c !== undefined);
-  const complete = all.length + (audio ? 1 : 0) >= jobCount(plan);
-  const present = leadingRun(all);
+  const { run: present, ended } = leadingRun(all, plan);
+  const audioDone = !plan.audio || audio !== undefined;
+  // The chunks after the source's real end have nothing to add: no need to wait for them.
+  const complete = all.length + (audio ? 1 : 0) >= jobCount(plan) || (ended && audioDone);
   if (present.length === 0) return 'not-ready';
 
   // While the whole-source audio job still runs, its progress record lists what it has
@@ -88,7 +100,8 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
   const segmentsOf = (name: string): Segment[] =>
     present.flatMap((c) => c.renditions[name]?.segments ?? []);
   let lists = plan.renditions.map((r) => segmentsOf(r.name));
-  let audioSegments = audio?.segments ?? audioSoFar ?? [];
+  // The audio is padded to the planned length; a video that ended sooner ends it too.
+  let audioSegments = (audio?.segments ?? audioSoFar ?? []).slice(0, lists[0]?.length ?? 0);
   if (!complete) {
     const extent = Math.min(
       lists[0]?.length ?? 0,

@@ -7,9 +7,11 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MediaDeps } from '../core/deps.js';
+import { MediaError } from '../core/errors.js';
+import { describeJob, type Job, jobCount } from '../core/jobs.js';
 import { keys } from '../core/keys.js';
 import type { PublishRequest } from '../core/messages.js';
-import { describeJob, type Job, jobCount, type Plan } from '../core/plan.js';
+import type { Plan } from '../core/plan.js';
 import type {
   AudioProgressRecord,
   AudioRecord,
@@ -106,13 +108,32 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
         await uploader.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
       } else {
-        const out = await deps.transcoder.encodeVideoChunk({
-          input,
-          plan,
-          chunk: job.chunk,
-          workDir,
-          onSegment: uploader.upload,
-        });
+        const encode = (bounded: boolean) => {
+          const up = bounded ? uploader : segmentUploader(deps, id);
+          return deps.transcoder
+            .encodeVideoChunk({
+              input,
+              plan,
+              chunk: job.chunk,
+              workDir,
+              onSegment: up.upload,
+              bounded,
+            })
+            .then((out) => ({ out, up }));
+        };
+        let { out, up } = await encode(true);
+        const planned = plan.chunks[job.chunk]?.frames ?? null;
+        if (planned !== null && out.frames < planned && plan.chunks[job.chunk]?.readEndByte) {
+          // A read bound from the index that fell short (it never should): encode the chunk
+          // again, reading to the end of the file.
+          ({ out, up } = await encode(false));
+        }
+        // Fewer frames than planned means the source ends in this chunk (a duration that
+        // overstated it, or a cut-short upload): publish plays what decoded up to here.
+        // Nothing at all from the first chunk means nothing decodes.
+        if (job.chunk === 0 && out.frames === 0) {
+          throw new MediaError('DECODE_FAILED', 'no picture could be decoded from the upload');
+        }
         const images: [string, string, string][] = [];
         if (out.storyboard) {
           images.push([
@@ -126,7 +147,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           images.push([out.poster.webp, keys.poster(id, 'webp'), 'image/webp']);
         }
         await Promise.all([
-          ...Object.entries(out.renditions).map(([name, r]) => uploader.rest(name, r)),
+          ...Object.entries(out.renditions).map(([name, r]) => up.rest(name, r)),
           ...images.map(([path, key, contentType]) =>
             store.putFile(config.OUTPUT_BUCKET, key, path, {
               contentType,

@@ -8,17 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  encoderThreads,
-  FfmpegTranscoder,
-  FfprobeProber,
-  inputGuards,
-  safeReason,
-} from '../../functions/adapters/ffmpeg.js';
+import { FfmpegTranscoder, FfprobeProber, safeReason } from '../../functions/adapters/ffmpeg.js';
 import { avcCodecString, scanKeyframes } from '../../functions/adapters/ts-scan.js';
 import { MediaError } from '../../functions/core/errors.js';
 import { normalizeProbe, rationalValue } from '../../functions/core/media.js';
 import { makePlan, type Plan } from '../../functions/core/plan.js';
+import { encoderThreads, inputGuards } from '../../functions/core/recipe.js';
 import {
   codeMismatches,
   FFMPEG,
@@ -96,7 +91,7 @@ describe('FfmpegTranscoder', () => {
       'ultrafast',
     ]);
     const plan = await planFor(file);
-    expect(plan.output.resample).toBe(true);
+    expect(rationalValue(plan.output.frameRate)).toBe(24);
     expect(plan.chunks.length).toBe(3);
     const out = await encodeAll(file, plan);
     const fps = rationalValue(plan.output.frameRate);
@@ -141,7 +136,6 @@ describe('FfmpegTranscoder', () => {
         const first = c.startFrame / 30;
         const keyframe = Math.floor(first / (every / 30)) * (every / 30);
         expect(c.seekSeconds).toBeCloseTo(keyframe + 3 / 23 + 0.25 / 30, 5);
-        expect(c.trimSeconds).toBeCloseTo(first - c.seekSeconds - 0.5 / 30, 5);
       }
       const out = await encodeAll(file, plan);
       const top = out[plan.renditions[0]?.name ?? ''] ?? '';
@@ -182,7 +176,7 @@ describe('FfmpegTranscoder', () => {
     for (const r of Object.values(out.renditions)) expect(r.segments).toEqual([]);
   });
 
-  it('fails a chunk the file ends before, instead of publishing a gap (a cut-short upload)', async () => {
+  it('reports the frames a chunk really got when the file ends before it (a cut-short upload)', async () => {
     const whole = await makeSource(dir, 'cut-source', {
       width: 320,
       height: 240,
@@ -201,14 +195,14 @@ describe('FfmpegTranscoder', () => {
       x264Preset: 'ultrafast',
     });
     const late = plan.chunks.find((c) => c.frames !== null && c.startFrame >= 60);
-    await expect(
-      transcoder.encodeVideoChunk({
-        input: cut,
-        plan,
-        chunk: late?.index ?? 0,
-        workDir: join(dir, 'cut-chunk'),
-      }),
-    ).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+    const out = await transcoder.encodeVideoChunk({
+      input: cut,
+      plan,
+      chunk: late?.index ?? 0,
+      workDir: join(dir, 'cut-chunk'),
+    });
+    // The use case decides what that means (publish ends the video there).
+    expect(out.frames).toBeLessThan(late?.frames ?? 0);
   });
 
   it('halves a 120 fps source to 60 fps without losing time', async () => {

@@ -89,7 +89,9 @@ function mediaInfo(overrides: Partial<MediaInfo> = {}, video: Json = {}): MediaI
     formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
     duration: 10,
     streamCount: 2,
+    mediaStreamCount: 2,
     video: {
+      streamIndex: 0,
       codec: 'h264',
       width: 1920,
       height: 1080,
@@ -99,7 +101,7 @@ function mediaInfo(overrides: Partial<MediaInfo> = {}, video: Json = {}): MediaI
       startTime: 0,
       ...video,
     },
-    audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+    audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48_000 },
     ...overrides,
   };
 }
@@ -125,7 +127,9 @@ describe('normalizeProbe', () => {
       formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
       duration: 10,
       streamCount: 2,
+      mediaStreamCount: 2,
       video: {
+        streamIndex: 0,
         codec: 'h264',
         width: 1920,
         height: 1080,
@@ -133,9 +137,60 @@ describe('normalizeProbe', () => {
         variableFrameRate: false,
         startOffset: 0,
         startTime: 0,
+        pixFmt: 'yuv420p',
       },
-      audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+      audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48_000, startTime: 0 },
     });
+  });
+
+  it('takes the default video and audio streams, wherever they are, over the first ones', () => {
+    // A phone's metadata track first; a broadcast capture's second audio marked default.
+    const info = normalizeProbe(
+      probe([
+        { index: 0, codec_type: 'data', codec_name: 'unknown' },
+        audioStream({ index: 1, disposition: { default: 0 } }),
+        audioStream({ index: 2, channels: 6, disposition: { default: 1 } }),
+        videoStream({ index: 3 }),
+      ]),
+    );
+
+    expect(info.video?.streamIndex).toBe(3);
+    expect(info.audio).toMatchObject({ streamIndex: 2, channels: 6 });
+    expect(info.mediaStreamCount).toBe(3);
+  });
+
+  it('takes the first audio stream when none is marked default', () => {
+    const info = normalizeProbe(
+      probe([
+        videoStream({ disposition: { default: 0 } }),
+        audioStream({ index: 1, disposition: { default: 0 }, tags: { language: 'eng' } }),
+        audioStream({ index: 2, disposition: { default: 0 }, tags: { language: 'spa' } }),
+      ]),
+    );
+
+    expect(info.audio?.streamIndex).toBe(1);
+  });
+
+  it('reads colour tags, pixel format and field order, leaving out what is unknown', () => {
+    const info = normalizeProbe(
+      probe([
+        videoStream({
+          pix_fmt: 'yuv420p10le',
+          color_primaries: 'bt2020',
+          color_transfer: 'arib-std-b67',
+          color_space: 'bt2020nc',
+          color_range: 'unknown',
+          field_order: 'tt',
+        }),
+      ]),
+    );
+
+    expect(info.video).toMatchObject({
+      pixFmt: 'yuv420p10le',
+      colour: { primaries: 'bt2020', transfer: 'arib-std-b67', matrix: 'bt2020nc' },
+      fieldOrder: 'tt',
+    });
+    expect(info.video?.colour?.range).toBeUndefined();
   });
 
   it('takes the duration of the video stream over that of the container', () => {
@@ -233,7 +288,7 @@ describe('normalizeProbe', () => {
     const info = normalizeProbe(probe([audioStream({ index: 0 }), cover]));
 
     expect(info.video).toBeUndefined();
-    expect(info.audio).toEqual({ codec: 'aac', channels: 2, sampleRate: 48_000 });
+    expect(info.audio).toMatchObject({ codec: 'aac', channels: 2, sampleRate: 48_000 });
   });
 
   it('finds the real video stream behind a cover art stream', () => {
@@ -343,10 +398,37 @@ describe('validateMedia', () => {
     },
   );
 
-  it('rejects more streams than the limit', () => {
-    expect(() => validateMedia(mediaInfo({ streamCount: 17 }), LIMITS)).toThrow(
-      rejects('TOO_MANY_STREAMS'),
-    );
+  it('rejects more audio and video streams than the limit', () => {
+    expect(() =>
+      validateMedia(mediaInfo({ streamCount: 17, mediaStreamCount: 17 }), LIMITS),
+    ).toThrow(rejects('TOO_MANY_STREAMS'));
+  });
+
+  it('does not count data, timecode and subtitle tracks against the media stream limit', () => {
+    expect(() =>
+      validateMedia(mediaInfo({ streamCount: 20, mediaStreamCount: 2 }), LIMITS),
+    ).not.toThrow();
+  });
+
+  it('rejects hundreds of streams of any kind', () => {
+    expect(() =>
+      validateMedia(mediaInfo({ streamCount: 300, mediaStreamCount: 2 }), LIMITS),
+    ).toThrow(rejects('TOO_MANY_STREAMS'));
+  });
+
+  it.each(['wmv2', 'cfhd', 'msmpeg4v3', 'dvvideo', 'vmnc', 'ffv1'])(
+    'accepts the %s codec (legacy, pro and screen-recorder uploads)',
+    (codec) => {
+      expect(() => validateMedia(mediaInfo({}, { codec }), LIMITS)).not.toThrow();
+    },
+  );
+
+  it.each(['mxf', 'mpeg', 'asf', 'dv'])('accepts the %s container', (formatName) => {
+    expect(() => validateMedia(mediaInfo({ formatName }), LIMITS)).not.toThrow();
+  });
+
+  it('names what it found when it refuses a codec', () => {
+    expect(() => validateMedia(mediaInfo({}, { codec: 'gif' }), LIMITS)).toThrow(/'gif'/);
   });
 
   it('accepts exactly the stream limit', () => {

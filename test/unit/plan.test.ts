@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { describeJob, jobCount, jobsOf } from '../../functions/core/jobs.js';
 import type { MediaInfo, Rational } from '../../functions/core/media.js';
 import {
-  chunkSeek,
-  describeJob,
-  jobCount,
-  jobsOf,
   makePlan,
   outputFrameRate,
   type PlanOptions,
-  preRollSeconds,
+  slotTime,
   TIMELINE_ORIGIN_SECONDS,
 } from '../../functions/core/plan.js';
+import { chunkSeek, preRollSeconds } from '../../functions/core/seek.js';
 
 const VIDEO_ID = 'abcdefghij0123456789';
 
@@ -25,14 +23,18 @@ interface SourceShape {
   width?: number;
   height?: number;
   keyframes?: number[];
+  formatName?: string;
 }
 
 function mediaInfo(shape: SourceShape = {}): MediaInfo {
+  const streams = shape.hasAudio === false ? 1 : 2;
   return {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+    formatName: shape.formatName ?? 'mov,mp4,m4a,3gp,3g2,mj2',
     duration: shape.duration ?? 60,
-    streamCount: shape.hasAudio === false ? 1 : 2,
+    streamCount: streams,
+    mediaStreamCount: streams,
     video: {
+      streamIndex: 0,
       codec: 'h264',
       width: shape.width ?? 1920,
       height: shape.height ?? 1080,
@@ -42,7 +44,10 @@ function mediaInfo(shape: SourceShape = {}): MediaInfo {
       startTime: shape.startOffset ?? 0,
       ...(shape.keyframes ? { keyframes: shape.keyframes } : {}),
     },
-    audio: shape.hasAudio === false ? undefined : { codec: 'aac', channels: 2, sampleRate: 48_000 },
+    audio:
+      shape.hasAudio === false
+        ? undefined
+        : { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48_000 },
   };
 }
 
@@ -74,6 +79,20 @@ describe('outputFrameRate', () => {
 
   it('honours a lower maximum', () => {
     expect(fpsOf(outputFrameRate({ num: 60, den: 1 }, 30))).toBe(30);
+  });
+
+  it('snaps a variable rate within 2% of a standard one to it', () => {
+    // A phone's variable 29.6 fps average, and Android's 45000/1501.
+    expect(outputFrameRate({ num: 296, den: 10 })).toEqual({ num: 30000, den: 1001 });
+    expect(outputFrameRate({ num: 45000, den: 1501 })).toEqual({ num: 30000, den: 1001 });
+    expect(outputFrameRate({ num: 2475, den: 100 })).toEqual({ num: 25, den: 1 });
+  });
+
+  it("keeps a source's own average when it is far from every standard rate", () => {
+    // A webcam that really delivers 15 fps, a legacy 49/6 fps clip, a measured average.
+    expect(outputFrameRate({ num: 15, den: 1 })).toEqual({ num: 15, den: 1 });
+    expect(outputFrameRate({ num: 49, den: 6 })).toEqual({ num: 49, den: 6 });
+    expect(outputFrameRate({ num: 836000, den: 44600 })).toEqual({ num: 2343, den: 125 });
   });
 });
 
@@ -153,7 +172,7 @@ describe('makePlan', () => {
     expect(plan.chunks[0]?.seekSeconds).toBe(0);
   });
 
-  it('seeks every later chunk a quarter frame before its first frame', () => {
+  it('seeks every later chunk of an indexed container a quarter frame before its first frame', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
 
     // A quarter frame at 30 fps is 8.333 ms.
@@ -175,17 +194,56 @@ describe('makePlan', () => {
     expect(plan.output.timelineOrigin).toBeGreaterThan(0);
   });
 
-  it('places each chunk at the origin plus the start offset plus its first frame time', () => {
+  it('seeks a chunk of an MPEG-TS two seconds early: its demuxer bisects, it has no index', () => {
+    const plan = makePlan(
+      VIDEO_ID,
+      mediaInfo({ duration: 75, formatName: 'mpegts', startOffset: 0.4 }),
+      OPTIONS,
+    );
+
+    expect(plan.chunks[1]?.seekSeconds).toBe(4.4);
+  });
+
+  it('places each chunk at the origin plus its first frame time: the video starts the timeline', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
 
     const origin = plan.output.timelineOrigin;
     expect(plan.chunks.map((c) => c.offsetSeconds)).toEqual([
-      origin + 0.5,
-      origin + 6.5,
-      origin + 12.5,
-      origin + 24.5,
-      origin + 54.5,
+      origin,
+      origin + 6,
+      origin + 12,
+      origin + 24,
+      origin + 54,
     ]);
+  });
+
+  it("anchors every chunk's output grid on the video's first frame, in the source's own time", () => {
+    const info = mediaInfo({ duration: 75, startOffset: 0.5 });
+    const plan = makePlan(
+      VIDEO_ID,
+      { ...info, video: info.video && { ...info.video, startTime: 1.7 } },
+      OPTIONS,
+    );
+
+    expect(plan.source.video.start).toBe(1.7);
+    expect(plan.chunks.map((c) => slotTime(plan, c.startFrame))).toEqual([
+      1.7, 7.7, 13.7, 25.7, 55.7,
+    ]);
+  });
+
+  it('counts a variable-rate source in output frames from its duration, not its frames', () => {
+    // 836 frames over 44.6 s from a webcam whose container says 30 fps: 18.74 fps real.
+    const plan = makePlan(
+      VIDEO_ID,
+      mediaInfo({
+        duration: 44.6,
+        frameRate: { num: 836, den: 44.6 * 1 },
+        variableFrameRate: true,
+      }),
+      OPTIONS,
+    );
+
+    expect(plan.estimatedFrames / fpsOf(plan.output.frameRate)).toBeCloseTo(44.6, 1);
   });
 
   it('places NTSC chunks at their exact frame times, rounded to microseconds', () => {
@@ -206,18 +264,11 @@ describe('makePlan', () => {
     expect(plan.chunks.map((c) => c.firstSegment)).toEqual([0, 1, 2, 4, 6]);
   });
 
-  it('halves a 120 fps source to 60 fps and resamples it', () => {
+  it('halves a 120 fps source to 60 fps', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ frameRate: { num: 120, den: 1 } }), OPTIONS);
 
     expect(fpsOf(plan.output.frameRate)).toBe(60);
-    expect(plan.output.resample).toBe(true);
     expect(plan.source.frameRate).toEqual({ num: 120, den: 1 });
-  });
-
-  it('resamples a variable-frame-rate source', () => {
-    const plan = makePlan(VIDEO_ID, mediaInfo({ variableFrameRate: true }), OPTIONS);
-
-    expect(plan.output.resample).toBe(true);
   });
 
   it.each([
@@ -225,10 +276,9 @@ describe('makePlan', () => {
     { num: 25, den: 1 },
     { num: 30000, den: 1001 },
     { num: 60, den: 1 },
-  ])('keeps a constant $num/$den fps source at its own rate without resampling', (rate) => {
+  ])('keeps a constant $num/$den fps source at its own rate', (rate) => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ frameRate: rate }), OPTIONS);
 
-    expect(plan.output.resample).toBe(false);
     expect(plan.output.frameRate).toEqual(rate);
   });
 
@@ -289,7 +339,7 @@ describe('makePlan', () => {
     const plan = makePlan(VIDEO_ID, info, OPTIONS);
 
     expect(plan).toMatchObject({
-      version: 1,
+      version: 2,
       videoId: VIDEO_ID,
       source: {
         formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
@@ -371,39 +421,35 @@ describe('chunk boundaries from the source keyframes', () => {
     }
   });
 
-  it('aims a seek just past a known keyframe, and trims to the first frame by time', () => {
+  const seek = (keyframes: number[] | undefined, startSeconds: number) =>
+    chunkSeek({ keyframes, startSeconds, fps: 30, indexed: true });
+
+  it('aims a seek just past a known keyframe', () => {
     // Keyframe at the boundary: nothing decoded before the chunk's first frame.
-    const onIt = chunkSeek([0, 6, 12], 6, 30);
+    const onIt = seek([0, 6, 12], 6);
     expect(onIt.seekSeconds).toBeCloseTo(6 + 3 / 23 + 0.25 / 30, 6);
-    expect(onIt.trimSeconds).toBeCloseTo(6 - onIt.seekSeconds - 0.5 / 30, 6);
     expect(onIt.preRoll).toBe(0);
     // Keyframe 2 s before: decoding starts there, not at the keyframe before it.
-    const before = chunkSeek([0, 4, 8], 6, 30);
+    const before = seek([0, 4, 8], 6);
     expect(before.seekSeconds).toBeCloseTo(4 + 3 / 23 + 0.25 / 30, 6);
     expect(before.preRoll).toBeCloseTo(2, 6);
   });
 
-  it('leaves the seek to ffmpeg where it could not be aimed safely', () => {
+  it('seeks a quarter frame early where it could not be aimed safely', () => {
     // Keyframes closer than a second: a seek past one could reach the next.
-    const close = chunkSeek([0, 5.5, 6.2], 6, 30);
-    expect(close.trimSeconds).toBeUndefined();
-    expect(close.seekSeconds).toBeCloseTo(6 - 0.25 / 30, 6);
+    expect(seek([0, 5.5, 6.2], 6).seekSeconds).toBeCloseTo(6 - 0.25 / 30, 6);
     // Only a keyframe the edit list hides (before the start): never aim a seek before 0.
-    expect(chunkSeek([-1.5, 8], 6, 30).trimSeconds).toBeUndefined();
-    // Unknown keyframes: ffmpeg's accurate seek.
-    const unknown = chunkSeek(undefined, 6, 30);
-    expect(unknown.seekSeconds).toBe(round(6 - 0.25 / 30));
-    expect(unknown.trimSeconds).toBeUndefined();
+    expect(seek([-1.5, 8], 6).seekSeconds).toBe(round(6 - 0.25 / 30));
+    expect(seek(undefined, 6).seekSeconds).toBe(round(6 - 0.25 / 30));
   });
 
-  it('aims no seek for a resampled source (the fps filter sits between the frames)', () => {
+  it('aims at the keyframes of a resampled source too (the fps filter picks the frames)', () => {
     const plan = makePlan(
       VIDEO_ID,
       mediaInfo({ duration: 30, frameRate: { num: 120, den: 1 }, keyframes: [0, 6, 12, 18, 24] }),
       OPTIONS,
     );
-    expect(plan.output.resample).toBe(true);
-    expect(plan.chunks.every((c) => c.trimSeconds === undefined)).toBe(true);
+    expect(plan.chunks[1]?.seekSeconds).toBeCloseTo(6 + 3 / 23 + 0.25 / 60, 6);
   });
 
   it('is the nominal plan when the keyframes are not known', () => {

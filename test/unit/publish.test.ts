@@ -20,7 +20,9 @@ const info: MediaInfo = {
   formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
   duration: 60,
   streamCount: 2,
+  mediaStreamCount: 2,
   video: {
+    streamIndex: 0,
     codec: 'h264',
     width: 640,
     height: 360,
@@ -29,7 +31,7 @@ const info: MediaInfo = {
     startOffset: 0,
     startTime: 0,
   },
-  audio: { codec: 'aac', channels: 2, sampleRate: 48000 },
+  audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48000 },
 };
 const plan = makePlan(ID, info, { segmentSeconds: 6, chunkSegments: 5, x264Preset: 'veryfast' });
 
@@ -117,6 +119,33 @@ describe('publishVideo', () => {
     expect(store.text('out', keys.mediaPlaylist(ID, '360p'))?.match(/seg_\d+\.ts/g)).toEqual([
       'seg_00000.ts',
     ]);
+  });
+
+  it('ends the video at a chunk that came out short: the source ends there, what decoded plays', async () => {
+    const { store, deps } = setup();
+    // Chunk 1 got 2 s of its 6 s: a container that overstated the duration, or a cut-short
+    // upload. The chunks after it have nothing to add; no need to wait for them.
+    await store.putJson('up', keys.chunk(ID, 0), chunkRecord(0));
+    const short = chunkRecord(1);
+    const first = short.renditions['360p']?.segments[0];
+    if (!first) throw new Error('no segment');
+    await store.putJson('up', keys.chunk(ID, 1), {
+      ...short,
+      frames: 60,
+      renditions: { '360p': { segments: [{ ...first, duration: 2 }], codecs: 'avc1.64001e' } },
+    });
+    await store.putJson('up', keys.audio(ID), {
+      segments: Array.from({ length: 10 }, (_, i) => seg(i)),
+      codecs: 'mp4a.40.2',
+    });
+
+    expect(await publishVideo(deps, ID)).toBe('published');
+    const video = store.text('out', keys.mediaPlaylist(ID, '360p')) ?? '';
+    const audio = store.text('out', keys.mediaPlaylist(ID, 'audio')) ?? '';
+    expect(video.match(/seg_\d+\.ts/g)).toEqual(['seg_00000.ts', 'seg_00001.ts']);
+    // The audio (padded to the planned length) ends with the video.
+    expect(audio.match(/seg_\d+\.ts/g)).toHaveLength(2);
+    expect((await store.getJson<{ duration: number }>('up', keys.ready(ID)))?.duration).toBe(8);
   });
 
   it('turns the playlists into VOD with I-frame playlists and ready.json when every job is done', async () => {

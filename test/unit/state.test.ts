@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { jobCount } from '../../functions/core/jobs.js';
 import type { MediaInfo } from '../../functions/core/media.js';
-import { jobCount, makePlan, type Plan } from '../../functions/core/plan.js';
+import { makePlan, type Plan } from '../../functions/core/plan.js';
 import type { ReadyRecord } from '../../functions/core/records.js';
 import { deriveView, type VideoRecords } from '../../functions/core/state.js';
 
@@ -13,7 +14,9 @@ const SOURCE: MediaInfo = {
   formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
   duration: 75,
   streamCount: 2,
+  mediaStreamCount: 2,
   video: {
+    streamIndex: 0,
     codec: 'h264',
     width: 1280,
     height: 720,
@@ -22,7 +25,7 @@ const SOURCE: MediaInfo = {
     startOffset: 0,
     startTime: 0,
   },
-  audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
+  audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48_000 },
 };
 
 /** 75 s at 30 fps in 30 s chunks: three chunk jobs and the audio job. */

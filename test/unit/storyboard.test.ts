@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageSpec } from '../../functions/core/plan.js';
+import { imageSpec } from '../../functions/core/images.js';
 import { writeStoryboardVtt } from '../../functions/core/storyboard.js';
 
 const rendition = (width: number, height: number) => ({

@@ -1,0 +1,408 @@
+/**
+ * The encode recipe as data: source facts + plan + chunk → the ffmpeg command (input
+ * options, filter graph, outputs). Pure, so tests read it without spawning ffmpeg; the
+ * adapter (functions/adapters/ffmpeg.ts) only runs it and reads what ffmpeg wrote.
+ *
+ * Every chunk's graph, in order:
+ * 1. deinterlace (bwdif, only the frames the decoder marks interlaced);
+ * 2. onto the output grid from the source's own timestamps (fps, anchored at the chunk's
+ *    first slot on the video's grid, so every chunk resamples alike), then exactly the
+ *    chunk's slots (trim);
+ * 3. HDR (PQ, HLG) tone-mapped to SDR BT.709 at the top rung's size;
+ * 4. renumbered onto the chunk's place in the output timeline, split to the rungs, each
+ *    scaled to its display size with square pixels, converted to BT.709 limited range 8-bit
+ *    4:2:0, and tagged so on the way out.
+ */
+import { join } from 'node:path';
+import { type ImageSpec, sheetCapacity } from './images.js';
+import { ALLOWED_DEMUXERS, type ColourTags } from './media.js';
+import { type ChunkSpec, type Plan, type SourceStreams, slotTime } from './plan.js';
+
+export interface FfmpegCommand {
+  input: string;
+  inputOptions: string[];
+  /** A -filter_complex graph; absent when the outputs carry their own filters. */
+  filterGraph?: string;
+  outputs: { path: string; options: string[] }[];
+}
+
+const fmt = (n: number): string => n.toFixed(6);
+
+/**
+ * Input options that keep a hostile upload from making ffmpeg open anything but the one URL:
+ * only the transport of that URL is allowed (no file:, no nested playlists), and only
+ * container demuxers (no hls, concat or image2 that would follow references inside the file).
+ */
+export function inputGuards(input: string): string[] {
+  const scheme = /^(https?):\/\//.exec(input)?.[1];
+  const protocols = scheme === 'https' ? 'https,tls,tcp' : scheme === 'http' ? 'http,tcp' : 'file';
+  const guards = [
+    '-protocol_whitelist',
+    protocols,
+    '-format_whitelist',
+    ALLOWED_DEMUXERS.join(','),
+  ];
+  // A stalled connection must fail the job (and be retried), not hang it until Lambda's timeout.
+  if (scheme) guards.push('-rw_timeout', '30000000', '-reconnect', '1');
+  return guards;
+}
+
+/**
+ * x264 threads per rung. Each encoder would otherwise start 1.5 × the cores' worth of
+ * frame threads, five times over for a five-rung ladder; sharing that budget across the
+ * rungs measured ~8% less CPU for the same output on 2 cores (time of a 30 s 1080p ladder:
+ * 38.3 against 41.8 CPU-s). Never one: ffmpeg feeds its encoders from one thread, so a
+ * single-threaded x264 would encode the rungs one after another.
+ */
+export function encoderThreads(renditions: number, cpus: number): number {
+  return Math.max(2, Math.ceil((1.5 * cpus) / Math.max(1, renditions)));
+}
+
+/** The poster is chosen among every fifteenth frame of the opening (half a second apart). */
+const POSTER_STRIDE = 15;
+
+/** Transfer functions of HDR video, by ffprobe's name. */
+const HDR_TRANSFERS: Record<string, 'smpte2084' | 'arib-std-b67'> = {
+  smpte2084: 'smpte2084',
+  'arib-std-b67': 'arib-std-b67',
+};
+
+/** ffprobe's matrix names → the scale filter's. */
+const SCALE_MATRIX: Record<string, string> = {
+  bt709: 'bt709',
+  smpte170m: 'smpte170m',
+  bt470bg: 'bt470',
+  smpte240m: 'smpte240m',
+  fcc: 'fcc',
+  bt2020nc: 'bt2020',
+  bt2020c: 'bt2020',
+};
+
+/** Packed and planar RGB (screen recorders, some intermediates): no matrix, never interlaced. */
+const isRgb = (pixFmt: string | undefined): boolean =>
+  /^(0?rgb|0?bgr|gbr|argb|abgr|rgba|bgra|pal8|mono)/.test(pixFmt ?? '');
+
+export interface ColourPlan {
+  /** Deinterlace the frames the decoder marks interlaced. */
+  deinterlace: boolean;
+  /** Tone-map from this HDR transfer to SDR BT.709. */
+  hdr?: 'smpte2084' | 'arib-std-b67';
+  /** The matrix the scale filter converts from (after tone mapping, BT.709). */
+  matrix: string;
+}
+
+/**
+ * How a source's pictures become SDR BT.709: untagged video is taken as a player would take
+ * it (BT.709 from 720 lines up, BT.601 below); the range comes with each frame.
+ */
+export function colourPlan(video: SourceStreams['video'], height: number): ColourPlan {
+  const colour: ColourTags = video.colour ?? {};
+  const hdr = colour.transfer ? HDR_TRANSFERS[colour.transfer] : undefined;
+  const matrix = hdr
+    ? 'bt709'
+    : ((colour.matrix && SCALE_MATRIX[colour.matrix]) ?? (height >= 720 ? 'bt709' : 'smpte170m'));
+  return {
+    // A container that says progressive is believed; otherwise each frame's own flag decides,
+    // which also keeps a progressive ProRes whose container claims fields untouched.
+    deinterlace: video.fieldOrder !== 'progressive' && !isRgb(video.pixFmt),
+    ...(hdr ? { hdr } : {}),
+    matrix,
+  };
+}
+
+/**
+ * PQ or HLG → linear light → BT.709 primaries → Hable's filmic curve (keeps highlight detail
+ * and does not wash out mid-tones) → BT.709 transfer, limited range, 8-bit 4:2:0. Done once,
+ * at the top rung's size, before the split: the float stages are the expensive part.
+ */
+function toneMap(video: SourceStreams['video'], hdr: string, width: number, height: number) {
+  const primaries = video.colour?.primaries === 'bt709' ? 'bt709' : 'bt2020';
+  const matrix = video.colour?.matrix === 'bt2020c' ? 'bt2020c' : 'bt2020nc';
+  const range = video.colour?.range === 'pc' ? 'full' : 'limited';
+  return [
+    `zscale=w=${width}:h=${height}:tin=${hdr}:min=${matrix}:pin=${primaries}:rin=${range}:t=linear:npl=100`,
+    'format=gbrpf32le',
+    'zscale=p=bt709',
+    'tonemap=tonemap=hable:desat=0',
+    'zscale=t=bt709:m=bt709:r=limited',
+    'format=yuv420p',
+  ];
+}
+
+/** The output's colour tags, on every rendition (H.264 VUI). */
+export const BT709_TAGS = [
+  '-color_primaries',
+  'bt709',
+  '-color_trc',
+  'bt709',
+  '-colorspace',
+  'bt709',
+  '-color_range',
+  'tv',
+];
+
+/**
+ * The filter graph of a chunk: one decode, converted onto the output grid, split to every
+ * rung, to the storyboard sprite sheet, and (first chunk) to the poster.
+ */
+export function chunkFilterGraph(plan: Plan, chunk: number): string {
+  const spec = plan.chunks[chunk];
+  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+  const { num, den } = plan.output.frameRate;
+  const { storyboard: sb, poster } = plan.images;
+  const top = plan.renditions[0];
+  if (!top) throw new Error('the plan has no renditions');
+  const colour = colourPlan(plan.source.video, plan.source.height);
+  const branches = [...plan.renditions.map((_, i) => `[s${i}]`), '[sb]'];
+  if (chunk === 0) branches.push('[po]');
+  const pre = [
+    ...(colour.deinterlace ? ['bwdif=mode=send_frame:parity=auto:deint=interlaced'] : []),
+    // Slot n of the output shows the last source frame at or before (rounded to the nearest
+    // slot) its time: variable-rate sources keep their timing, and the grid is the video's
+    // own, whichever chunk resamples it.
+    `fps=fps=${num}/${den}:start_time=${fmt(slotTime(plan, spec.startFrame))}`,
+    ...(spec.frames !== null ? [`trim=end_frame=${spec.frames}`] : []),
+    ...(colour.hdr ? toneMap(plan.source.video, colour.hdr, top.width, top.height) : []),
+    // Frame n of a chunk gets pts n in a 1/fps time base: with -output_ts_offset this puts
+    // every chunk's frames exactly on the video's timeline, so joins have no gap or overlap.
+    `settb=${den}/${num}`,
+    'setpts=N',
+    `split=${branches.length}${branches.join('')}`,
+  ].join(',');
+  const toBt709 = `in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`;
+  const scales = plan.renditions.map(
+    (r, i) =>
+      `[s${i}]scale=${r.width}:${r.height}:flags=bicubic:${toBt709},setsar=1,format=yuv420p[v${i}]`,
+  );
+  const rows = Math.ceil(sheetCapacity(plan, spec) / sb.columns);
+  // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
+  const graph = [
+    `[0:${plan.source.video.stream}]${pre}`,
+    ...scales,
+    `[sb]select='not(mod(n,${sb.intervalFrames}))',scale=${sb.width}:${sb.height}:${toBt709},setsar=1,tile=${sb.columns}x${rows}[sbo]`,
+  ];
+  if (chunk === 0) graph.push(posterBranch(plan, poster, toBt709));
+  return graph.join(';');
+}
+
+/**
+ * thumbnail picks the frame nearest the average look of the opening seconds: not a black
+ * fade-in frame, not a flash. It holds every candidate in memory, so it sees one frame in
+ * fifteen, already scaled to the poster's size (a dozen 720p frames, not 300 of 1080p: tens
+ * of MB instead of a gigabyte).
+ */
+function posterBranch(plan: Plan, poster: ImageSpec['poster'], toBt709: string): string {
+  const { num, den } = plan.output.frameRate;
+  const opening = Math.min(plan.chunks[0]?.frames ?? 300, Math.round((10 * num) / den));
+  // thumbnail needs at least two frames to choose between (a 1 fps source has few).
+  const candidates = Math.max(2, Math.ceil(opening / POSTER_STRIDE));
+  return (
+    `[po]select='not(mod(n,${POSTER_STRIDE}))',scale=${poster.width}:${poster.height}:${toBt709},setsar=1,` +
+    `thumbnail=n=${candidates},split=2[pj][pw]`
+  );
+}
+
+/** Half a frame short of the exact segment length: the muxer cuts at the first keyframe at
+ * or past each multiple of this, which is always the segment boundary we planned. */
+export function hlsSegmentSeconds(plan: Plan): number {
+  return (
+    (plan.output.segmentFrames - 0.5) / (plan.output.frameRate.num / plan.output.frameRate.den)
+  );
+}
+
+/**
+ * One rung's output options: x264 with capped CRF and a fixed GOP, into the hls muxer.
+ * `spec` says where the frames sit on the timeline.
+ */
+export function renditionOptions(
+  plan: Plan,
+  i: number,
+  spec: Pick<ChunkSpec, 'offsetSeconds' | 'firstSegment'>,
+  dir: string,
+  cpus: number,
+): string[] {
+  const r = plan.renditions[i];
+  if (!r) throw new Error(`no rendition ${i}`);
+  const { num, den } = plan.output.frameRate;
+  const gop = plan.output.gopFrames;
+  return [
+    '-map',
+    `[v${i}]`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-c:v',
+    'libx264',
+    '-preset',
+    plan.output.x264Preset,
+    '-profile:v',
+    'high',
+    '-crf',
+    String(plan.output.crf),
+    '-maxrate',
+    String(r.bitrate),
+    '-bufsize',
+    String(r.bitrate * 2),
+    // Fixed GOP, no scene-cut keyframes: IDRs at identical times in every rendition.
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    `expr:eq(mod(n,${gop}),0)`,
+    ...BT709_TAGS,
+    '-r',
+    `${num}/${den}`,
+    '-vsync',
+    'passthrough',
+    '-threads',
+    String(encoderThreads(plan.renditions.length, cpus)),
+    '-output_ts_offset',
+    fmt(spec.offsetSeconds),
+    '-f',
+    'hls',
+    '-hls_time',
+    fmt(hlsSegmentSeconds(plan)),
+    '-hls_list_size',
+    '0',
+    '-hls_playlist_type',
+    'vod',
+    '-start_number',
+    String(spec.firstSegment),
+    '-hls_segment_filename',
+    join(dir, 'seg_%05d.ts'),
+  ];
+}
+
+/** Where a chunk's outputs go in its work dir. */
+export const chunkFiles = (workDir: string, chunk: number) => ({
+  playlist: (rendition: string) => join(workDir, rendition, 'chunk.m3u8'),
+  dir: (rendition: string) => join(workDir, rendition),
+  sheet: `thumbs-${String(chunk).padStart(5, '0')}.jpg`,
+  posterJpeg: join(workDir, 'poster.jpg'),
+  posterWebp: join(workDir, 'poster.webp'),
+});
+
+export function chunkCommand(
+  plan: Plan,
+  chunk: number,
+  args: { input: string; workDir: string; cpus: number; bounded: boolean },
+): FfmpegCommand {
+  const spec = plan.chunks[chunk];
+  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+  const files = chunkFiles(args.workDir, spec.index);
+  const bounded = args.bounded && spec.readEndByte !== undefined && /^https?:/.test(args.input);
+  const inputOptions = [
+    '-nostdin',
+    ...inputGuards(args.input),
+    // Ingest already probed the source fully. ffmpeg's default probe reads and decodes
+    // up to 5 MB / 5 s at the start of the file, which a later chunk then throws away
+    // when it seeks: a small probe is enough to open the video stream.
+    ...(spec.seekSeconds > 0 ? ['-probesize', '1000000', '-analyzeduration', '1000000'] : []),
+    // The source's own timestamps reach the filters (the fps filter places frames by them),
+    // and ffmpeg drops nothing after the seek itself: the filters choose the frames.
+    '-copyts',
+    // A mid-stream change of size (a stream that starts small, a camera that switches)
+    // must not rebuild the graph: that would restart the fps filter's grid and the trim's
+    // count. scale and zscale take each frame's size as it comes.
+    '-reinit_filter',
+    '0',
+    '-noaccurate_seek',
+    ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
+    // Ask the source server for no more than the chunk needs (an http option). Reaching
+    // the bound is the end of the input, not a dropped connection to reconnect.
+    ...(bounded ? ['-end_offset', String(spec.readEndByte), '-reconnect', '0'] : []),
+  ];
+  const outputs = plan.renditions.map((r, i) => ({
+    path: files.playlist(r.name),
+    options: renditionOptions(plan, i, spec, files.dir(r.name), args.cpus),
+  }));
+  outputs.push({
+    path: join(args.workDir, files.sheet),
+    options: ['-map', '[sbo]', '-frames:v', '1', '-q:v', '5'],
+  });
+  if (spec.index === 0) {
+    outputs.push(
+      { path: files.posterJpeg, options: ['-map', '[pj]', '-frames:v', '1', '-q:v', '3'] },
+      {
+        path: files.posterWebp,
+        options: ['-map', '[pw]', '-frames:v', '1', '-c:v', 'libwebp', '-quality', '80'],
+      },
+    );
+  }
+  return {
+    input: args.input,
+    inputOptions,
+    filterGraph: chunkFilterGraph(plan, chunk),
+    outputs,
+  };
+}
+
+/**
+ * The audio rendition: the main audio track on the video's timeline. Samples before the
+ * first video frame are cut, a late start is filled with silence (so the offset between
+ * sound and picture is the source's), gaps and overlaps in the timestamps are evened out,
+ * and the track is padded or cut to the video's length. Any layout becomes stereo with
+ * ffmpeg's standard downmix, at 48 kHz.
+ */
+export function audioCommand(plan: Plan, args: { input: string; workDir: string }): FfmpegCommand {
+  if (!plan.audio || !plan.source.audio) throw new Error('the plan has no audio rendition');
+  const dir = join(args.workDir, 'audio');
+  const fps = plan.output.frameRate.num / plan.output.frameRate.den;
+  const rate = plan.audio.sampleRate;
+  const samples = Math.round((plan.estimatedFrames / fps) * rate);
+  const filters = [
+    `asetpts=PTS-${fmt(plan.source.video.start)}/TB`,
+    `aresample=${rate}:async=1:first_pts=0`,
+    `apad=whole_len=${samples}`,
+    `atrim=end_sample=${samples}`,
+  ];
+  return {
+    input: args.input,
+    inputOptions: ['-nostdin', ...inputGuards(args.input), '-copyts'],
+    outputs: [
+      {
+        path: join(dir, 'index.m3u8'),
+        options: [
+          '-map',
+          `0:${plan.source.audio.stream}`,
+          '-vn',
+          '-sn',
+          '-dn',
+          '-map_metadata',
+          '-1',
+          '-af',
+          filters.join(','),
+          '-c:a',
+          'aac',
+          '-b:a',
+          String(plan.audio.bitrate),
+          '-ac',
+          String(plan.audio.channels),
+          '-ar',
+          String(rate),
+          // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
+          '-output_ts_offset',
+          fmt(plan.output.timelineOrigin),
+          '-f',
+          'hls',
+          // Audio segments end where the video's do, so both lists advance together.
+          '-hls_time',
+          fmt(plan.output.segmentFrames / fps),
+          '-hls_list_size',
+          '0',
+          '-hls_playlist_type',
+          'vod',
+          '-hls_segment_filename',
+          join(dir, 'seg_%05d.ts'),
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Where a chunk's ffmpeg starts reading, and how much it decodes only to throw away.
+ * A chunk's first output frame is a time on the video's output grid; the frame shown then
+ * is the last source frame at or before it, which may lie anywhere before (a variable-rate
+ * source can hold one frame for seconds). Decoding must start at a keyframe no later than
+ * that frame, and should start no earlier than it must.
+ */
+
+/**
+ * ffmpeg backs a seek off by 3/23 s when the video has B-frames (its DTS-before-PTS guess),
+ * then starts decoding at the last keyframe before that: every frame from there to the
+ * chunk's first one is decoded and thrown away.
+ */
+const SEEK_BACKOFF_SECONDS = 3 / 23;
+
+/**
+ * Keyframes at least this far apart can be landed on exactly: aimed past a keyframe by the
+ * back-off plus a quarter frame, a seek stays short of the next one whatever the reorder
+ * delay between its decode and presentation times (a few frames).
+ */
+const LANDING_MARGIN_SECONDS = 1;
+
+/**
+ * Containers whose demuxer seeks by an index to a keyframe at or before the target. Others
+ * (MPEG-TS and -PS, FLV, Ogg) seek by bisecting timestamps and may land after a keyframe,
+ * so their chunks seek this much earlier: broadcast GOPs are well under it.
+ */
+const INDEXED_CONTAINERS = /\b(mov|mp4|matroska|webm|avi|asf|mxf|ivf)\b/;
+const UNINDEXED_MARGIN_SECONDS = 2;
+
+export const seeksByIndex = (formatName: string): boolean => INDEXED_CONTAINERS.test(formatName);
+
+/** Index of the last of the (ascending) keyframes at or before `t`; -1 if none. */
+function lastAtOrBefore(keyframes: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = keyframes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((keyframes[mid] ?? 0) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** Seconds of video a chunk starting at `startSeconds` decodes before its first frame. */
+export function preRollSeconds(
+  keyframes: readonly number[],
+  seekSeconds: number,
+  startSeconds: number,
+): number {
+  const i = lastAtOrBefore(keyframes, seekSeconds - SEEK_BACKOFF_SECONDS);
+  return Math.max(0, startSeconds - (keyframes[i] ?? 0));
+}
+
+/**
+ * How a chunk whose first output frame is at `startSeconds` (from the file's start, like
+ * `-ss`) seeks. ffmpeg is always told `-noaccurate_seek`: the fps filter, anchored on the
+ * video's grid, picks the frame shown at each output time from whatever was decoded.
+ * With the keyframes known, the seek is aimed just past the last keyframe at or before the
+ * chunk's start, so ffmpeg starts decoding there and not a keyframe earlier. Otherwise a
+ * quarter frame early in an indexed container, or a couple of seconds early in one that
+ * seeks by bisection.
+ */
+export function chunkSeek(args: {
+  keyframes: readonly number[] | undefined;
+  startSeconds: number;
+  fps: number;
+  indexed: boolean;
+}): { seekSeconds: number; preRoll: number } {
+  const { keyframes, startSeconds, fps } = args;
+  if (keyframes) {
+    const i = lastAtOrBefore(keyframes, startSeconds + 1e-6);
+    const at = keyframes[i];
+    const next = keyframes[i + 1] ?? Number.POSITIVE_INFINITY;
+    if (at !== undefined && at >= 0 && next - at >= LANDING_MARGIN_SECONDS) {
+      return {
+        seekSeconds: round6(at + SEEK_BACKOFF_SECONDS + 0.25 / fps),
+        preRoll: Math.max(0, startSeconds - at),
+      };
+    }
+  }
+  const margin = args.indexed ? 0.25 / fps : UNINDEXED_MARGIN_SECONDS;
+  const seekSeconds = Math.max(0, round6(startSeconds - margin));
+  return {
+    seekSeconds,
+    preRoll: keyframes ? preRollSeconds(keyframes, seekSeconds, startSeconds) : margin,
+  };
+}
+
+/**
+ * A chunk's length, in segments, when the source's keyframes are known: within one segment
+ * (or a fifth) of the nominal length, the end whose next chunk decodes least before its
+ * first frame (a source with 8 s GOPs cut every 6 s would otherwise decode, and throw away,
+ * up to a GOP per chunk). A shift must save a second of decoding to be worth a longer or
+ * shorter chunk; ending the video costs nothing.
+ */
+export function chunkSegmentsByKeyframes(args: {
+  nominal: number;
+  startFrame: number;
+  segmentFrames: number;
+  estimatedFrames: number;
+  preRoll: (frame: number) => number;
+}): number {
+  const { nominal, startFrame, segmentFrames, estimatedFrames } = args;
+  const spread = Math.max(1, Math.round(nominal / 5));
+  const cost = (segments: number) => {
+    const end = startFrame + segments * segmentFrames;
+    const shift = segments === nominal ? 0 : 1;
+    return (end >= estimatedFrames ? 0 : args.preRoll(end)) + shift;
+  };
+  let best = nominal;
+  for (let segments = Math.max(1, nominal - spread); segments <= nominal + spread; segments++) {
+    if (cost(segments) < cost(best)) best = segments;
+  }
+  return best;
+}
+
+/**
+ * Data beyond a chunk's last frame that its reader still gets: the decoder and the B-frame
+ * reordering look a few frames ahead, and audio and video are interleaved in the file.
+ */
+const READ_MARGIN_SECONDS = 2;
+
+/** Where a chunk ending at `endSeconds` may stop reading, when the MP4 index says. */
+export function readEnd(
+  byteEnds: readonly number[] | undefined,
+  endSeconds: number,
+): { readEndByte?: number } {
+  if (!byteEnds) return {};
+  const slot = Math.ceil(endSeconds + READ_MARGIN_SECONDS);
+  // At the table's end the chunk reads to the end of the file anyway.
+  return slot < byteEnds.length - 1 ? { readEndByte: byteEnds[slot] } : {};
+}
+
+export const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
