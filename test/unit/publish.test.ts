@@ -6,6 +6,7 @@ import type { MediaInfo } from '../../functions/core/media.js';
 import { makePlan } from '../../functions/core/plan.js';
 import type { ChunkRecord, Segment } from '../../functions/core/records.js';
 import { publishVideo } from '../../functions/publish/publish.js';
+import { sourceInfo } from '../support/media-info.js';
 import { MemoryQueue, MemoryStore } from '../support/memory-store.js';
 
 const ID = 'abcdefghij0123456789';
@@ -16,23 +17,7 @@ const config = loadConfig({
   PUBLISH_QUEUE_URL: 'publish.fifo',
   PLAYBACK_BASE_URL: 'https://cdn.example.com',
 });
-const info: MediaInfo = {
-  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-  duration: 60,
-  streamCount: 2,
-  mediaStreamCount: 2,
-  video: {
-    streamIndex: 0,
-    codec: 'h264',
-    width: 640,
-    height: 360,
-    frameRate: { num: 30, den: 1 },
-    variableFrameRate: false,
-    startOffset: 0,
-    startTime: 0,
-  },
-  audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48000 },
-};
+const info: MediaInfo = sourceInfo({ width: 640, height: 360 });
 const plan = makePlan(ID, info, { segmentSeconds: 6, chunkSegments: 5, x264Preset: 'veryfast' });
 
 function setup() {

@@ -9,30 +9,18 @@ import {
   chunkFilterGraph,
   colourPlan,
 } from '../../functions/core/recipe.js';
+import { sourceInfo } from '../support/media-info.js';
 
-type Video = NonNullable<MediaInfo['video']>;
-
-function planOf(video: Partial<Video> = {}, extra: Partial<MediaInfo> = {}) {
-  const info: MediaInfo = {
-    formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: 20,
-    streamCount: 3,
-    mediaStreamCount: 2,
-    video: {
-      streamIndex: 2,
-      codec: 'h264',
-      width: 1280,
-      height: 720,
-      frameRate: { num: 30, den: 1 },
-      variableFrameRate: false,
-      startOffset: 0,
-      startTime: 0,
-      pixFmt: 'yuv420p',
-      ...video,
+function planOf(video: Parameters<typeof sourceInfo>[0] = {}, extra: Partial<MediaInfo> = {}) {
+  const info = sourceInfo(
+    { streamIndex: 2, pixFmt: 'yuv420p', ...video },
+    {
+      duration: 20,
+      streamCount: 3,
+      audio: { streamIndex: 1, codec: 'aac', channels: 6, sampleRate: 44_100 },
+      ...extra,
     },
-    audio: { streamIndex: 1, codec: 'aac', channels: 6, sampleRate: 44_100 },
-    ...extra,
-  };
+  );
   return makePlan('r'.repeat(20), info, {
     segmentSeconds: 6,
     chunkSegments: 1,

@@ -4,29 +4,14 @@ import type { MediaInfo } from '../../functions/core/media.js';
 import { makePlan, type Plan } from '../../functions/core/plan.js';
 import type { ReadyRecord } from '../../functions/core/records.js';
 import { deriveView, type VideoRecords } from '../../functions/core/state.js';
+import { sourceInfo } from '../support/media-info.js';
 
 const VIDEO_ID = 'abcdefghij0123456789';
 const CREATED_AT = '2025-03-01T12:00:00.000Z';
 const PLAYBACK_URL = `https://cdn.example.com/videos/${VIDEO_ID}/master.m3u8`;
 const urlOf = (key: string): string => `https://cdn.example.com/${key}`;
 
-const SOURCE: MediaInfo = {
-  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-  duration: 75,
-  streamCount: 2,
-  mediaStreamCount: 2,
-  video: {
-    streamIndex: 0,
-    codec: 'h264',
-    width: 1280,
-    height: 720,
-    frameRate: { num: 30, den: 1 },
-    variableFrameRate: false,
-    startOffset: 0,
-    startTime: 0,
-  },
-  audio: { streamIndex: 1, codec: 'aac', channels: 2, sampleRate: 48_000 },
-};
+const SOURCE: MediaInfo = sourceInfo({}, { duration: 75 });
 
 /** 75 s at 30 fps in 30 s chunks: three chunk jobs and the audio job. */
 const PLAN: Plan = makePlan(VIDEO_ID, SOURCE, {
