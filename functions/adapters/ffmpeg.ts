@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import ffmpeg from 'fluent-ffmpeg';
 import { MediaError, TransientError } from '../core/errors.js';
 import { sheetCapacity } from '../core/images.js';
+import { measuresFrameTiming, TIMING_PACKETS } from '../core/media.js';
 import type { Plan } from '../core/plan.js';
 import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
 import {
@@ -88,7 +89,11 @@ export class FfprobeProber implements MediaProber {
         ],
         { timeout: this.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       );
-      return JSON.parse(stdout);
+      const probed = JSON.parse(stdout) as { format?: { format_name?: unknown } };
+      const formatName = String(probed.format?.format_name ?? '');
+      return measuresFrameTiming(formatName)
+        ? { ...probed, packets: await this.videoPackets(input) }
+        : probed;
     } catch (err) {
       const stderr = String((err as { stderr?: unknown }).stderr ?? '');
       const e = classify(stderr, 'the upload could not be read');
@@ -96,6 +101,34 @@ export class FfprobeProber implements MediaProber {
         throw new MediaError('UNREADABLE_MEDIA', 'the upload is not a media file ffmpeg can read');
       }
       throw e;
+    }
+  }
+
+  /** The opening video packets' timestamps (no decode): how many frames really come. */
+  private async videoPackets(input: string): Promise<unknown[]> {
+    try {
+      const { stdout } = await run(
+        this.paths.ffprobePath,
+        [
+          '-v',
+          'error',
+          '-print_format',
+          'json',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'packet=stream_index,pts_time,dts_time',
+          '-read_intervals',
+          `%+#${TIMING_PACKETS}`,
+          ...inputGuards(input),
+          '-i',
+          input,
+        ],
+        { timeout: this.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      );
+      return (JSON.parse(stdout) as { packets?: unknown[] }).packets ?? [];
+    } catch {
+      return []; // the rate then comes from the container, as before
     }
   }
 }

@@ -138,6 +138,17 @@ export const STANDARD_RATES: readonly Rational[] = [
   { num: 60, den: 1 },
 ];
 
+/**
+ * Matroska/WebM and FLV, what webcams, screen recorders and streams write, often state a
+ * nominal rate (30) for video that delivers fewer frames (a webcam's 18.7 fps): for them the
+ * prober also reads the timestamps of this many opening video packets, with no decode. MP4
+ * needs none (ffprobe's average there is the index's frame count over its duration); other
+ * containers are constant-rate in practice.
+ */
+export const TIMING_PACKETS = 300;
+export const measuresFrameTiming = (formatName: string): boolean =>
+  /\b(matroska|webm|flv)\b/.test(formatName);
+
 const num = z.coerce.number().finite();
 const ffprobeSchema = z.object({
   format: z.object({
@@ -173,6 +184,17 @@ const ffprobeSchema = z.object({
       side_data_list: z.array(z.object({ rotation: num.optional() }).passthrough()).optional(),
     }),
   ),
+  /** Opening video packets, where the prober measured the real rate (see TIMING_PACKETS). */
+  packets: z
+    .array(
+      z.object({
+        stream_index: num.optional(),
+        pts_time: num.optional(),
+        dts_time: num.optional(),
+      }),
+    )
+    .max(10 * TIMING_PACKETS)
+    .optional(),
 });
 
 /** `30000/1001` (frame rates) or `16:15` (ffprobe's aspect ratios). */
@@ -212,6 +234,28 @@ function colourOf(stream: ProbedStream): ColourTags | undefined {
   return Object.values(colour).some((v) => v !== undefined) ? colour : undefined;
 }
 
+/**
+ * Frames per second from the packets' timestamps: (n - 1) frames over the time from the
+ * first to the last, to a thousandth. Undefined with too few packets to say.
+ */
+function measuredRate(
+  packets: { stream_index?: number; pts_time?: number; dts_time?: number }[] | undefined,
+  stream: number,
+): Rational | undefined {
+  const times = [
+    ...new Set(
+      (packets ?? [])
+        .filter((p) => (p.stream_index ?? stream) === stream)
+        .map((p) => p.pts_time ?? p.dts_time)
+        .filter((t): t is number => t !== undefined),
+    ),
+  ].sort((a, b) => a - b);
+  const span = (times.at(-1) ?? 0) - (times[0] ?? 0);
+  if (times.length < 8 || !(span > 0)) return undefined;
+  const fps = Math.round(((times.length - 1) / span) * 1000);
+  return fps > 0 ? { num: fps, den: 1000 } : undefined;
+}
+
 /** Normalise ffprobe JSON. Throws UNREADABLE_MEDIA if it is not what ffprobe prints for media. */
 export function normalizeProbe(raw: unknown): MediaInfo {
   const parsed = ffprobeSchema.safeParse(raw);
@@ -235,9 +279,16 @@ export function normalizeProbe(raw: unknown): MediaInfo {
     if (rotation === 90 || rotation === 270) [width, height] = [height, width];
     const avg = parseRational(v.avg_frame_rate);
     const real = parseRational(v.r_frame_rate);
-    const frameRate = avg ?? real ?? { num: 30, den: 1 };
+    const measured = measuredRate(parsed.data.packets, indexOf(v));
+    const stated = avg ?? real ?? { num: 30, den: 1 };
+    // Fewer frames than the container states: its timestamps say the real average.
+    const frameRate =
+      measured && rationalValue(measured) < 0.9 * rationalValue(stated) ? measured : stated;
     const variableFrameRate =
-      !avg || !real || Math.abs(rationalValue(avg) / rationalValue(real) - 1) > 0.002;
+      frameRate === measured ||
+      !avg ||
+      !real ||
+      Math.abs(rationalValue(avg) / rationalValue(real) - 1) > 0.002;
     const fieldOrder = tag(v.field_order);
     const colour = colourOf(v);
     video = {

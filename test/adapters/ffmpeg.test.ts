@@ -103,6 +103,27 @@ describe('FfmpegTranscoder', () => {
     }
   });
 
+  it("plans a WebM webcam clip at its real rate, not its container's, for the same duration", async () => {
+    // Matroska states 30 fps for video that really carries 24 (every fifth frame dropped).
+    const file = await generate('vfr.webm', 'testsrc2=size=320x240:rate=30:duration=8', [
+      '-vf',
+      "select='not(eq(mod(n,5),4))'",
+      '-vsync',
+      'vfr',
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+    ]);
+    const plan = await planFor(file);
+    expect(rationalValue(plan.output.frameRate)).toBe(24);
+    const out = await encodeAll(file, plan);
+    const times = await frameTimes(Object.values(out)[0] ?? '');
+    expect(Math.abs(times.length / 24 - 8)).toBeLessThanOrEqual(1 / 24 + 1e-6);
+  });
+
   it.each([
     ['exactly on the chunk boundaries', 90],
     ['two seconds before each boundary', 120],

@@ -171,6 +171,30 @@ describe('normalizeProbe', () => {
     expect(info.audio?.streamIndex).toBe(1);
   });
 
+  it("takes a webcam's real average from its packet timestamps when the container overstates it", () => {
+    // 30 fps stated; 21 packets over 2 s (20 frames after the first): 10 fps really.
+    const packets = Array.from({ length: 21 }, (_, i) => ({ stream_index: 0, pts_time: i / 10 }));
+    const info = normalizeProbe({
+      ...probe([videoStream({ r_frame_rate: '30/1', avg_frame_rate: '30/1' })], {
+        format_name: 'matroska,webm',
+      }),
+      packets,
+    });
+
+    expect(info.video?.frameRate).toEqual({ num: 10000, den: 1000 });
+    expect(info.video?.variableFrameRate).toBe(true);
+  });
+
+  it('keeps the stated rate when the packets agree with it, or are too few to say', () => {
+    const agree = Array.from({ length: 30 }, (_, i) => ({ stream_index: 0, pts_time: i / 30 }));
+    const few = [0, 1, 2].map((i) => ({ stream_index: 0, pts_time: i }));
+
+    for (const packets of [agree, few]) {
+      const info = normalizeProbe({ ...probe([videoStream()]), packets });
+      expect(info.video?.frameRate).toEqual({ num: 30, den: 1 });
+    }
+  });
+
   it('reads colour tags, pixel format and field order, leaving out what is unknown', () => {
     const info = normalizeProbe(
       probe([
