@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MediaError } from './errors.js';
+import { round6 } from './seek.js';
 
 export interface Rational {
   num: number;
@@ -396,7 +397,9 @@ export const isMp4Family = (formatName: string): boolean => /\bmov\b|\bmp4\b/.te
  */
 export function withKeyframes(
   info: MediaInfo,
-  index: { start: number; keyframes: number[]; frames?: number; byteEnds?: number[] } | undefined,
+  index:
+    | { start: number; keyframes: number[]; frames?: number; end?: number; byteEnds?: number[] }
+    | undefined,
 ): MediaInfo {
   const video = info.video;
   if (!video || !index || index.keyframes.length === 0) return info;
@@ -406,8 +409,14 @@ export function withKeyframes(
   // The byte table is indexed by seconds of the file's own timeline: usable as is only when
   // that starts at 0, as it nearly always does.
   const byteEnds = Math.abs(fileStart) < 1e-3 ? index.byteEnds : undefined;
+  // A cut-short upload: the video lasts as far as its frames' data goes, not as the header says.
+  const duration =
+    index.end !== undefined
+      ? Math.min(info.duration, round6(index.end - index.start))
+      : info.duration;
   return {
     ...info,
+    duration,
     video: {
       ...video,
       keyframes,

@@ -10,8 +10,13 @@
 export interface Mp4KeyframeIndex {
   /** Presentation time of the video track's first frame, in seconds (ffmpeg's start_time). */
   start: number;
-  /** Frames the edit list shows (all of them without one). */
+  /** Frames the edit list shows (all of them without one) whose data is in the file. */
   frames: number;
+  /**
+   * Set when the file ends before the data of some frames it indexes (a cut-short upload):
+   * the presentation time, in seconds, where the last frame present ends.
+   */
+  end?: number;
   /**
    * byteEnds[i]: where the file's data for the first i seconds ends (the end of the last
    * sample, of any track, due before i s). Only when the moov comes before all the media,
@@ -158,8 +163,10 @@ function videoTrack(
   view: DataView,
   moov: Box,
   movieTimescale: number,
+  fileSize: number | undefined,
 ): Mp4KeyframeIndex | undefined {
-  for (const { trak, handler, stbl, timescale } of tracksOf(view, moov)) {
+  for (const track of tracksOf(view, moov)) {
+    const { trak, handler, stbl, timescale } = track;
     if (handler !== VIDE) continue;
     const stts = find(view, stbl, 'stts');
     if (!stbl || !stts || !timescale) return undefined;
@@ -206,76 +213,101 @@ function videoTrack(
     // duration. The first frame shown is the stream's start.
     const shown = (ticks: number) =>
       ticks + shift >= delay - 0.5 && (shownTicks <= 0 || ticks + shift < delay + shownTicks - 0.5);
+    // A cut-short upload indexes frames whose data is not in the file.
+    const extents = fileSize === undefined ? undefined : trackExtents(view, track, movieTimescale);
+    const present = (i: number) => !extents || (extents.end[i] ?? 0) <= (fileSize ?? 0);
     let start = Number.POSITIVE_INFINITY;
     let frames = 0;
-    for (const ticks of pts) {
+    let shownFrames = 0;
+    let last = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < samples; i++) {
+      const ticks = pts[i] ?? 0;
       if (!shown(ticks)) continue;
-      frames += 1;
+      shownFrames += 1;
       start = Math.min(start, seconds(ticks));
+      if (!present(i)) continue;
+      frames += 1;
+      last = Math.max(last, seconds(ticks));
     }
     if (frames === 0) return undefined;
     // Keyframes the edit list hides (before the start) stay: decoding can start there.
     const keyframes = [...new Set(Array.from(sync, (i) => seconds(pts[i] ?? 0)))];
     keyframes.sort((a, b) => a - b);
-    return { start, frames, keyframes };
+    if (frames === shownFrames) return { start, frames, keyframes };
+    const frameSeconds = samples > 1 ? ((dts[1] ?? 0) - (dts[0] ?? 0)) / timescale : 0;
+    return {
+      start,
+      frames,
+      keyframes: keyframes.filter((k) => k <= last),
+      end: Math.round((last + frameSeconds) * 1e6) / 1e6,
+    };
   }
   return undefined;
 }
 
 /**
- * Byte offset and decode time (seconds) of every sample of the audio and video tracks, from
- * stsz, stsc and stco/co64; undefined if a table is missing or inconsistent.
+ * Byte offset and decode time (seconds) of every sample of one track, from stsz, stsc and
+ * stco/co64; undefined if a table is missing or inconsistent.
  */
-function sampleExtents(view: DataView, moov: Box, movieTimescale: number) {
-  const extents: { time: Float64Array; start: Float64Array; end: Float64Array }[] = [];
-  for (const { trak, handler, stbl, timescale } of tracksOf(view, moov)) {
-    if (handler !== VIDE && handler !== SOUN) continue;
-    const stts = find(view, stbl, 'stts');
-    const stsz = find(view, stbl, 'stsz');
-    const stsc = find(view, stbl, 'stsc');
-    const stco = find(view, stbl, 'stco') ?? find(view, stbl, 'co64');
-    if (!timescale || !stts || !stsz || !stsc || !stco) return undefined;
-    const edit = editOf(view, trak, timescale, movieTimescale);
-    const dts = decodeTimes(view, stts);
-    if (!edit || !dts) return undefined;
-    const samples = dts.length;
+function trackExtents(
+  view: DataView,
+  track: { trak: Box; stbl: Box | undefined; timescale: number },
+  movieTimescale: number,
+): { time: Float64Array; start: Float64Array; end: Float64Array } | undefined {
+  const { trak, stbl, timescale } = track;
+  const stts = find(view, stbl, 'stts');
+  const stsz = find(view, stbl, 'stsz');
+  const stsc = find(view, stbl, 'stsc');
+  const stco = find(view, stbl, 'stco') ?? find(view, stbl, 'co64');
+  if (!timescale || !stts || !stsz || !stsc || !stco) return undefined;
+  const edit = editOf(view, trak, timescale, movieTimescale);
+  const dts = decodeTimes(view, stts);
+  if (!edit || !dts) return undefined;
+  const samples = dts.length;
 
-    const fixedSize = view.getUint32(stsz.body + 4);
-    if (view.getUint32(stsz.body + 8) !== samples) return undefined;
-    if (fixedSize === 0 && stsz.body + 12 + samples * 4 > stsz.end) return undefined;
-    const sizeOf = (i: number) => fixedSize || view.getUint32(stsz.body + 12 + i * 4);
+  const fixedSize = view.getUint32(stsz.body + 4);
+  if (view.getUint32(stsz.body + 8) !== samples) return undefined;
+  if (fixedSize === 0 && stsz.body + 12 + samples * 4 > stsz.end) return undefined;
+  const sizeOf = (i: number) => fixedSize || view.getUint32(stsz.body + 12 + i * 4);
 
-    const wide = stco.type === 'co64';
-    const chunks = entries(view, stco, wide ? 8 : 4);
-    const chunkOffset = (c: number) =>
-      wide
-        ? Number(view.getBigUint64(stco.body + 8 + c * 8))
-        : view.getUint32(stco.body + 8 + c * 4);
-    const runs = entries(view, stsc, 12);
+  const wide = stco.type === 'co64';
+  const chunks = entries(view, stco, wide ? 8 : 4);
+  const chunkOffset = (c: number) =>
+    wide ? Number(view.getBigUint64(stco.body + 8 + c * 8)) : view.getUint32(stco.body + 8 + c * 4);
+  const runs = entries(view, stsc, 12);
 
-    const time = new Float64Array(samples);
-    const start = new Float64Array(samples);
-    const end = new Float64Array(samples);
-    let sample = 0;
-    for (let r = 0; r < runs && sample < samples; r++) {
-      const at = stsc.body + 8 + r * 12;
-      const first = view.getUint32(at) - 1; // 1-based chunk numbers
-      const perChunk = view.getUint32(at + 4);
-      const last = r + 1 < runs ? view.getUint32(at + 12) - 1 : chunks;
-      if (first < 0 || last > chunks || last < first || perChunk === 0) return undefined;
-      for (let c = first; c < last && sample < samples; c++) {
-        let offset = chunkOffset(c);
-        for (let k = 0; k < perChunk && sample < samples; k++, sample++) {
-          const size = sizeOf(sample);
-          time[sample] = ((dts[sample] ?? 0) + edit.shift) / timescale;
-          start[sample] = offset;
-          end[sample] = offset + size;
-          offset += size;
-        }
+  const time = new Float64Array(samples);
+  const start = new Float64Array(samples);
+  const end = new Float64Array(samples);
+  let sample = 0;
+  for (let r = 0; r < runs && sample < samples; r++) {
+    const at = stsc.body + 8 + r * 12;
+    const first = view.getUint32(at) - 1; // 1-based chunk numbers
+    const perChunk = view.getUint32(at + 4);
+    const last = r + 1 < runs ? view.getUint32(at + 12) - 1 : chunks;
+    if (first < 0 || last > chunks || last < first || perChunk === 0) return undefined;
+    for (let c = first; c < last && sample < samples; c++) {
+      let offset = chunkOffset(c);
+      for (let k = 0; k < perChunk && sample < samples; k++, sample++) {
+        const size = sizeOf(sample);
+        time[sample] = ((dts[sample] ?? 0) + edit.shift) / timescale;
+        start[sample] = offset;
+        end[sample] = offset + size;
+        offset += size;
       }
     }
-    if (sample !== samples) return undefined;
-    extents.push({ time, start, end });
+  }
+  return sample === samples ? { time, start, end } : undefined;
+}
+
+/** trackExtents of the audio and video tracks; undefined if any is unreadable. */
+function sampleExtents(view: DataView, moov: Box, movieTimescale: number) {
+  const extents: { time: Float64Array; start: Float64Array; end: Float64Array }[] = [];
+  for (const track of tracksOf(view, moov)) {
+    if (track.handler !== VIDE && track.handler !== SOUN) continue;
+    const e = trackExtents(view, track, movieTimescale);
+    if (!e) return undefined;
+    extents.push(e);
   }
   return extents.length > 0 ? extents : undefined;
 }
@@ -312,7 +344,11 @@ function byteEndsOf(
  * Parses a `moov` box (the whole box, header included) found at `offset` in the file (for
  * byteEnds: only a moov that ends before the media gives them).
  */
-export function parseMoov(bytes: Uint8Array, offset?: number): Mp4KeyframeIndex | undefined {
+export function parseMoov(
+  bytes: Uint8Array,
+  offset?: number,
+  fileSize?: number,
+): Mp4KeyframeIndex | undefined {
   try {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const moov = boxAt(view, 0, bytes.byteLength);
@@ -322,7 +358,7 @@ export function parseMoov(bytes: Uint8Array, offset?: number): Mp4KeyframeIndex 
     if (!mvhd) return undefined;
     const movieTimescale = timescaleOf(view, mvhd);
     if (!movieTimescale) return undefined;
-    const index = videoTrack(view, moov, movieTimescale);
+    const index = videoTrack(view, moov, movieTimescale, fileSize);
     if (!index || offset === undefined) return index;
     const byteEnds = byteEndsOf(view, moov, movieTimescale, offset + bytes.byteLength);
     return byteEnds ? { ...index, byteEnds } : index;

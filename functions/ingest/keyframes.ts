@@ -65,7 +65,7 @@ export async function readMp4Keyframes(
           local + boxSize <= buffered.length
             ? buffered.subarray(local, local + boxSize)
             : await read(store, bucket, key, at, at + boxSize);
-        return parseMoov(moov, at);
+        return parseMoov(moov, at, size);
       }
       at += boxSize;
     }

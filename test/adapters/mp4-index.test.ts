@@ -162,6 +162,24 @@ describe('the MP4 keyframe index', () => {
     expect(plan.chunks.every((c) => c.startFrame < 360)).toBe(true);
   });
 
+  it('counts only the frames whose data is in a cut-short upload, and where they end', async () => {
+    const whole = await encode('whole.mp4', FASTSTART);
+    const bytes = await readFile(whole);
+    const cut = join(dir, 'cut-short.mp4');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    // What a player decodes of the cut file: the frames present.
+    const decoded = (await videoEntries(cut, 'frame=pkt_pts_time')).filter((l) => l.trim());
+
+    const info = await mediaInfoOf(cut);
+
+    expect(info.video?.frames).toBeLessThan(360);
+    expect(Math.abs((info.video?.frames ?? 0) - decoded.length)).toBeLessThanOrEqual(2);
+    // Up to the last frame present in presentation order (B-frames before it may be lost).
+    expect(Math.abs(info.duration - (info.video?.frames ?? 0) / 30)).toBeLessThanOrEqual(3 / 30);
+    // The whole file's index is untouched.
+    expect((await indexOf(whole)).index?.end).toBeUndefined();
+  });
+
   it('throws when the upload cannot be read, so ingest retries instead of planning otherwise', async () => {
     const failing = {
       getRange: async () => {
