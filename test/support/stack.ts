@@ -60,7 +60,9 @@ export async function startStack(opts: {
     out += d;
   });
   const started = Date.now();
-  while (!/ready at/.test(out)) {
+  // Wait for the whole banner: the lines after "ready at" (token, s3 endpoint) can arrive in
+  // a later chunk of output on a busy machine.
+  while (!/ready at[\s\S]*\n\s*s3:\s+\S+/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`local stack exited:\n${out}`);
     if (Date.now() - started > 30_000) {
       proc.kill('SIGKILL');

@@ -20,6 +20,12 @@ const frames = (lumas: number[], fps = 30): FrameStat[] =>
   lumas.map((y, n) => ({ time: n / fps, values: { 'signalstats.YAVG': y } }));
 
 describe('parseFrameMetadata', () => {
+  it('keeps a broadcast clock exact, which pts_time rounds to 0.1 s', () => {
+    const text = 'frame:0    pts:3912669846 pts_time:43474.1\nlavfi.signalstats.YAVG=16\n';
+
+    expect(parseFrameMetadata(text)[0]?.time).toBeCloseTo(43474.1094, 6);
+  });
+
   it('reads each frame time with its keys, -inf included', () => {
     const text = [
       'frame:0    pts:13344   pts_time:0.278',
@@ -29,7 +35,7 @@ describe('parseFrameMetadata', () => {
       '',
     ].join('\n');
 
-    expect(parseFrameMetadata(text)).toEqual([
+    expect(parseFrameMetadata(text, 48_000)).toEqual([
       { time: 0.278, values: { 'astats.Overall.RMS_level': -Infinity } },
       { time: 0.283, values: { 'astats.Overall.RMS_level': -9.03 } },
     ]);
