@@ -3,7 +3,7 @@
  * Every command that opens an upload carries the same guards (DESIGN.md §5, security).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -131,6 +131,24 @@ export class FfprobeProber implements MediaProber {
       return []; // the rate then comes from the container, as before
     }
   }
+}
+
+/**
+ * The end (pts + duration, seconds) of the latest packet in a framecrc log: where the
+ * video really ends. Undefined if the log has no packets.
+ */
+async function lastPacketEnd(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const tb = /^#tb 0: (\d+)\/(\d+)$/m.exec(text);
+  if (!tb) return undefined;
+  const [num, den] = [Number(tb[1]), Number(tb[2])];
+  let end = Number.NEGATIVE_INFINITY;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const [, , pts, duration] = line.split(',').map((f) => Number(f.trim()));
+    if (Number.isFinite(pts)) end = Math.max(end, (pts ?? 0) + (duration || 0));
+  }
+  return Number.isFinite(end) && den > 0 ? (end * num) / den : undefined;
 }
 
 /** Parse the media playlist ffmpeg's hls muxer wrote for one chunk (trusted, our own output). */
@@ -321,9 +339,15 @@ export class FfmpegTranscoder implements Transcoder {
     plan: Plan;
     workDir: string;
     onSegment?: SegmentListener;
+    until?: number;
   }): Promise<AudioOutput> {
-    const command = audioCommand(args.plan, { input: args.input, workDir: args.workDir });
+    const command = audioCommand(args.plan, {
+      input: args.input,
+      workDir: args.workDir,
+      ...(args.until !== undefined ? { until: args.until } : {}),
+    });
     const dir = join(args.workDir, 'audio');
+    await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const watcher = watchSegments(
       [{ rendition: 'audio', dir, playlist: 'index.m3u8' }],
@@ -334,6 +358,12 @@ export class FfmpegTranscoder implements Transcoder {
     } finally {
       await watcher.stop();
     }
-    return { dir, segments: await readSegments(dir, 'index.m3u8'), codecs: 'mp4a.40.2' };
+    const videoEnd = command.videoPackets ? await lastPacketEnd(command.videoPackets) : undefined;
+    return {
+      dir,
+      segments: await readSegments(dir, 'index.m3u8'),
+      codecs: 'mp4a.40.2',
+      ...(videoEnd !== undefined ? { videoEnd } : {}),
+    };
   }
 }

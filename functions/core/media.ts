@@ -402,10 +402,15 @@ export function withKeyframes(
     | undefined,
 ): MediaInfo {
   const video = info.video;
-  if (!video || !index || index.keyframes.length === 0) return info;
+  if (!video || !index) return info;
   if (Math.abs(index.start - video.startTime) > 0.002) return info;
   const fileStart = video.startTime - video.startOffset;
-  const keyframes = index.keyframes.map((k) => Math.round((k - fileStart) * 1e6) / 1e6);
+  // An index with no sync sample table entries (some encoders write an empty one) still
+  // counts the frames; the plan then goes without keyframes.
+  const keyframes =
+    index.keyframes.length > 0
+      ? index.keyframes.map((k) => Math.round((k - fileStart) * 1e6) / 1e6)
+      : undefined;
   // The byte table is indexed by seconds of the file's own timeline: usable as is only when
   // that starts at 0, as it nearly always does.
   const byteEnds = Math.abs(fileStart) < 1e-3 ? index.byteEnds : undefined;
@@ -419,7 +424,7 @@ export function withKeyframes(
     duration,
     video: {
       ...video,
-      keyframes,
+      ...(keyframes ? { keyframes } : {}),
       ...(index.frames ? { frames: index.frames } : {}),
       ...(byteEnds ? { byteEnds } : {}),
     },

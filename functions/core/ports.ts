@@ -104,12 +104,14 @@ export interface Transcoder {
     /** false: ignore the plan's read bound (the retry when it fell short). */
     bounded?: boolean;
   }): Promise<ChunkOutput>;
-  /** Encode the whole source's first audio stream into the stereo AAC rendition. */
+  /** Encode the source's main audio stream into the stereo AAC rendition. */
   encodeAudio(args: {
     input: string;
     plan: Plan;
     workDir: string;
     onSegment?: SegmentListener;
+    /** The video's real length in seconds, when it is shorter than the plan says. */
+    until?: number;
   }): Promise<AudioOutput>;
 }
 

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { type ImageSpec, sheetCapacity } from './images.js';
-import { ALLOWED_DEMUXERS, type ColourTags } from './media.js';
+import { ALLOWED_DEMUXERS, type ColourTags, isMp4Family } from './media.js';
 import { type ChunkSpec, type Plan, type SourceStreams, slotTime } from './plan.js';
 
 export interface FfmpegCommand {
@@ -348,15 +348,27 @@ export function chunkCommand(
  * The audio rendition: the main audio track on the video's timeline. Samples before the
  * first video frame are cut, a late start is filled with silence (so the offset between
  * sound and picture is the source's), gaps and overlaps in the timestamps are evened out,
- * and the track is padded or cut to the video's length. Any layout becomes stereo with
- * ffmpeg's standard downmix, at 48 kHz.
+ * and the track is padded or cut to the video's length (`until` seconds, when known better
+ * than the plan). Any layout becomes stereo with ffmpeg's standard downmix, at 48 kHz.
+ *
+ * Outside MP4 (whose index says how much video a file really holds), a container's
+ * duration can overstate a cut-short upload's. The same pass then also logs the video's
+ * packets (copied, not decoded, to `videoPackets`), so the job can tell where the video
+ * really ends.
  */
-export function audioCommand(plan: Plan, args: { input: string; workDir: string }): FfmpegCommand {
+export function audioCommand(
+  plan: Plan,
+  args: { input: string; workDir: string; until?: number },
+): FfmpegCommand & { videoPackets?: string } {
   if (!plan.audio || !plan.source.audio) throw new Error('the plan has no audio rendition');
   const dir = join(args.workDir, 'audio');
   const fps = plan.output.frameRate.num / plan.output.frameRate.den;
   const rate = plan.audio.sampleRate;
-  const samples = Math.round((plan.estimatedFrames / fps) * rate);
+  const samples = Math.round((args.until ?? plan.estimatedFrames / fps) * rate);
+  const videoPackets =
+    args.until === undefined && !isMp4Family(plan.source.formatName)
+      ? join(args.workDir, 'video-packets.txt')
+      : undefined;
   const filters = [
     `asetpts=PTS-${fmt(plan.source.video.start)}/TB`,
     `aresample=${rate}:async=1:first_pts=0`,
@@ -403,6 +415,15 @@ export function audioCommand(plan: Plan, args: { input: string; workDir: string 
           join(dir, 'seg_%05d.ts'),
         ],
       },
+      ...(videoPackets
+        ? [
+            {
+              path: videoPackets,
+              options: ['-map', `0:${plan.source.video.stream}`, '-c:v', 'copy', '-f', 'framecrc'],
+            },
+          ]
+        : []),
     ],
+    ...(videoPackets ? { videoPackets } : {}),
   };
 }

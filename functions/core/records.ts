@@ -68,6 +68,8 @@ export interface ChunkOutput {
 
 export interface AudioOutput extends RenditionOutput {
   dir: string;
+  /** Where the source's video really ends (its clock, seconds), when the encode logged it. */
+  videoEnd?: number;
 }
 
 /** `state/{id}/chunks/{n}.json`: one chunk's segments in every rendition, already uploaded. */

@@ -95,7 +95,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
       const uploader = segmentUploader(deps, id);
       if (job.type === 'audio') {
         const progress = audioProgress(deps, plan);
-        const out = await deps.transcoder.encodeAudio({
+        let out = await deps.transcoder.encodeAudio({
           input,
           plan,
           workDir,
@@ -105,7 +105,16 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           },
         });
         await progress.settled();
-        await uploader.rest('audio', out);
+        let up = uploader;
+        const until = shorterVideo(plan, out.videoEnd);
+        if (until !== undefined) {
+          // The file holds less video than its container said (a cut-short upload): the
+          // sound must end with the picture, not run on in silence.
+          logger.info('audio cut to the video', { videoId: id, seconds: until });
+          up = segmentUploader(deps, id);
+          out = await deps.transcoder.encodeAudio({ input, plan, workDir, until });
+        }
+        await up.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
       } else {
         const encode = (bounded: boolean) => {
@@ -184,6 +193,17 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
   }
   await requestPublish(deps, plan, job);
   return result;
+}
+
+/**
+ * The video's real length in seconds when the file ends more than a frame before the plan
+ * expected it to (`videoEnd` on the source's clock); undefined when the plan was right.
+ */
+export function shorterVideo(plan: Plan, videoEnd: number | undefined): number | undefined {
+  if (videoEnd === undefined) return undefined;
+  const fps = plan.output.frameRate.num / plan.output.frameRate.den;
+  const real = videoEnd - plan.source.video.start;
+  return real > 0 && real < plan.estimatedFrames / fps - 1 / fps ? real : undefined;
 }
 
 /**

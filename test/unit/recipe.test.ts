@@ -9,6 +9,7 @@ import {
   chunkFilterGraph,
   colourPlan,
 } from '../../functions/core/recipe.js';
+import { shorterVideo } from '../../functions/transcode/transcode.js';
 import { sourceInfo } from '../support/media-info.js';
 
 function planOf(video: Parameters<typeof sourceInfo>[0] = {}, extra: Partial<MediaInfo> = {}) {
@@ -124,5 +125,39 @@ describe('audioCommand', () => {
     expect(options).toContain('asetpts=PTS-43474.109400/TB,aresample=48000:async=1:first_pts=0');
     expect(options).toContain(`apad=whole_len=${20 * 48_000},atrim=end_sample=${20 * 48_000}`);
     expect(options).toContain('-ac 2 -ar 48000');
+  });
+
+  it('logs the video packets of a non-MP4 upload, whose container may overstate its length', () => {
+    const mkv = planOf({}, { formatName: 'matroska,webm' });
+
+    const command = audioCommand(mkv, args);
+
+    expect(command.videoPackets).toBe('/tmp/w/video-packets.txt');
+    expect(command.outputs[1]?.options).toEqual(['-map', '0:2', '-c:v', 'copy', '-f', 'framecrc']);
+    // MP4's index already says how much video the file holds.
+    expect(audioCommand(planOf(), args).videoPackets).toBeUndefined();
+  });
+
+  it('cuts the audio where the video really ends, when told', () => {
+    const mkv = planOf({}, { formatName: 'matroska,webm' });
+
+    const command = audioCommand(mkv, { ...args, until: 7.2 });
+
+    expect(command.outputs[0]?.options.join(' ')).toContain(`atrim=end_sample=${7.2 * 48_000}`);
+    expect(command.videoPackets).toBeUndefined();
+  });
+});
+
+describe('shorterVideo', () => {
+  const plan = planOf({ startTime: 1.5 }, { formatName: 'matroska,webm' });
+
+  it('says how long the video really is when the file ends a frame or more early', () => {
+    expect(shorterVideo(plan, 1.5 + 7.2)).toBeCloseTo(7.2, 6);
+  });
+
+  it('says nothing when the video ends where the plan expected, or nothing was logged', () => {
+    expect(shorterVideo(plan, 1.5 + 20)).toBeUndefined();
+    expect(shorterVideo(plan, 1.5 + 20 - 0.5 / 30)).toBeUndefined();
+    expect(shorterVideo(plan, undefined)).toBeUndefined();
   });
 });
