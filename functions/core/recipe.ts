@@ -345,6 +345,17 @@ export function chunkCommand(
 }
 
 /**
+ * A clip of under two seconds (a phone's 0.1 s capture, quiet broadcast audio) makes a
+ * transport stream of a few packets: one PES with its AAC frames back to back. Probing
+ * players and tools then take the segment for raw ADTS audio, since ffmpeg's MPEG-TS probe
+ * needs ten packets, and read the TS headers as audio. One PES per frame (no mux delay),
+ * each behind its own PAT/PMT/SDT, makes enough packets; on longer audio that would cost
+ * ~200 kb/s, so only the tiny ones get it.
+ */
+const TINY_AUDIO_SECONDS = 2;
+const TINY_AUDIO_TS = ['-muxdelay', '0', '-hls_ts_options', 'pat_period=0:sdt_period=0'];
+
+/**
  * The audio rendition: the main audio track on the video's timeline. Samples before the
  * first video frame are cut, a late start is filled with silence (so the offset between
  * sound and picture is the source's), gaps and overlaps in the timestamps are evened out,
@@ -402,6 +413,7 @@ export function audioCommand(
           // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
           '-output_ts_offset',
           fmt(plan.output.timelineOrigin),
+          ...(samples < TINY_AUDIO_SECONDS * rate ? TINY_AUDIO_TS : []),
           '-f',
           'hls',
           // Audio segments end where the video's do, so both lists advance together.

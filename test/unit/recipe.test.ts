@@ -138,6 +138,15 @@ describe('audioCommand', () => {
     expect(audioCommand(planOf(), args).videoPackets).toBeUndefined();
   });
 
+  it('writes a clip under two seconds as a transport stream that probes as one', () => {
+    const tiny = planOf({}, { duration: 0.1 });
+
+    expect(audioCommand(tiny, args).outputs[0]?.options.join(' ')).toContain(
+      '-muxdelay 0 -hls_ts_options pat_period=0:sdt_period=0',
+    );
+    expect(audioCommand(planOf(), args).outputs[0]?.options).not.toContain('-muxdelay');
+  });
+
   it('cuts the audio where the video really ends, when told', () => {
     const mkv = planOf({}, { formatName: 'matroska,webm' });
 
