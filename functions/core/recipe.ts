@@ -354,6 +354,12 @@ export function chunkCommand(
  */
 const TINY_AUDIO_SECONDS = 2;
 const TINY_AUDIO_TS = ['-muxdelay', '0', '-hls_ts_options', 'pat_period=0:sdt_period=0'];
+/**
+ * The MPEG-TS muxer delays every timestamp by twice its mux delay (0.7 s by default), so
+ * every other segment starts 1.4 s later than its -output_ts_offset: with no mux delay,
+ * the offset carries those 1.4 s itself, and the tiny audio stays on the same timeline.
+ */
+const TS_MUX_SHIFT_SECONDS = 1.4;
 
 /**
  * The audio rendition: the main audio track on the video's timeline. Samples before the
@@ -376,6 +382,7 @@ export function audioCommand(
   const fps = plan.output.frameRate.num / plan.output.frameRate.den;
   const rate = plan.audio.sampleRate;
   const samples = Math.round((args.until ?? plan.estimatedFrames / fps) * rate);
+  const tiny = samples < TINY_AUDIO_SECONDS * rate;
   const videoPackets =
     args.until === undefined && !isMp4Family(plan.source.formatName)
       ? join(args.workDir, 'video-packets.txt')
@@ -412,8 +419,8 @@ export function audioCommand(
           String(rate),
           // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
           '-output_ts_offset',
-          fmt(plan.output.timelineOrigin),
-          ...(samples < TINY_AUDIO_SECONDS * rate ? TINY_AUDIO_TS : []),
+          fmt(plan.output.timelineOrigin + (tiny ? TS_MUX_SHIFT_SECONDS : 0)),
+          ...(tiny ? TINY_AUDIO_TS : []),
           '-f',
           'hls',
           // Audio segments end where the video's do, so both lists advance together.

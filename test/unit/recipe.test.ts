@@ -141,8 +141,9 @@ describe('audioCommand', () => {
   it('writes a clip under two seconds as a transport stream that probes as one', () => {
     const tiny = planOf({}, { duration: 0.1 });
 
+    // The muxer's usual 1.4 s timestamp delay, which no mux delay drops, goes in the offset.
     expect(audioCommand(tiny, args).outputs[0]?.options.join(' ')).toContain(
-      '-muxdelay 0 -hls_ts_options pat_period=0:sdt_period=0',
+      '-output_ts_offset 2.400000 -muxdelay 0 -hls_ts_options pat_period=0:sdt_period=0',
     );
     expect(audioCommand(planOf(), args).outputs[0]?.options).not.toContain('-muxdelay');
   });
