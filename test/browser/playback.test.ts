@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSource } from '../support/media.js';
+import { makeSource, sharedMedia } from '../support/media.js';
 import { ApiClient, REPO, type RunningStack, startStack } from '../support/stack.js';
 import { chromiumAvailable, launchChromium, mseType } from './chromium.js';
 import { startPlayerPage } from './player-page.js';
@@ -347,3 +347,64 @@ describe('captions in hls.js', () => {
 });
 
 /** PUT a file to a presigned upload, as a client app does. */
+
+/**
+ * Real uploads of kinds the generated clips do not cover (../shared/media, see its README),
+ * played to their end: interlaced H.264 and broadcast MPEG-2 (deinterlaced, anamorphic, a
+ * TS that starts at 1.7 s), a variable-rate FLV whose picture size changes, a rotated phone
+ * clip, and AV1 with late audio.
+ */
+const REAL_CLIPS = [
+  'h264_interlaced_tff_640x360.mp4',
+  'mpeg2_480i_tff_704x480_sar10-11_scte20.ts',
+  'flv_h264_frame_drops_res_change.flv',
+  'android_emulator_h264_720p_rot90.mp4',
+  'av1_1080x720_aac.mp4',
+];
+const realClipsMissing = REAL_CLIPS.filter((c) => !sharedMedia(c));
+if (realClipsMissing.length > 0) {
+  console.warn(`skipping the real clips in hls.js: ${realClipsMissing.join(', ')} not found`);
+}
+
+describe('real-world uploads in hls.js', () => {
+  it.skipIf(realClipsMissing.length > 0)('play to their end with no player error', async () => {
+    if (!available) return;
+    const views = await Promise.all(
+      REAL_CLIPS.map(async (name) => {
+        const view = await api.waitFor(await api.upload(sharedMedia(name) ?? ''));
+        return { name, view };
+      }),
+    );
+    for (const { name, view } of views) {
+      expect(view.status, `${name}: ${JSON.stringify(view.error)}`).toBe('ready');
+      const page = await browser.newPage();
+      await page.goto(`${playerPage.url}?src=${encodeURIComponent(view.playbackUrl ?? '')}`);
+      const snapshot = async () => (await page.evaluate('player.snapshot()')) as Snapshot;
+      await page
+        .waitForFunction('player.state.firstFrameAt !== null', undefined, { timeout: 20_000 })
+        .catch(async () => {
+          throw new Error(`${name}: no first frame: ${JSON.stringify(await snapshot())}`);
+        });
+      await page.evaluate('player.video.playbackRate = 2');
+      const end = `player.video.ended || player.video.currentTime >= player.video.duration - 0.25`;
+      await page
+        .waitForFunction(end, undefined, { timeout: ((view.duration ?? 10) / 2) * 1000 + 30_000 })
+        .catch(async () => {
+          throw new Error(`${name}: did not play to its end: ${JSON.stringify(await snapshot())}`);
+        });
+      const after = await snapshot();
+      console.log(
+        `${name}: played ${after.frames} frames to ${after.currentTime.toFixed(2)} s of ` +
+          `${view.duration} s; non-fatal hls.js errors: ${after.nonFatal.join('; ') || 'none'}`,
+      );
+      expect(after.fatal, name).toEqual([]);
+      expect(after.videoError, name).toBeNull();
+      expect(
+        after.nonFatal.filter((e) => BAD_MEDIA.test(e)),
+        name,
+      ).toEqual([]);
+      expect(after.frames, name).toBeGreaterThan(0);
+      await page.close();
+    }
+  });
+});
