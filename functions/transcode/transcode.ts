@@ -106,10 +106,10 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
         });
         await progress.settled();
         let up = uploader;
-        const until = shorterVideo(plan, out.videoEnd);
+        const until = videoLengthIfNotPlanned(plan, out.videoEnd);
         if (until !== undefined) {
-          // The file holds less video than its container said (a cut-short upload): the
-          // sound must end with the picture, not run on in silence.
+          // The file holds less (a cut-short upload) or more video than its container said:
+          // the sound must end with the picture, not run on in silence or stop early.
           logger.info('audio cut to the video', { videoId: id, seconds: until });
           up = segmentUploader(deps, id);
           out = await deps.transcoder.encodeAudio({ input, plan, workDir, until });
@@ -196,14 +196,18 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
 }
 
 /**
- * The video's real length in seconds when the file ends more than a frame before the plan
- * expected it to (`videoEnd` on the source's clock); undefined when the plan was right.
+ * The video's real length in seconds when the file's video ends more than a frame from
+ * where the plan expected (`videoEnd` on the source's clock); undefined when the plan was
+ * right or nothing was logged.
  */
-export function shorterVideo(plan: Plan, videoEnd: number | undefined): number | undefined {
+export function videoLengthIfNotPlanned(
+  plan: Plan,
+  videoEnd: number | undefined,
+): number | undefined {
   if (videoEnd === undefined) return undefined;
   const fps = plan.output.frameRate.num / plan.output.frameRate.den;
   const real = videoEnd - plan.source.video.start;
-  return real > 0 && real < plan.estimatedFrames / fps - 1 / fps ? real : undefined;
+  return real > 0 && Math.abs(real - plan.estimatedFrames / fps) > 1 / fps ? real : undefined;
 }
 
 /**

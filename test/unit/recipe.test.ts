@@ -9,7 +9,7 @@ import {
   chunkFilterGraph,
   colourPlan,
 } from '../../functions/core/recipe.js';
-import { shorterVideo } from '../../functions/transcode/transcode.js';
+import { videoLengthIfNotPlanned } from '../../functions/transcode/transcode.js';
 import { sourceInfo } from '../support/media-info.js';
 
 function planOf(video: Parameters<typeof sourceInfo>[0] = {}, extra: Partial<MediaInfo> = {}) {
@@ -158,16 +158,17 @@ describe('audioCommand', () => {
   });
 });
 
-describe('shorterVideo', () => {
+describe('videoLengthIfNotPlanned', () => {
   const plan = planOf({ startTime: 1.5 }, { formatName: 'matroska,webm' });
 
-  it('says how long the video really is when the file ends a frame or more early', () => {
-    expect(shorterVideo(plan, 1.5 + 7.2)).toBeCloseTo(7.2, 6);
+  it('says how long the video really is when the file ends a frame or more early or late', () => {
+    expect(videoLengthIfNotPlanned(plan, 1.5 + 7.2)).toBeCloseTo(7.2, 6);
+    expect(videoLengthIfNotPlanned(plan, 1.5 + 22)).toBeCloseTo(22, 6);
   });
 
   it('says nothing when the video ends where the plan expected, or nothing was logged', () => {
-    expect(shorterVideo(plan, 1.5 + 20)).toBeUndefined();
-    expect(shorterVideo(plan, 1.5 + 20 - 0.5 / 30)).toBeUndefined();
-    expect(shorterVideo(plan, undefined)).toBeUndefined();
+    expect(videoLengthIfNotPlanned(plan, 1.5 + 20)).toBeUndefined();
+    expect(videoLengthIfNotPlanned(plan, 1.5 + 20 - 0.5 / 30)).toBeUndefined();
+    expect(videoLengthIfNotPlanned(plan, undefined)).toBeUndefined();
   });
 });
