@@ -166,6 +166,7 @@ const ffprobeSchema = z.object({
       r_frame_rate: z.string().optional(),
       avg_frame_rate: z.string().optional(),
       index: num.optional(),
+      nb_frames: num.optional(),
       duration: num.optional(),
       start_time: num.optional(),
       channels: num.optional(),
@@ -266,7 +267,10 @@ export function normalizeProbe(raw: unknown): MediaInfo {
 
   // Cover art is a one-frame "video" stream in MP3/M4A; it is not the video. Data, subtitle
   // and timecode tracks are neither video nor audio, and are ignored.
-  const v = mainOf(streams.filter((s) => s.codec_type === 'video' && !s.disposition?.attached_pic));
+  const pictures = streams.filter((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  // A motion photo's still is a one-frame video track beside the real one.
+  const moving = pictures.filter((s) => s.nb_frames !== 1);
+  const v = mainOf(moving.length > 0 ? moving : pictures);
   const a = mainOf(streams.filter((s) => s.codec_type === 'audio'));
   const indexOf = (s: ProbedStream) => s.index ?? streams.indexOf(s);
 

@@ -159,6 +159,15 @@ describe('normalizeProbe', () => {
     expect(info.mediaStreamCount).toBe(3);
   });
 
+  it("never takes a motion photo's one-frame still for the video, even when it comes first", () => {
+    const still = videoStream({ index: 0, codec_name: 'hevc', nb_frames: '1', width: 4032 });
+    const info = normalizeProbe(
+      probe([still, videoStream({ index: 1, nb_frames: '90', disposition: { default: 1 } })]),
+    );
+
+    expect(info.video?.streamIndex).toBe(1);
+  });
+
   it('takes the first audio stream when none is marked default', () => {
     const info = normalizeProbe(
       probe([
