@@ -74,22 +74,9 @@ export class FfprobeProber implements MediaProber {
 
   async probe(input: string): Promise<unknown> {
     try {
-      const { stdout } = await run(
-        this.paths.ffprobePath,
-        [
-          '-v',
-          'error',
-          '-print_format',
-          'json',
-          '-show_format',
-          '-show_streams',
-          ...inputGuards(input),
-          '-i',
-          input,
-        ],
-        { timeout: this.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      );
-      const probed = JSON.parse(stdout) as { format?: { format_name?: unknown } };
+      const probed = (await this.json(input, ['-show_format', '-show_streams'])) as {
+        format?: { format_name?: unknown };
+      };
       const formatName = String(probed.format?.format_name ?? '');
       return measuresFrameTiming(formatName)
         ? { ...probed, packets: await this.videoPackets(input) }
@@ -106,30 +93,34 @@ export class FfprobeProber implements MediaProber {
 
   /** The opening video packets' timestamps (no decode): how many frames really come. */
   private async videoPackets(input: string): Promise<unknown[]> {
+    const args = [
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=stream_index,pts_time,dts_time',
+    ];
     try {
-      const { stdout } = await run(
-        this.paths.ffprobePath,
-        [
-          '-v',
-          'error',
-          '-print_format',
-          'json',
-          '-select_streams',
-          'v:0',
-          '-show_entries',
-          'packet=stream_index,pts_time,dts_time',
-          '-read_intervals',
-          `%+#${TIMING_PACKETS}`,
-          ...inputGuards(input),
-          '-i',
-          input,
-        ],
-        { timeout: this.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      );
-      return (JSON.parse(stdout) as { packets?: unknown[] }).packets ?? [];
+      const out = (await this.json(input, [
+        ...args,
+        '-read_intervals',
+        `%+#${TIMING_PACKETS}`,
+      ])) as {
+        packets?: unknown[];
+      };
+      return out.packets ?? [];
     } catch {
       return []; // the rate then comes from the container, as before
     }
+  }
+
+  /** ffprobe's JSON for `what` of an upload, behind the same guards as every ffmpeg. */
+  private async json(input: string, what: string[]): Promise<unknown> {
+    const { stdout } = await run(
+      this.paths.ffprobePath,
+      ['-v', 'error', '-print_format', 'json', ...what, ...inputGuards(input), '-i', input],
+      { timeout: this.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return JSON.parse(stdout);
   }
 }
 
