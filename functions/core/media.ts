@@ -165,7 +165,8 @@ const ffprobeSchema = z.object({
       height: num.optional(),
       r_frame_rate: z.string().optional(),
       avg_frame_rate: z.string().optional(),
-      index: num.optional(),
+      // Goes into ffmpeg's -map and filter graph: a plain stream number only.
+      index: z.coerce.number().int().min(0).max(9999).optional(),
       nb_frames: num.optional(),
       duration: num.optional(),
       start_time: num.optional(),

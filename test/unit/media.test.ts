@@ -168,6 +168,11 @@ describe('normalizeProbe', () => {
     expect(info.video?.streamIndex).toBe(1);
   });
 
+  it('refuses a stream index that is not a plain stream number (it goes on the command line)', () => {
+    expect(() => normalizeProbe(probe([videoStream({ index: 1.5 })]))).toThrow(MediaError);
+    expect(() => normalizeProbe(probe([videoStream({ index: -1 })]))).toThrow(MediaError);
+  });
+
   it('takes the first audio stream when none is marked default', () => {
     const info = normalizeProbe(
       probe([
