@@ -52,7 +52,7 @@ export function safeReason(stderr: string): string {
  * "EOF" is not here: a cut-short upload says it too, and retrying that only delays `failed`.)
  */
 const NETWORK =
-  /Connection (refused|reset|timed out)|Server returned 5\d\d|I\/O error|timed out|Immediate exit requested/i;
+  /Connection (refused|reset|timed out)|Server returned 5(\d\d|XX)|I\/O error|timed out|Immediate exit requested/i;
 
 function classify(stderr: string, what: string): Error {
   const reason = safeReason(stderr);
@@ -95,7 +95,7 @@ export class FfprobeProber implements MediaProber {
   private async videoPackets(input: string): Promise<unknown[]> {
     const args = [
       '-select_streams',
-      'v:0',
+      'v', // every video stream: the one that counts is chosen later (normalizeProbe)
       '-show_entries',
       'packet=stream_index,pts_time,dts_time',
     ];

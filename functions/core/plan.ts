@@ -120,9 +120,12 @@ const sameRate = (a: Rational, b: Rational): boolean => a.num * b.den === b.num 
  * - above `max`, divided by the smallest whole number that brings it under (120 → 60,
  *   119.88 → 59.94, 100 → 50), so motion stays even;
  * - within 2% of a standard rate (23.976, 24, 25, 29.97, 30, 50, 59.94, 60), that rate;
- * - otherwise the source's own average (15 fps from a webcam stays 15).
+ * - otherwise the source's own average (15 fps from a webcam stays 15), but at least 1.
  */
 export function outputFrameRate(source: Rational, max = 60): Rational {
+  // A slideshow of a frame every few seconds still plays at 1 fps (each frame held): the
+  // grid needs whole frames per keyframe interval.
+  if (!(rationalValue(source) >= 1)) return { num: 1, den: 1 };
   let divisor = 1;
   while (rationalValue(source) / divisor > max + 0.01) divisor += 1;
   const rate = { num: source.num, den: source.den * divisor };
@@ -167,6 +170,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
   // Round the GOP up so that a segment of whole GOPs is never shorter than its nominal length.
   const gopFrames = Math.ceil(KEYFRAME_SECONDS * fps - 1e-6);
   const segmentFrames = gopFrames * (options.segmentSeconds / KEYFRAME_SECONDS);
+  if (!(segmentFrames >= 1)) throw new Error(`no whole frame in a segment at ${fps} fps`);
   // The MP4 index counts the frames exactly when they are the output's (constant rate, same
   // rate); a duration can include an edit list's empty start.
   const estimatedFrames =

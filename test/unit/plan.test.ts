@@ -81,6 +81,18 @@ describe('outputFrameRate', () => {
     expect(fpsOf(outputFrameRate({ num: 60, den: 1 }, 30))).toBe(30);
   });
 
+  it('plays a slideshow of a frame every few seconds at 1 fps', () => {
+    expect(outputFrameRate({ num: 1, den: 4001 })).toEqual({ num: 1, den: 1 });
+    expect(outputFrameRate({ num: 2, den: 3 })).toEqual({ num: 1, den: 1 });
+  });
+
+  it('plans a near-zero-rate upload in finite time, with whole frames per segment', () => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ frameRate: { num: 1, den: 4001 } }), OPTIONS);
+
+    expect(plan.output.segmentFrames).toBe(6);
+    expect(plan.chunks.length).toBeLessThan(20);
+  });
+
   it('snaps a variable rate within 2% of a standard one to it', () => {
     // A phone's variable 29.6 fps average, and Android's 45000/1501.
     expect(outputFrameRate({ num: 296, den: 10 })).toEqual({ num: 30000, den: 1001 });
