@@ -29,6 +29,8 @@ export interface MediaInfo {
     /** Display size: after rotation and sample aspect ratio. */
     width: number;
     height: number;
+    /** Stored size, after rotation (the pixels ffmpeg's filters get). */
+    coded?: { width: number; height: number };
     /** The source's real average rate (frames over time), else its nominal rate. */
     frameRate: Rational;
     /** The stream's timestamps are not on a constant-rate grid. */
@@ -282,7 +284,11 @@ export function normalizeProbe(raw: unknown): MediaInfo {
     // Non-square pixels: display width is the coded width stretched by the SAR.
     let width = Math.round((v.width * sar.num) / sar.den);
     let height = v.height;
-    if (rotation === 90 || rotation === 270) [width, height] = [height, width];
+    const turned = rotation === 90 || rotation === 270;
+    if (turned) [width, height] = [height, width];
+    const coded = turned
+      ? { width: v.height, height: v.width }
+      : { width: v.width, height: v.height };
     const avg = parseRational(v.avg_frame_rate);
     const real = parseRational(v.r_frame_rate);
     const measured = measuredRate(parsed.data.packets, indexOf(v));
@@ -302,6 +308,7 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       codec: v.codec_name ?? 'unknown',
       width,
       height,
+      coded,
       frameRate: variableFrameRate ? frameRate : real,
       variableFrameRate,
       startOffset: Math.max(0, (v.start_time ?? formatStart) - formatStart),

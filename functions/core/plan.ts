@@ -65,6 +65,8 @@ export interface SourceStreams {
     /** Timestamp of the first video frame, in seconds on the file's own clock (as ffmpeg
      * sees it with -copyts): the output timeline's zero, for video and audio alike. */
     start: number;
+    /** Stored size, after rotation. */
+    coded?: { width: number; height: number };
     pixFmt?: string;
     colour?: ColourTags;
     fieldOrder?: string;
@@ -230,6 +232,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
         stream: video.streamIndex,
         codec: video.codec,
         start: video.startTime,
+        ...(video.coded ? { coded: video.coded } : {}),
         ...(video.pixFmt ? { pixFmt: video.pixFmt } : {}),
         ...(video.colour ? { colour: video.colour } : {}),
         ...(video.fieldOrder ? { fieldOrder: video.fieldOrder } : {}),

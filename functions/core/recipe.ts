@@ -155,7 +155,12 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
   const colour = colourPlan(plan.source.video, plan.source.height);
   const branches = [...plan.renditions.map((_, i) => `[s${i}]`), '[sb]'];
   if (chunk === 0) branches.push('[po]');
+  const coded = plan.source.video.coded;
   const pre = [
+    // bwdif cannot take a change of picture size (a broadcast's SD ad break in an HD
+    // programme): a field-aware scale to the stored size first, which passes frames of that
+    // size through untouched.
+    ...(colour.deinterlace && coded ? [`scale=w=${coded.width}:h=${coded.height}:interl=1`] : []),
     ...(colour.deinterlace ? ['bwdif=mode=send_frame:parity=auto:deint=interlaced'] : []),
     // Slot n of the output shows the last source frame at or before (rounded to the nearest
     // slot) its time: variable-rate sources keep their timing, and the grid is the video's

@@ -227,6 +227,33 @@ describe('FfmpegTranscoder', () => {
     expect(out.frames).toBeLessThan(late?.frames ?? 0);
   });
 
+  it('deinterlaces a broadcast capture whose picture size changes mid-stream', async () => {
+    // An HD-sized programme, then a small ad break: two interlaced MPEG-2 TS runs back to back.
+    // (Timestamps run on across the join, as in one recording.)
+    const part = (size: string, name: string, offset: number) =>
+      generate(name, `testsrc2=size=${size}:rate=25:duration=8`, [
+        ...['-vf', 'tinterlace=4', '-c:v', 'mpeg2video', '-flags', '+ilme+ildct', '-top', '1'],
+        ...['-output_ts_offset', String(offset), '-f', 'mpegts'],
+      ]);
+    const joined = join(dir, 'size-change.ts');
+    await writeFile(
+      joined,
+      Buffer.concat([
+        await readFile(await part('720x576', 'programme.ts', 0)),
+        await readFile(await part('320x240', 'ad.ts', 8)),
+      ]),
+    );
+    const plan = await planFor(joined);
+    expect(plan.chunks.length).toBeGreaterThan(1);
+
+    const out = await encodeAll(joined, plan);
+
+    // Every output frame of both runs, at the output rate (tinterlace halves the 25 fps).
+    const times = await frameTimes(Object.values(out)[0] ?? '');
+    const fps = rationalValue(plan.output.frameRate);
+    expect(Math.abs(times.length / fps - 16)).toBeLessThanOrEqual(1 / fps + 1e-6);
+  });
+
   it('halves a 120 fps source to 60 fps without losing time', async () => {
     const file = await generate('hfr.mp4', 'testsrc2=size=320x240:rate=120:duration=3', [
       '-c:v',

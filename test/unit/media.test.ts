@@ -133,6 +133,7 @@ describe('normalizeProbe', () => {
         codec: 'h264',
         width: 1920,
         height: 1080,
+        coded: { width: 1920, height: 1080 },
         frameRate: { num: 30, den: 1 },
         variableFrameRate: false,
         startOffset: 0,

@@ -52,9 +52,15 @@ describe('chunkFilterGraph', () => {
   });
 
   it('deinterlaces only what may be interlaced, before resampling in time', () => {
-    const graph = chunkFilterGraph(planOf({ fieldOrder: 'tt' }), 0);
+    const graph = chunkFilterGraph(
+      planOf({ fieldOrder: 'tt', coded: { width: 720, height: 576 } }),
+      0,
+    );
 
-    expect(graph).toContain('bwdif=mode=send_frame:parity=auto:deint=interlaced,fps=');
+    // A field-aware scale to the stored size first: bwdif cannot take a mid-stream change.
+    expect(graph).toContain(
+      'scale=w=720:h=576:interl=1,bwdif=mode=send_frame:parity=auto:deint=interlaced,fps=',
+    );
     expect(chunkFilterGraph(planOf({ fieldOrder: 'progressive' }), 0)).not.toContain('bwdif');
     // No field order: each frame's own flag decides (deint=interlaced).
     expect(chunkFilterGraph(planOf({}), 0)).toContain('bwdif');
