@@ -97,7 +97,7 @@ export class FfprobeProber implements MediaProber {
       '-select_streams',
       'v', // every video stream: the one that counts is chosen later (normalizeProbe)
       '-show_entries',
-      'packet=stream_index,pts_time,dts_time',
+      'packet=stream_index,pts_time,dts_time,flags',
     ];
     try {
       const out = (await this.json(input, [

@@ -43,6 +43,11 @@ export interface MediaInfo {
     keyframes?: number[];
     /** The number of frames shown, when the container's index says. */
     frames?: number;
+    /**
+     * The longest time between keyframes seen in the opening packets (at least the packets'
+     * span, when only one keyframe was seen), where the prober measured it.
+     */
+    keyframeInterval?: number;
     /** byteEnds[i]: where the file's data for its first i seconds ends (MP4 index). */
     byteEnds?: number[];
     /** ffmpeg's pixel format, e.g. `yuv420p10le`, `yuvj420p`, `bgr0`. */
@@ -143,14 +148,15 @@ export const STANDARD_RATES: readonly Rational[] = [
 
 /**
  * Matroska/WebM and FLV, what webcams, screen recorders and streams write, often state a
- * nominal rate (30) for video that delivers fewer frames (a webcam's 18.7 fps): for them the
- * prober also reads the timestamps of this many opening video packets, with no decode. MP4
- * needs none (ffprobe's average there is the index's frame count over its duration); other
- * containers are constant-rate in practice.
+ * nominal rate (30) for video that delivers fewer frames (a webcam's 18.7 fps); MPEG-TS and
+ * -PS, FLV and Ogg have no index to seek by, so a chunk must start decoding a whole GOP
+ * early. For these the prober also reads the timestamps and key flags of this many opening
+ * video packets, with no decode. MP4 needs none (ffprobe's average there is the index's
+ * frame count over its duration, and the index has the keyframes).
  */
 export const TIMING_PACKETS = 300;
 export const measuresFrameTiming = (formatName: string): boolean =>
-  /\b(matroska|webm|flv)\b/.test(formatName);
+  /\b(matroska|webm|flv|mpegts|mpeg|ogg)\b/.test(formatName);
 
 const num = z.coerce.number().finite();
 const ffprobeSchema = z.object({
@@ -196,6 +202,7 @@ const ffprobeSchema = z.object({
         stream_index: num.optional(),
         pts_time: num.optional(),
         dts_time: num.optional(),
+        flags: z.string().max(8).optional(),
       }),
     )
     .max(10 * TIMING_PACKETS)
@@ -243,10 +250,7 @@ function colourOf(stream: ProbedStream): ColourTags | undefined {
  * Frames per second from the packets' timestamps: (n - 1) frames over the time from the
  * first to the last, to a thousandth. Undefined with too few packets to say.
  */
-function measuredRate(
-  packets: { stream_index?: number; pts_time?: number; dts_time?: number }[] | undefined,
-  stream: number,
-): Rational | undefined {
+function measuredRate(packets: Packet[] | undefined, stream: number): Rational | undefined {
   const times = [
     ...new Set(
       (packets ?? [])
@@ -259,6 +263,27 @@ function measuredRate(
   if (times.length < 8 || !(span > 0)) return undefined;
   const fps = Math.round(((times.length - 1) / span) * 1000);
   return fps > 0 ? { num: fps, den: 1000 } : undefined;
+}
+
+type Packet = { stream_index?: number; pts_time?: number; dts_time?: number; flags?: string };
+
+/** The longest gap between keyframes among the packets (see MediaInfo keyframeInterval). */
+function keyframeIntervalOf(packets: Packet[] | undefined, stream: number): number | undefined {
+  const mine = (packets ?? []).filter((p) => (p.stream_index ?? stream) === stream);
+  const time = (p: Packet) => p.pts_time ?? p.dts_time;
+  const all = mine.map(time).filter((t): t is number => t !== undefined);
+  if (all.length < 2) return undefined;
+  const keys = mine
+    .filter((p) => p.flags?.includes('K'))
+    .map(time)
+    .filter((t): t is number => t !== undefined)
+    .sort((a, b) => a - b);
+  const span = Math.max(...all) - Math.min(...all);
+  if (keys.length < 2) return round6(span);
+  let longest = 0;
+  for (let i = 1; i < keys.length; i++)
+    longest = Math.max(longest, (keys[i] ?? 0) - (keys[i - 1] ?? 0));
+  return round6(longest);
 }
 
 /** Normalise ffprobe JSON. Throws UNREADABLE_MEDIA if it is not what ffprobe prints for media. */
@@ -302,6 +327,7 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       !real ||
       Math.abs(rationalValue(avg) / rationalValue(real) - 1) > 0.002;
     const fieldOrder = tag(v.field_order);
+    const keyframeInterval = keyframeIntervalOf(parsed.data.packets, indexOf(v));
     const colour = colourOf(v);
     video = {
       streamIndex: indexOf(v),
@@ -316,6 +342,7 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       ...(v.pix_fmt ? { pixFmt: v.pix_fmt } : {}),
       ...(colour ? { colour } : {}),
       ...(fieldOrder ? { fieldOrder } : {}),
+      ...(keyframeInterval !== undefined ? { keyframeInterval } : {}),
     };
   }
 

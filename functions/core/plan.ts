@@ -188,6 +188,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       startSeconds: round6(video.startOffset + frame / fps),
       fps,
       indexed,
+      ...(video.keyframeInterval !== undefined ? { keyframeInterval: video.keyframeInterval } : {}),
     });
   let startFrame = 0;
   for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {

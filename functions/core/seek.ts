@@ -27,6 +27,12 @@ const LANDING_MARGIN_SECONDS = 1;
  */
 const INDEXED_CONTAINERS = /\b(mov|mp4|matroska|webm|avi|asf|mxf|ivf)\b/;
 const UNINDEXED_MARGIN_SECONDS = 2;
+/**
+ * ffmpeg's MPEG-TS seek takes any packet for a keyframe, so decoding starts at the next
+ * real one: a chunk seeks back its source's longest measured GOP (plus half a second), up
+ * to this, so that keyframe is before the chunk's first frame.
+ */
+const MAX_UNINDEXED_MARGIN_SECONDS = 30;
 
 export const seeksByIndex = (formatName: string): boolean => INDEXED_CONTAINERS.test(formatName);
 
@@ -58,14 +64,16 @@ export function preRollSeconds(
  * video's grid, picks the frame shown at each output time from whatever was decoded.
  * With the keyframes known, the seek is aimed just past the last keyframe at or before the
  * chunk's start, so ffmpeg starts decoding there and not a keyframe earlier. Otherwise a
- * quarter frame early in an indexed container, or a couple of seconds early in one that
- * seeks by bisection.
+ * quarter frame early in an indexed container, or a GOP early in one that seeks by
+ * bisection.
  */
 export function chunkSeek(args: {
   keyframes: readonly number[] | undefined;
   startSeconds: number;
   fps: number;
   indexed: boolean;
+  /** The source's longest GOP, where the probe measured it. */
+  keyframeInterval?: number;
 }): { seekSeconds: number; preRoll: number } {
   const { keyframes, startSeconds, fps } = args;
   if (keyframes) {
@@ -79,7 +87,12 @@ export function chunkSeek(args: {
       };
     }
   }
-  const margin = args.indexed ? 0.25 / fps : UNINDEXED_MARGIN_SECONDS;
+  const margin = args.indexed
+    ? 0.25 / fps
+    : Math.min(
+        MAX_UNINDEXED_MARGIN_SECONDS,
+        Math.max(UNINDEXED_MARGIN_SECONDS, (args.keyframeInterval ?? 0) + 0.5),
+      );
   const seekSeconds = Math.max(0, round6(startSeconds - margin));
   return {
     seekSeconds,

@@ -227,6 +227,34 @@ describe('FfmpegTranscoder', () => {
     expect(out.frames).toBeLessThan(late?.frames ?? 0);
   });
 
+  it('starts each chunk of an MPEG-TS with 10 s GOPs on its own frame, not a frozen one', async () => {
+    // x264's default GOP (250 frames) in a transport stream, which has no index to seek by.
+    const file = await generate('long-gop.ts', 'testsrc2=size=320x240:rate=25:duration=20', [
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts'],
+    ]);
+    const plan = await planFor(file);
+    expect(plan.chunks.length).toBe(4);
+
+    const out = await encodeAll(file, plan);
+
+    // testsrc2 changes every frame: a frame shown twice is a picture frozen at a join.
+    const { stdout } = await run(FFMPEG, [
+      '-v',
+      'error',
+      '-i',
+      Object.values(out)[0] ?? '',
+      '-f',
+      'framemd5',
+      '-',
+    ]);
+    const hashes = stdout
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(',').at(-1));
+    expect(hashes.length).toBe(500);
+    expect(hashes.filter((h, i) => i > 0 && h === hashes[i - 1]).length).toBe(0);
+  });
+
   it('deinterlaces a broadcast capture whose picture size changes mid-stream', async () => {
     // An HD-sized programme, then a small ad break: two interlaced MPEG-2 TS runs back to back.
     // (Timestamps run on across the join, as in one recording.)

@@ -200,6 +200,30 @@ describe('normalizeProbe', () => {
     expect(info.video?.variableFrameRate).toBe(true);
   });
 
+  it('measures the longest GOP of a transport stream from its opening packets', () => {
+    // A keyframe every 2 s, then one 4 s gap, at 25 fps.
+    const keys = new Set([0, 2, 4, 8]);
+    const packets = Array.from({ length: 250 }, (_, i) => ({
+      stream_index: 0,
+      pts_time: i / 25,
+      flags: keys.has(i / 25) ? 'K_' : '__',
+    }));
+    const info = normalizeProbe({ ...probe([videoStream()], { format_name: 'mpegts' }), packets });
+
+    expect(info.video?.keyframeInterval).toBe(4);
+  });
+
+  it('takes the whole window for the GOP when it holds a single keyframe', () => {
+    const packets = Array.from({ length: 100 }, (_, i) => ({
+      stream_index: 0,
+      pts_time: i / 25,
+      flags: i === 0 ? 'K_' : '__',
+    }));
+    const info = normalizeProbe({ ...probe([videoStream()], { format_name: 'mpegts' }), packets });
+
+    expect(info.video?.keyframeInterval).toBe(3.96);
+  });
+
   it('keeps the stated rate when the packets agree with it, or are too few to say', () => {
     const agree = Array.from({ length: 30 }, (_, i) => ({ stream_index: 0, pts_time: i / 30 }));
     const few = [0, 1, 2].map((i) => ({ stream_index: 0, pts_time: i }));

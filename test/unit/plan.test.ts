@@ -216,6 +216,13 @@ describe('makePlan', () => {
     expect(plan.chunks[1]?.seekSeconds).toBe(4.4);
   });
 
+  it("seeks a chunk of an MPEG-TS back by its source's longest GOP, plus half a second", () => {
+    const info = mediaInfo({ duration: 75, formatName: 'mpegts' });
+    const longGop = { ...info, video: info.video && { ...info.video, keyframeInterval: 8 } };
+
+    expect(makePlan(VIDEO_ID, longGop, OPTIONS).chunks[2]?.seekSeconds).toBe(12 - 8.5);
+  });
+
   it('places each chunk at the origin plus its first frame time: the video starts the timeline', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
 
