@@ -208,7 +208,7 @@ function watchSegments(
       for (const line of complete.split('\n')) {
         const file = line.trim();
         if (file.startsWith('#EXTINF:')) duration = Number.parseFloat(file.slice(8));
-        if (!/^seg_\d+\.ts$/.test(file)) continue;
+        if (!/^(seg|end)_\d+\.ts$/.test(file)) continue;
         const key = `${p.rendition}/${file}`;
         if (handed.has(key)) continue;
         handed.add(key);

@@ -388,6 +388,8 @@ export function audioCommand(
   const rate = plan.audio.sampleRate;
   const samples = Math.round((args.until ?? plan.estimatedFrames / fps) * rate);
   const tiny = samples < TINY_AUDIO_SECONDS * rate;
+  // A second pass (cut to the video's real length) names its segments apart: the first
+  // pass's may already be published and cached as immutable, and must not change.
   const videoPackets =
     args.until === undefined && !isMp4Family(plan.source.formatName)
       ? join(args.workDir, 'video-packets.txt')
@@ -436,7 +438,7 @@ export function audioCommand(
           '-hls_playlist_type',
           'vod',
           '-hls_segment_filename',
-          join(dir, 'seg_%05d.ts'),
+          join(dir, `${args.until === undefined ? 'seg' : 'end'}_%05d.ts`),
         ],
       },
       ...(videoPackets

@@ -160,6 +160,8 @@ describe('audioCommand', () => {
     const command = audioCommand(mkv, { ...args, until: 7.2 });
 
     expect(command.outputs[0]?.options.join(' ')).toContain(`atrim=end_sample=${7.2 * 48_000}`);
+    // Apart from the first pass's segments, which may be published and cached already.
+    expect(command.outputs[0]?.options.at(-1)).toBe('/tmp/w/audio/end_%05d.ts');
     expect(command.videoPackets).toBeUndefined();
   });
 });
