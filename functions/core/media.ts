@@ -316,7 +316,11 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       : { width: v.width, height: v.height };
     const avg = parseRational(v.avg_frame_rate);
     const real = parseRational(v.r_frame_rate);
-    const measured = measuredRate(parsed.data.packets, indexOf(v));
+    // Only where containers misstate the rate: broadcast TS is constant-rate, and a few
+    // damaged opening packets there must not lower it.
+    const measured = /\b(matroska|webm|flv)\b/.test(format.format_name)
+      ? measuredRate(parsed.data.packets, indexOf(v))
+      : undefined;
     const stated = avg ?? real ?? { num: 30, den: 1 };
     // Fewer frames than the container states: its timestamps say the real average.
     const frameRate =

@@ -200,6 +200,13 @@ describe('normalizeProbe', () => {
     expect(info.video?.variableFrameRate).toBe(true);
   });
 
+  it("keeps a transport stream's stated rate whatever its opening packets say", () => {
+    const packets = Array.from({ length: 21 }, (_, i) => ({ stream_index: 0, pts_time: i / 10 }));
+    const info = normalizeProbe({ ...probe([videoStream()], { format_name: 'mpegts' }), packets });
+
+    expect(info.video?.frameRate).toEqual({ num: 30, den: 1 });
+  });
+
   it('measures the longest GOP of a transport stream from its opening packets', () => {
     // A keyframe every 2 s, then one 4 s gap, at 25 fps.
     const keys = new Set([0, 2, 4, 8]);
