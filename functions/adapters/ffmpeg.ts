@@ -75,9 +75,20 @@ export class FfprobeProber implements MediaProber {
   async probe(input: string): Promise<unknown> {
     try {
       const probed = (await this.json(input, ['-show_format', '-show_streams'])) as {
-        format?: { format_name?: unknown };
+        format?: { format_name?: unknown; duration?: unknown; start_time?: unknown };
+        streams?: { duration?: unknown }[];
       };
       const formatName = String(probed.format?.format_name ?? '');
+      // A browser's MediaRecorder writes WebM with no duration at all (it streams the file
+      // out as it records): then the packets' own timestamps, read to the end, say it.
+      const untimed =
+        probed.format?.duration === undefined &&
+        !(probed.streams ?? []).some((st) => st.duration !== undefined);
+      if (untimed && probed.format) {
+        const end = await this.videoEnd(input);
+        const start = Number(probed.format.start_time ?? 0) || 0;
+        if (end !== undefined) probed.format.duration = String(Math.max(0, end - start));
+      }
       return measuresFrameTiming(formatName)
         ? { ...probed, packets: await this.videoPackets(input) }
         : probed;
@@ -110,6 +121,29 @@ export class FfprobeProber implements MediaProber {
       return out.packets ?? [];
     } catch {
       return []; // the rate then comes from the container, as before
+    }
+  }
+
+  /**
+   * Where the video ends (the last packet's pts + duration, seconds), read from every
+   * packet (no decode); bounded by the probe's timeout. Undefined if nothing was read.
+   */
+  private async videoEnd(input: string): Promise<number | undefined> {
+    try {
+      const out = (await this.json(input, [
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'packet=pts_time,duration_time',
+      ])) as { packets?: { pts_time?: string; duration_time?: string }[] };
+      let end = Number.NEGATIVE_INFINITY;
+      for (const p of out.packets ?? []) {
+        const pts = Number(p.pts_time);
+        if (Number.isFinite(pts)) end = Math.max(end, pts + (Number(p.duration_time) || 0));
+      }
+      return Number.isFinite(end) ? end : undefined;
+    } catch {
+      return undefined; // then the duration stays unknown, and ingest says so
     }
   }
 

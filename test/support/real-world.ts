@@ -193,6 +193,21 @@ const RECIPES: Recipe[] = [
       ]),
   },
   {
+    // A browser's MediaRecorder writes WebM as a live stream: no duration, no cues. Only the
+    // packets' timestamps say how long it is.
+    name: 'webm-no-duration-mediarecorder',
+    ext: 'webm',
+    contentType: 'video/webm',
+    expect: { outcome: 'ready', width: 640, height: 360, duration: 4, ...SDR, audio: true },
+    make: (file) =>
+      ff([
+        ...testsrc('640x360', '30', 4),
+        ...tone(4),
+        ...['-c:v', 'libvpx', '-b:v', '500k', '-deadline', 'realtime', '-cpu-used', '8'],
+        ...['-c:a', 'libopus', '-f', 'webm', '-live', '1', file],
+      ]),
+  },
+  {
     // Nearly constant 60 fps with three 5 ms jumps (a capture card's clock slipping): the
     // time base must be fine enough to keep them (settb and -enc_time_base).
     name: 'cfr60-timestamp-gaps',
