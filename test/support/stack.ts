@@ -173,7 +173,16 @@ export class ApiClient {
   }
 
   async get(id: string): Promise<VideoView> {
-    return (await this.request('GET', `/videos/${id}`)).body as unknown as VideoView;
+    const res = await this.request('GET', `/videos/${id}`);
+    if (res.status !== 200) {
+      throw Object.assign(
+        new Error(`GET /videos/${id}: ${res.status} ${JSON.stringify(res.body)}`),
+        {
+          status: res.status,
+        },
+      );
+    }
+    return res.body as unknown as VideoView;
   }
 
   /** Poll until the video is ready or failed (or `until` holds). */
@@ -184,10 +193,15 @@ export class ApiClient {
   ): Promise<VideoView> {
     const started = Date.now();
     for (;;) {
-      const v = await this.get(id);
-      if (until(v)) return v;
+      // A poll that gets a 5xx polls again, as a client would; a 4xx is the answer.
+      const v = await this.get(id).catch((err: Error & { status?: number }) => {
+        if ((err.status ?? 0) < 500 || Date.now() - started > timeoutMs) throw err;
+        console.warn(`retrying a poll: ${err.message}`);
+        return undefined;
+      });
+      if (v && until(v)) return v;
       if (Date.now() - started > timeoutMs) {
-        throw new Error(`video ${id} still ${v.status} after ${timeoutMs} ms`);
+        throw new Error(`video ${id} still ${v?.status} after ${timeoutMs} ms`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
