@@ -103,7 +103,7 @@ export const ALLOWED_DEMUXERS = [
  * variants, WMV 1/2/3, VC-1, H.263, Sorenson), editing intermediates (ProRes, DNxHD/HR,
  * CineForm, DV, FFV1, MJPEG) and screen recorders' VMnc.
  */
-export const ALLOWED_VIDEO_CODECS: ReadonlySet<string> = new Set([
+const ALLOWED_VIDEO_CODECS: ReadonlySet<string> = new Set([
   'h264',
   'hevc',
   'vp8',
@@ -157,6 +157,9 @@ export const STANDARD_RATES: readonly Rational[] = [
 export const TIMING_PACKETS = 300;
 export const measuresFrameTiming = (formatName: string): boolean =>
   /\b(matroska|webm|flv|mpegts|mpeg|ogg)\b/.test(formatName);
+/** Of those, the containers whose stated frame rate is not to be trusted. */
+const misstatesFrameRate = (formatName: string): boolean =>
+  /\b(matroska|webm|flv)\b/.test(formatName);
 
 const num = z.coerce.number().finite();
 const ffprobeSchema = z.object({
@@ -318,7 +321,7 @@ export function normalizeProbe(raw: unknown): MediaInfo {
     const real = parseRational(v.r_frame_rate);
     // Only where containers misstate the rate: broadcast TS is constant-rate, and a few
     // damaged opening packets there must not lower it.
-    const measured = /\b(matroska|webm|flv)\b/.test(format.format_name)
+    const measured = misstatesFrameRate(format.format_name)
       ? measuredRate(parsed.data.packets, indexOf(v))
       : undefined;
     const stated = avg ?? real ?? { num: 30, den: 1 };

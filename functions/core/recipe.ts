@@ -209,7 +209,7 @@ function posterBranch(plan: Plan, poster: ImageSpec['poster'], toBt709: string):
 
 /** Half a frame short of the exact segment length: the muxer cuts at the first keyframe at
  * or past each multiple of this, which is always the segment boundary we planned. */
-export function hlsSegmentSeconds(plan: Plan): number {
+function hlsSegmentSeconds(plan: Plan): number {
   return (
     (plan.output.segmentFrames - 0.5) / (plan.output.frameRate.num / plan.output.frameRate.den)
   );
