@@ -1,22 +1,33 @@
 /**
  * SDK clients, created once per cold start and injected into the core.
- * `SPOOL_S3_ENDPOINT` / `SPOOL_SQS_ENDPOINT` point them at the local stand-ins.
+ * `SPOOL_S3_ENDPOINT` / `SPOOL_SQS_ENDPOINT` point them at the local stand-ins; everything else about a client is the same locally and on AWS.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * Checksums only where an S3 API requires them, on AWS as locally. With the SDK's default
+ * (WHEN_SUPPORTED), a presigned PUT carries `x-amz-checksum-crc32=AAAAAA==`, the CRC32 of
+ * an empty body, and S3 would reject every real upload as BadDigest. s3rver also stores
+ * the SDK's aws-chunked trailer framing inside streamed bodies.
+ */
+export const S3_CHECKSUMS: Pick<
+  S3ClientConfig,
+  'requestChecksumCalculation' | 'responseChecksumValidation'
+> = {
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+};
 
 export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = env.SPOOL_S3_ENDPOINT;
-  if (!endpoint) return new S3Client({});
+  if (!endpoint) return new S3Client({ ...S3_CHECKSUMS });
   return new S3Client({
+    ...S3_CHECKSUMS,
     endpoint,
     region: env.AWS_REGION ?? 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    // s3rver predates the SDK's default CRC32 trailers: streamed bodies would be stored with
-    // the aws-chunked framing in them. Checksums only where the API requires them.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
