@@ -15,6 +15,8 @@ export interface PublishProps {
   readonly uploadsBucket: s3.IBucket;
   /** Receives the media and master playlists. */
   readonly outputBucket: s3.IBucket;
+  /** Deliveries of a message before it is dead-lettered. */
+  readonly maxAttempts: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -35,6 +37,7 @@ export class Publish extends Construct {
     super(scope, id);
     this.queue = new WorkQueue(this, 'Queue', {
       consumerTimeout: PUBLISH_TIMEOUT,
+      maxReceiveCount: props.maxAttempts,
       deadLetterConsumerTimeout: FAILURES_TIMEOUT,
       fifo: true,
     });

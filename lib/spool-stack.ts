@@ -1,19 +1,58 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import type { Construct, Node } from 'constructs';
+import { fromText, type SpoolSettingsInput } from '../functions/core/settings.js';
 import { VideoPipeline, type VideoPipelineProps } from './video-pipeline.js';
 
+/** Context key of the settings object (cdk.json `context.spool`, or JSON with `-c`). */
+export const SETTINGS_CONTEXT_KEY = 'spool';
+/** Prefix of one setting given alone, e.g. `cdk deploy -c spool:alarmEmail=ops@example.com`. */
+export const SETTING_CONTEXT_PREFIX = 'spool:';
+
+/**
+ * The pipeline settings given as CDK context: the `spool` object, then single `spool:<name>`
+ * keys over it. Values given as text on the command line are read as JSON where they parse.
+ * Validation (and the error naming a bad or unknown setting) is the settings schema's.
+ */
+export function settingsFromContext(node: Node): SpoolSettingsInput {
+  const whole = fromText(node.tryGetContext(SETTINGS_CONTEXT_KEY)) ?? {};
+  if (typeof whole !== 'object' || Array.isArray(whole)) {
+    throw new Error(
+      `Spool: context '${SETTINGS_CONTEXT_KEY}' must be an object of settings, e.g. ` +
+        `{"alarmEmail": "ops@example.com"}; got ${JSON.stringify(whole)}.`,
+    );
+  }
+  const settings: Record<string, unknown> = { ...(whole as Record<string, unknown>) };
+  // Every context value the app was given: cdk.json's and the command line's.
+  const all = node.getAllContext() as Record<string, unknown>;
+  for (const [key, value] of Object.entries(all)) {
+    if (key.startsWith(SETTING_CONTEXT_PREFIX)) {
+      settings[key.slice(SETTING_CONTEXT_PREFIX.length)] = fromText(value);
+    }
+  }
+  return settings as SpoolSettingsInput;
+}
+
 export interface SpoolStackProps extends StackProps {
-  /** Passed to the {@link VideoPipeline}. @default - the pipeline's defaults */
+  /**
+   * Passed to the {@link VideoPipeline}, over the settings given as context
+   * ({@link settingsFromContext}). @default - the context's settings, else the defaults
+   */
   readonly pipeline?: VideoPipelineProps;
 }
 
-/** The deployable Spool app: one {@link VideoPipeline} and the outputs clients need. */
+/**
+ * The deployable Spool app: one {@link VideoPipeline}, configured from props or CDK context
+ * (cdk.json), and the outputs clients need.
+ */
 export class SpoolStack extends Stack {
   public readonly pipeline: VideoPipeline;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
-    this.pipeline = new VideoPipeline(this, 'Pipeline', props.pipeline);
+    this.pipeline = new VideoPipeline(this, 'Pipeline', {
+      ...settingsFromContext(this.node),
+      ...props.pipeline,
+    });
     const { uploadApi, delivery, storage } = this.pipeline;
 
     new CfnOutput(this, 'ApiUrl', {

@@ -15,6 +15,8 @@ export interface StorageProps {
   /** Days S3 and CloudFront access logs are kept. */
   readonly accessLogRetentionDays: number;
   readonly removalPolicy: RemovalPolicy;
+  /** Empty the buckets when the stack is destroyed (needs RemovalPolicy.DESTROY). */
+  readonly autoDeleteObjects: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export class Storage extends Construct {
         { id: 'expire-access-logs', expiration: Duration.days(props.accessLogRetentionDays) },
       ],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.autoDeleteObjects,
     });
     Validations.of(this.accessLogsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -82,6 +85,7 @@ export class Storage extends Construct {
         },
       ],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.autoDeleteObjects,
     });
 
     this.outputBucket = new s3.Bucket(this, 'OutputBucket', {
@@ -102,6 +106,7 @@ export class Storage extends Construct {
       ],
       lifecycleRules: [abortIncompleteMultipart],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.autoDeleteObjects,
     });
   }
 }

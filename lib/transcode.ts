@@ -23,6 +23,8 @@ export interface TranscodeProps {
   readonly ephemeralStorageSize: Size;
   /** Upper bound on concurrent workers; undefined leaves it to account concurrency. */
   readonly maxConcurrency?: number;
+  /** Deliveries of a message before it is dead-lettered. */
+  readonly maxAttempts: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -40,6 +42,7 @@ export class Transcode extends Construct {
     super(scope, id);
     this.jobsQueue = new WorkQueue(this, 'JobsQueue', {
       consumerTimeout: props.timeout,
+      maxReceiveCount: props.maxAttempts,
       deadLetterConsumerTimeout: FAILURES_TIMEOUT,
     });
     this.handler = new SpoolFunction(this, 'Handler', {

@@ -10,12 +10,14 @@ import { Construct } from 'constructs';
  */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
-/** Deliveries before a message moves to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 3;
-
 export interface WorkQueueProps {
   /** Timeout of the function consuming the queue; sets the visibility timeout. */
   readonly consumerTimeout: Duration;
+  /**
+   * Deliveries before a message moves to the dead-letter queue: the settings' maxAttempts,
+   * which the handlers also read, to give a job up on its last delivery.
+   */
+  readonly maxReceiveCount: number;
   /** Timeout of the function consuming the dead-letter queue. */
   readonly deadLetterConsumerTimeout: Duration;
   /**
@@ -26,7 +28,7 @@ export interface WorkQueueProps {
   readonly fifo?: boolean;
 }
 
-/** An encrypted, TLS-only SQS queue with a dead-letter queue after three receives. */
+/** An encrypted, TLS-only SQS queue with a dead-letter queue after `maxReceiveCount` receives. */
 export class WorkQueue extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
@@ -50,7 +52,7 @@ export class WorkQueue extends Construct {
       visibilityTimeout: Duration.seconds(
         props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
       ),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
   }
 }

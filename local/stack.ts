@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { S3Event, SQSEvent } from 'aws-lambda';
+import { resolveSettings, settingsFromEnvironment } from '../functions/core/settings.js';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
 import { serveDemo } from './demo/serve.js';
@@ -37,8 +38,6 @@ export interface LocalStack {
 
 const UPLOADS_BUCKET = 'spool-uploads';
 const OUTPUT_BUCKET = 'spool-output';
-/** As on AWS: a job gets this many deliveries before its dead-letter queue. */
-const MAX_RECEIVE = 3;
 
 const log = (message: string, fields: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ level: 'info', message, ...fields, time: new Date() }));
@@ -68,6 +67,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 's3'), { recursive: true });
   const { token, generated } = await loadToken(dataDir, opts.token);
+  // The same settings schema as the CDK app's; here it reads the SPOOL_* variables.
+  const settings = resolveSettings(settingsFromEnvironment(process.env), 'environment');
+  // As on AWS: a message gets this many deliveries before its dead-letter queue.
+  const MAX_RECEIVE = settings.maxAttempts;
   let ready = false;
   const closers: (() => Promise<void>)[] = [];
 

@@ -7,11 +7,11 @@ const { publish } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('Publish', () => {
-  it('moves a publish request to the dead-letter queue after three receives', () => {
+  it('moves a publish request to the dead-letter queue after five receives', () => {
     expect(propertiesOf(template, publish.queue.queue)).toMatchObject({
       RedrivePolicy: {
         deadLetterTargetArn: arnOf(publish.queue.deadLetterQueue),
-        maxReceiveCount: 3,
+        maxReceiveCount: 5,
       },
       SqsManagedSseEnabled: true,
     });

@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
@@ -11,11 +10,11 @@ const { transcode, publish, ffmpeg } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('Transcode', () => {
-  it('moves a job to the dead-letter queue after three receives', () => {
+  it('moves a job to the dead-letter queue after five receives', () => {
     expect(propertiesOf(template, transcode.jobsQueue.queue)).toMatchObject({
       RedrivePolicy: {
         deadLetterTargetArn: arnOf(transcode.jobsQueue.deadLetterQueue),
-        maxReceiveCount: 3,
+        maxReceiveCount: 5,
       },
     });
   });
@@ -49,13 +48,14 @@ describe('Transcode', () => {
     expect(visibility).toBeGreaterThanOrEqual(6 * Number(timeout));
   });
 
-  it('consumes one job per invocation and reports failed items individually', () => {
+  it('consumes one job per invocation, at most 20 at once, reporting failures per item', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(transcode.jobsQueue.queue),
       FunctionName: { Ref: logicalId(transcode.handler) },
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: Match.absent(),
+      // The default cap leaves the rest of the account's concurrency to the API and ingest.
+      ScalingConfig: { MaximumConcurrency: 20 },
     });
   });
 
@@ -117,7 +117,7 @@ describe('Transcode with custom sizing', () => {
     pipeline: {
       transcodeMemoryMb: 10240,
       transcodeEphemeralStorageMb: 10240,
-      transcodeTimeout: Duration.minutes(10),
+      transcodeTimeoutSeconds: 600,
       transcodeMaxConcurrency: 50,
     },
   });

@@ -1,7 +1,8 @@
-import { App, CfnResource, Duration, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SpoolFunction } from '../../lib/spool-function.js';
+import { SpoolStack } from '../../lib/spool-stack.js';
 import {
   resolveVideoPipelineProps,
   VideoPipeline,
@@ -139,56 +140,88 @@ describe('VideoPipeline with custom encoding settings', () => {
 
 describe('VideoPipeline props validation', () => {
   const invalid: Array<[string, VideoPipelineProps, RegExp]> = [
-    ['chunkSegments below 1', { chunkSegments: 0 }, /chunkSegments must be an integer >= 1, got 0/],
-    ['fractional chunkSegments', { chunkSegments: 1.5 }, /chunkSegments must be an integer/],
+    ['chunkSegments below 1', { chunkSegments: 0 }, /chunkSegments: Too small.*>=1/],
+    [
+      'fractional chunkSegments',
+      { chunkSegments: 1.5 },
+      /chunkSegments: Invalid input: expected int/,
+    ],
     [
       'segmentSeconds not a multiple of 2',
       { segmentSeconds: 5 },
-      /segmentSeconds must be a multiple of 2, got 5/,
+      /segmentSeconds: must be a multiple of 2/,
     ],
     [
       'transcodeMemoryMb below 128',
       { transcodeMemoryMb: 64 },
-      /transcodeMemoryMb must be an integer between 128 and 10240, got 64/,
+      /transcodeMemoryMb: Too small.*>=128/,
     ],
     [
       'transcodeMemoryMb above 10240',
       { transcodeMemoryMb: 10241 },
-      /transcodeMemoryMb .* got 10241/,
+      /transcodeMemoryMb: Too big.*<=10240/,
     ],
     [
-      'transcodeTimeout above 15 minutes',
-      { transcodeTimeout: Duration.minutes(16) },
-      /transcodeTimeout must be between 1 and 15 minutes/,
+      'transcodeTimeoutSeconds above 15 minutes',
+      { transcodeTimeoutSeconds: 901 },
+      /transcodeTimeoutSeconds: Too big.*<=900/,
     ],
     [
-      'transcodeTimeout below a minute',
-      { transcodeTimeout: Duration.seconds(30) },
-      /transcodeTimeout must be between 1 and 15 minutes/,
+      'transcodeTimeoutSeconds below a minute',
+      { transcodeTimeoutSeconds: 30 },
+      /transcodeTimeoutSeconds: Too small.*>=60/,
     ],
     [
       'transcodeEphemeralStorageMb below 512',
       { transcodeEphemeralStorageMb: 256 },
-      /transcodeEphemeralStorageMb must be an integer between 512 and 10240/,
+      /transcodeEphemeralStorageMb: Too small/,
     ],
     [
       'transcodeMaxConcurrency of 1',
       { transcodeMaxConcurrency: 1 },
-      /transcodeMaxConcurrency must be an integer between 2 and 1000/,
+      /transcodeMaxConcurrency: Too small.*>=2/,
     ],
-    ['maxUploadBytes above 5 GiB', { maxUploadBytes: 5 * 1024 ** 3 + 1 }, /maxUploadBytes .*5 GiB/],
-    ['an unknown x264Preset', { x264Preset: 'placebo' as never }, /x264Preset must be one of/],
-    ['no allowedOrigins', { allowedOrigins: [] }, /allowedOrigins must not be empty/],
+    [
+      'maxUploadBytes above 5 GiB',
+      { maxUploadBytes: 5 * 1024 ** 3 + 1 },
+      /maxUploadBytes: Too big/,
+    ],
+    ['an unknown x264Preset', { x264Preset: 'placebo' as never }, /x264Preset: Invalid option/],
+    ['no allowedOrigins', { allowedOrigins: [] }, /allowedOrigins: use \['\*'\] for any origin/],
     [
       'an allowedOrigins entry with a path',
       { allowedOrigins: ['https://example.com/app'] },
-      /is not an origin/,
+      /allowedOrigins.0: must be '\*' or scheme/,
+    ],
+    ['sourceRetentionDays of 0', { sourceRetentionDays: 0 }, /sourceRetentionDays: Too small/],
+    ['fewer than 2 attempts', { maxAttempts: 1 }, /maxAttempts: Too small/],
+    [
+      'a log retention CloudWatch does not offer',
+      { logRetentionDays: 31 },
+      /logRetentionDays: must be one of/,
+    ],
+    ['an alarm email that is not one', { alarmEmail: 'ops' }, /alarmEmail: Invalid email/],
+    [
+      'a plain-HTTP webhook',
+      { webhookUrls: ['http://hooks.example.com/spool'] },
+      /webhookUrls.0: must be an https/,
     ],
     [
-      'sourceRetentionDays of 0',
-      { sourceRetentionDays: 0 },
-      /sourceRetentionDays must be an integer >= 1/,
+      'emptying retained buckets',
+      { autoDeleteObjects: true },
+      /autoDeleteObjects: needs removalPolicy 'destroy'/,
     ],
+    [
+      'a certificate outside us-east-1',
+      {
+        customDomain: {
+          domainName: 'video.example.com',
+          certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+        },
+      },
+      /customDomain.certificateArn: an ACM certificate ARN in us-east-1/,
+    ],
+    ['an unknown setting', { segmentLength: 6 } as never, /Unrecognized key: "segmentLength"/],
   ];
 
   it.each(invalid)('rejects %s', (_case, props, message) => {
@@ -198,7 +231,7 @@ describe('VideoPipeline props validation', () => {
   it('rejects invalid props before creating any resource', () => {
     const scope = new Stack(new App(), 'Invalid');
     expect(() => new VideoPipeline(scope, 'Pipeline', { chunkSegments: 0 })).toThrow(
-      /VideoPipeline: chunkSegments/,
+      /Spool VideoPipeline props: chunkSegments/,
     );
     expect(scope.node.findAll().filter(CfnResource.isCfnResource)).toHaveLength(0);
   });
@@ -211,11 +244,52 @@ describe('VideoPipeline props validation', () => {
       chunkSegments: 5,
       x264Preset: 'veryfast',
       transcodeMemoryMb: 3008,
+      transcodeTimeoutSeconds: 900,
       transcodeEphemeralStorageMb: 4096,
-      transcodeMaxConcurrency: undefined,
+      transcodeMaxConcurrency: 20,
+      maxAttempts: 5,
       allowedOrigins: ['*'],
       sourceRetentionDays: 30,
+      removalPolicy: 'retain',
+      autoDeleteObjects: false,
+      webhookUrls: [],
     });
-    expect(resolveVideoPipelineProps().transcodeTimeout.toMinutes()).toBe(15);
+  });
+});
+
+describe('settings from CDK context', () => {
+  const synthWith = (context: Record<string, unknown>) =>
+    new SpoolStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'Spool');
+
+  it('reads the spool object of cdk.json and single spool:<name> keys over it', () => {
+    const stack = synthWith({
+      spool: { segmentSeconds: 4, allowedOrigins: ['https://app.example.com'] },
+      // What `cdk deploy -c spool:chunkSegments=3` passes: text.
+      'spool:chunkSegments': '3',
+      'spool:alarmEmail': 'ops@example.com',
+    });
+    expect(stack.pipeline.config).toMatchObject({
+      segmentSeconds: 4,
+      chunkSegments: 3,
+      alarmEmail: 'ops@example.com',
+      allowedOrigins: ['https://app.example.com'],
+    });
+    const env = propertiesOf(Template.fromStack(stack), stack.pipeline.transcode.handler)
+      .Environment as { Variables: Record<string, unknown> };
+    expect(env.Variables).toMatchObject({ SPOOL_SEGMENT_SECONDS: '4', SPOOL_CHUNK_SEGMENTS: '3' });
+  });
+
+  it('takes the settings object as JSON text from the command line', () => {
+    const stack = synthWith({ spool: '{"maxAttempts": 7, "removalPolicy": "destroy"}' });
+    expect(stack.pipeline.config).toMatchObject({ maxAttempts: 7, removalPolicy: 'destroy' });
+  });
+
+  it('names a bad context setting the way the props check does', () => {
+    expect(() => synthWith({ 'spool:segmentSeconds': '5' })).toThrow(
+      /segmentSeconds: must be a multiple of 2/,
+    );
+    expect(() => synthWith({ 'spool:segmentSecs': '6' })).toThrow(
+      /Unrecognized key: "segmentSecs"/,
+    );
   });
 });

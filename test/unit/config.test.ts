@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       SPOOL_CHUNK_SEGMENTS: 5,
       SPOOL_X264_PRESET: 'veryfast',
       SPOOL_PRESIGN_SECONDS: 900,
-      SPOOL_MAX_ATTEMPTS: 3,
+      SPOOL_MAX_ATTEMPTS: 5,
       SPOOL_RETRY_BACKOFF_SECONDS: 10,
     });
   });

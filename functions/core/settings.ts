@@ -1,0 +1,219 @@
+/**
+ * Every setting a team can change without editing code: one schema, with its defaults and
+ * validation, read by the CDK construct (props, or CDK context / cdk.json), by the
+ * functions at cold start (the runtime subset, from the environment) and by the local stack.
+ */
+import { z } from 'zod';
+
+/** S3 caps a single PUT, and so a presigned PUT upload, at 5 GiB. */
+export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+/** Keyframes are forced every 2 s; segments and chunks must start on one. */
+export const KEYFRAME_INTERVAL_SECONDS = 2;
+
+export const X264_PRESETS = [
+  'ultrafast',
+  'superfast',
+  'veryfast',
+  'faster',
+  'fast',
+  'medium',
+  'slow',
+] as const;
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+
+/** An origin as browsers send it: `*`, or scheme://host[:port] without a path. */
+const origin = z
+  .string()
+  .refine(
+    (o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o),
+    "must be '*' or scheme://host[:port] without a path, e.g. 'https://app.example.com'",
+  );
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** A webhook endpoint: HTTPS, or plain HTTP to this machine (the local stack's receivers). */
+const webhookUrl = z.string().refine((u) => {
+  try {
+    const url = new URL(u);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  } catch {
+    return false;
+  }
+}, 'must be an https:// URL (http:// only to localhost)');
+
+export const settingsSchema = z
+  .object({
+    /** Largest accepted upload, in bytes: a single presigned PUT, which S3 caps at 5 GiB. */
+    maxUploadBytes: int(1, MAX_SINGLE_PUT_BYTES).default(MAX_SINGLE_PUT_BYTES),
+    /** Longest accepted source, in seconds; longer ones fail at ingest, before any encode. */
+    maxDurationSeconds: int(1).default(4 * 3600),
+    /** HLS segment length; a multiple of the 2 s keyframe interval. */
+    segmentSeconds: int(KEYFRAME_INTERVAL_SECONDS)
+      .refine(
+        (n) => n % KEYFRAME_INTERVAL_SECONDS === 0,
+        'must be a multiple of 2, the forced keyframe interval (try 4, 6 or 10)',
+      )
+      .default(6),
+    /** Segments per transcode job (chunk): the unit of parallelism and of a job's run time. */
+    chunkSegments: int(1).default(5),
+    /** x264 speed/quality preset of every rendition. */
+    x264Preset: z.enum(X264_PRESETS).default('veryfast'),
+    /** Lifetime of presigned URLs (upload PUT, workers' source GETs); S3 allows 15 minutes here. */
+    presignSeconds: int(1, 900).default(900),
+    /** Deliveries of a job before it is given up: the queues' maxReceiveCount. */
+    maxAttempts: int(2, 10).default(5),
+    /** First retry delay of a failed job; it doubles with every attempt, up to 15 minutes. */
+    retryBackoffSeconds: int(0, 900).default(10),
+    /** A video with no progress for this long is re-driven once, then failed (the sweeper). */
+    stuckAfterMinutes: int(5, 24 * 60).default(30),
+    /** Memory of the transcode workers; Lambda gives about one vCPU per 1769 MB. */
+    transcodeMemoryMb: int(128, 10240).default(3008),
+    /** Timeout of one transcode job: Lambda's limit is 15 minutes. */
+    transcodeTimeoutSeconds: int(60, 900).default(900),
+    /** /tmp of the transcode workers: holds one chunk's segments. */
+    transcodeEphemeralStorageMb: int(512, 10240).default(4096),
+    /**
+     * Most transcode workers at once (SQS event source maximum concurrency), so transcoding
+     * never takes the concurrency the API and ingest need.
+     */
+    transcodeMaxConcurrency: int(2, 1000).default(20),
+    /** Browser origins allowed to upload, call the API and play. */
+    allowedOrigins: z.array(origin).min(1, "use ['*'] for any origin").default(['*']),
+    /** Days raw sources are kept under `uploads/`; state records and output are kept. */
+    sourceRetentionDays: int(1).default(30),
+    /** Days S3 and CloudFront access logs are kept. */
+    accessLogRetentionDays: int(1).default(90),
+    /** Steady requests per second, and burst, of the HTTP API. */
+    apiThrottleRateLimit: int(1).default(50),
+    apiThrottleBurstLimit: int(1).default(100),
+    /** Retention of the functions' and the API's log groups, in days. */
+    logRetentionDays: z
+      .number()
+      .refine(
+        (d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d),
+        `must be one of CloudWatch's periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+      )
+      .default(30),
+    /**
+     * What `cdk destroy` does to the buckets, secrets and log groups: keep them, or delete
+     * them. With `destroy`, `autoDeleteObjects` also empties the buckets first.
+     */
+    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    autoDeleteObjects: z.boolean().default(false),
+    /** Subscribed (by email) to every alarm; the address must confirm the subscription. */
+    alarmEmail: z.email().optional(),
+    /** Receive `video.*` events, signed with HMAC-SHA256, retried with backoff. */
+    webhookUrls: z.array(webhookUrl).max(5).default([]),
+    /** CloudFront price class: which edge locations serve the video. */
+    priceClass: z
+      .enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All'])
+      .default('PriceClass_All'),
+    /**
+     * Serve playback from your own name. The certificate must be in ACM in us-east-1
+     * (CloudFront's region) and cover the name; point a CNAME at the distribution.
+     */
+    customDomain: z
+      .object({
+        domainName: z.string().regex(/^(?!-)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/i, 'a DNS name'),
+        certificateArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/,
+            'an ACM certificate ARN in us-east-1 (CloudFront only uses certificates there)',
+          ),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.autoDeleteObjects && s.removalPolicy !== 'destroy') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoDeleteObjects'],
+        message: "needs removalPolicy 'destroy': retained buckets are never emptied",
+      });
+    }
+  });
+
+/** What a team may give: every field optional. */
+export type SpoolSettingsInput = z.input<typeof settingsSchema>;
+/** Every setting, defaults applied and checked. */
+export type SpoolSettings = z.output<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Applies the defaults and checks every value; the error names each bad setting and why. */
+export function resolveSettings(input: unknown = {}, source = 'settings'): SpoolSettings {
+  const parsed = settingsSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new SettingsError(`Spool ${source}: ${problems.join('; ')}`);
+}
+
+/**
+ * The settings the functions read, and the environment variable each travels in. The CDK
+ * construct and the local stack set them with {@link settingsEnvironment}; the functions
+ * parse them back with the same schema (functions/core/config.ts).
+ */
+export const RUNTIME_SETTINGS = {
+  maxUploadBytes: 'SPOOL_MAX_UPLOAD_BYTES',
+  maxDurationSeconds: 'SPOOL_MAX_DURATION_SECONDS',
+  segmentSeconds: 'SPOOL_SEGMENT_SECONDS',
+  chunkSegments: 'SPOOL_CHUNK_SEGMENTS',
+  x264Preset: 'SPOOL_X264_PRESET',
+  presignSeconds: 'SPOOL_PRESIGN_SECONDS',
+  maxAttempts: 'SPOOL_MAX_ATTEMPTS',
+  retryBackoffSeconds: 'SPOOL_RETRY_BACKOFF_SECONDS',
+  stuckAfterMinutes: 'SPOOL_STUCK_AFTER_MINUTES',
+  webhookUrls: 'SPOOL_WEBHOOK_URLS',
+} as const satisfies Partial<Record<keyof SpoolSettings, string>>;
+
+export type RuntimeSettingName = keyof typeof RUNTIME_SETTINGS;
+
+/** Environment variables carrying the runtime settings: numbers as digits, lists as JSON. */
+export function settingsEnvironment(settings: SpoolSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, variable] of Object.entries(RUNTIME_SETTINGS)) {
+    const value = settings[name as RuntimeSettingName];
+    env[variable] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return env;
+}
+
+/**
+ * A value given as text (an environment variable, `cdk -c name=value`): JSON where it parses
+ * as JSON (numbers, booleans, lists, objects), else the text itself.
+ */
+export function fromText(value: unknown): unknown {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The runtime settings an environment gives (unset ones take their defaults). */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv): SpoolSettingsInput {
+  const input: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(RUNTIME_SETTINGS)) {
+    if (env[variable] !== undefined) input[name] = fromText(env[variable]);
+  }
+  return input as SpoolSettingsInput;
+}
+
+/** The schema of one setting, for reading it from an environment variable. */
+export const settingSchema = <K extends keyof SpoolSettings>(name: K) =>
+  z.preprocess(fromText, settingsSchema.shape[name]);
