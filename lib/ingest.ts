@@ -5,14 +5,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
 import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
-import { FAILURES_TIMEOUT } from './monitoring.js';
 import { BASIC_EXECUTION_ROLE_FINDING, SpoolFunction } from './spool-function.js';
 import { SOURCE_SUFFIX, UPLOADS_PREFIX } from './storage.js';
-import { VISIBILITY_TIMEOUT_FACTOR } from './work-queue.js';
-
-export const INGEST_MEMORY_MB = 1024;
-export const INGEST_TIMEOUT = Duration.minutes(2);
 
 export interface IngestProps {
   /** Its `uploads/{id}/source` objects trigger ingest; the plan is written back to it. */
@@ -43,13 +39,15 @@ export class Ingest extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(FAILURES_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      visibilityTimeout: Duration.seconds(
+        visibilityTimeoutSeconds(FUNCTIONS.failures.timeoutSeconds),
+      ),
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'ingest',
       description: 'Spool ingest: probes a new upload, plans its chunks, enqueues jobs',
-      memorySize: INGEST_MEMORY_MB,
-      timeout: INGEST_TIMEOUT,
+      memorySize: FUNCTIONS.ingest.memoryMb,
+      timeout: Duration.seconds(FUNCTIONS.ingest.timeoutSeconds),
       layers: [props.ffmpegLayer],
       environment: { FFMPEG_PATH, FFPROBE_PATH },
       deadLetterQueue: this.deadLetterQueue,

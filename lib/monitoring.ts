@@ -7,10 +7,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
-
-export const FAILURES_MEMORY_MB = 256;
-export const FAILURES_TIMEOUT = Duration.seconds(30);
 
 export interface MonitoringProps {
   /** Holds the state records; the failures function writes `failed.json` there. */
@@ -37,8 +35,8 @@ export class Monitoring extends Construct {
     this.failuresHandler = new SpoolFunction(this, 'FailuresHandler', {
       stage: 'failures',
       description: 'Spool failures: marks a video failed when its message is dead-lettered',
-      memorySize: FAILURES_MEMORY_MB,
-      timeout: FAILURES_TIMEOUT,
+      memorySize: FUNCTIONS.failures.memoryMb,
+      timeout: Duration.seconds(FUNCTIONS.failures.timeoutSeconds),
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

@@ -3,12 +3,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { FAILURES_TIMEOUT } from './monitoring.js';
+import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
 import { WorkQueue } from './work-queue.js';
-
-export const PUBLISH_MEMORY_MB = 512;
-export const PUBLISH_TIMEOUT = Duration.minutes(1);
 
 export interface PublishProps {
   /** Holds the chunk records the playlists are built from, and receives `ready.json`. */
@@ -36,16 +33,16 @@ export class Publish extends Construct {
   constructor(scope: Construct, id: string, props: PublishProps) {
     super(scope, id);
     this.queue = new WorkQueue(this, 'Queue', {
-      consumerTimeout: PUBLISH_TIMEOUT,
+      consumerTimeout: Duration.seconds(FUNCTIONS.publish.timeoutSeconds),
       maxReceiveCount: props.maxAttempts,
-      deadLetterConsumerTimeout: FAILURES_TIMEOUT,
+      deadLetterConsumerTimeout: Duration.seconds(FUNCTIONS.failures.timeoutSeconds),
       fifo: true,
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'publish',
       description: 'Spool publish: writes HLS playlists and marks the video ready',
-      memorySize: PUBLISH_MEMORY_MB,
-      timeout: PUBLISH_TIMEOUT,
+      memorySize: FUNCTIONS.publish.memoryMb,
+      timeout: Duration.seconds(FUNCTIONS.publish.timeoutSeconds),
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

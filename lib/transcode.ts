@@ -1,12 +1,12 @@
-import type { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, type Size } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTIONS } from '../functions/core/topology.js';
 import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
-import { FAILURES_TIMEOUT } from './monitoring.js';
 import { SpoolFunction } from './spool-function.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -43,7 +43,7 @@ export class Transcode extends Construct {
     this.jobsQueue = new WorkQueue(this, 'JobsQueue', {
       consumerTimeout: props.timeout,
       maxReceiveCount: props.maxAttempts,
-      deadLetterConsumerTimeout: FAILURES_TIMEOUT,
+      deadLetterConsumerTimeout: Duration.seconds(FUNCTIONS.failures.timeoutSeconds),
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'transcode',

@@ -5,10 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
-
-export const UPLOAD_MEMORY_MB = 512;
-export const UPLOAD_TIMEOUT = Duration.seconds(10);
 
 export interface UploadApiProps {
   /** Presigned PUT target for sources; also holds the state records the API reads. */
@@ -60,8 +58,8 @@ export class UploadApi extends Construct {
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'upload',
       description: 'Spool API: creates uploads (presigned PUT) and reports video status',
-      memorySize: UPLOAD_MEMORY_MB,
-      timeout: UPLOAD_TIMEOUT,
+      memorySize: FUNCTIONS.upload.memoryMb,
+      timeout: Duration.seconds(FUNCTIONS.upload.timeoutSeconds),
       environment: { API_TOKEN_SECRET_ARN: this.apiTokenSecret.secretArn },
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,

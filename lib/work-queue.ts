@@ -1,14 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-/**
- * AWS's guidance for SQS event sources: a visibility timeout of at least six times
- * the consuming function's timeout, so a message is not redelivered while the poller
- * is still retrying a throttled invocation.
- * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
- */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+import { visibilityTimeoutSeconds } from '../functions/core/topology.js';
 
 export interface WorkQueueProps {
   /** Timeout of the function consuming the queue; sets the visibility timeout. */
@@ -42,7 +35,7 @@ export class WorkQueue extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       visibilityTimeout: Duration.seconds(
-        props.deadLetterConsumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+        visibilityTimeoutSeconds(props.deadLetterConsumerTimeout.toSeconds()),
       ),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
@@ -50,7 +43,7 @@ export class WorkQueue extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(
-        props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+        visibilityTimeoutSeconds(props.consumerTimeout.toSeconds()),
       ),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });

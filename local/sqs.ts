@@ -1,15 +1,23 @@
 /**
- * SQS stand-in: local-aws-sqs with the same queues and redrive as on AWS, plus pollers that
- * do what Lambda's SQS event source does: receive, invoke the handler with an SQS event,
- * delete what succeeded, and leave reported failures to their visibility timeout.
+ * SQS stand-in: local-aws-sqs with the same queues as on AWS, plus pollers that do what
+ * Lambda's SQS event source does: receive, invoke the handler with an SQS event, delete what
+ * succeeded, and leave reported failures to their visibility timeout.
+ *
+ * The pollers also do the queues' redrive. local-aws-sqs counts every ChangeMessageVisibility
+ * as a receive, so a job that heartbeats would reach its maxReceiveCount in minutes; here a
+ * receive is a receive, and a message received more than maxReceiveCount times moves to its
+ * dead-letter queue, as SQS does.
  */
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   DeleteMessageBatchCommand,
+  DeleteMessageCommand,
   GetQueueUrlCommand,
+  type Message,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -19,7 +27,6 @@ export interface QueueSpec {
   name: string;
   visibilityTimeout: number;
   fifo?: boolean;
-  deadLetter?: { name: string; maxReceiveCount: number };
 }
 
 export async function startSqs(
@@ -35,14 +42,6 @@ export async function startSqs(
       Attributes: {
         VisibilityTimeout: q.visibilityTimeout,
         ...(q.fifo ? { FifoQueue: true } : {}),
-        ...(q.deadLetter
-          ? {
-              RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: `arn:aws:sqs:us-east-1:${accountId}:${q.deadLetter.name}`,
-                maxReceiveCount: q.deadLetter.maxReceiveCount,
-              }),
-            }
-          : {}),
       },
     })),
   });
@@ -64,11 +63,45 @@ export async function pollQueue(
   sqs: SQSClient,
   queueName: string,
   handler: SqsHandler,
-  opts: { concurrency: number; batchSize: number; onError: (err: unknown) => void },
+  opts: {
+    concurrency: number;
+    batchSize: number;
+    onError: (err: unknown) => void;
+    /** The queue's redrive policy: where a message goes after `maxReceiveCount` receives. */
+    deadLetter?: { name: string; maxReceiveCount: number };
+  },
 ): Promise<Poller> {
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-  if (!QueueUrl) throw new Error(`no queue ${queueName}`);
+  const urlOf = async (name: string) => {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    if (!QueueUrl) throw new Error(`no queue ${name}`);
+    return QueueUrl;
+  };
+  const QueueUrl = await urlOf(queueName);
+  const deadLetter = opts.deadLetter && {
+    url: await urlOf(opts.deadLetter.name),
+    maxReceiveCount: opts.deadLetter.maxReceiveCount,
+  };
   const arn = `arn:aws:sqs:us-east-1:000000000000:${queueName}`;
+  // Receives per message id, counted here (see the top of this file).
+  const receives = new Map<string, number>();
+  /** Counts a receive; true if the message is moved to the dead-letter queue instead. */
+  const redrive = async (m: Message): Promise<boolean> => {
+    const id = m.MessageId ?? '';
+    const count = (receives.get(id) ?? 0) + 1;
+    receives.set(id, count);
+    if (!deadLetter || count <= deadLetter.maxReceiveCount) return false;
+    receives.delete(id);
+    const group = m.Attributes?.MessageGroupId;
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deadLetter.url,
+        MessageBody: m.Body ?? '',
+        ...(group ? { MessageGroupId: group, MessageDeduplicationId: `${id}-dead` } : {}),
+      }),
+    );
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
+    return true;
+  };
   let running = true;
   const loop = async () => {
     while (running) {
@@ -82,7 +115,8 @@ export async function pollQueue(
             AttributeNames: ['All'],
           }),
         );
-        const messages = res.Messages ?? [];
+        const messages: Message[] = [];
+        for (const m of res.Messages ?? []) if (!(await redrive(m))) messages.push(m);
         if (messages.length === 0) continue;
         const event: SQSEvent = {
           Records: messages.map((m) => ({
@@ -90,7 +124,7 @@ export async function pollQueue(
             receiptHandle: m.ReceiptHandle ?? '',
             body: m.Body ?? '',
             attributes: {
-              ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+              ApproximateReceiveCount: String(receives.get(m.MessageId ?? '') ?? 1),
               SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
               SenderId: 'local',
               ApproximateFirstReceiveTimestamp: String(Date.now()),
@@ -111,6 +145,7 @@ export async function pollQueue(
           opts.onError(err);
         }
         const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+        for (const m of done) receives.delete(m.MessageId ?? '');
         if (done.length > 0 && running) {
           await sqs.send(
             new DeleteMessageBatchCommand({

@@ -2,15 +2,16 @@
  * The local stack: stand-ins for S3, SQS, CloudFront and API Gateway, wired to the same
  * handler modules Lambda runs, with the same event shapes and delivery semantics.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import type { S3Event, SQSEvent } from 'aws-lambda';
+import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { resolveSettings, settingsFromEnvironment } from '../functions/core/settings.js';
+import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
 import { serveDemo } from './demo/serve.js';
@@ -71,6 +72,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const settings = resolveSettings(settingsFromEnvironment(process.env), 'environment');
   // As on AWS: a message gets this many deliveries before its dead-letter queue.
   const MAX_RECEIVE = settings.maxAttempts;
+  const transcodeTimeout = settings.transcodeTimeoutSeconds;
   let ready = false;
   const closers: (() => Promise<void>)[] = [];
 
@@ -96,21 +98,17 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const baseUrl = `http://localhost:${opts.port}`;
   closers.push(() => closeServer(api));
 
+  // Visibility timeouts as on AWS (core/topology.ts): the consumer's timeout plus a margin.
+  const dlqVisibility = visibilityTimeoutSeconds(FUNCTIONS.failures.timeoutSeconds);
   const sqsServer = await startSqs([
-    { name: 'spool-jobs-dlq', visibilityTimeout: 30 },
-    {
-      name: 'spool-jobs',
-      // Longer than any local job, so a job in progress is not handed to a second worker.
-      visibilityTimeout: 900,
-      deadLetter: { name: 'spool-jobs-dlq', maxReceiveCount: MAX_RECEIVE },
-    },
+    { name: 'spool-jobs-dlq', visibilityTimeout: dlqVisibility },
+    { name: 'spool-jobs', visibilityTimeout: visibilityTimeoutSeconds(transcodeTimeout) },
     // FIFO, grouped by video: one publish at a time per video, in the order asked.
-    { name: 'spool-publish-dlq.fifo', visibilityTimeout: 30, fifo: true },
+    { name: 'spool-publish-dlq.fifo', visibilityTimeout: dlqVisibility, fifo: true },
     {
       name: 'spool-publish.fifo',
-      visibilityTimeout: 120,
+      visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.publish.timeoutSeconds),
       fifo: true,
-      deadLetter: { name: 'spool-publish-dlq.fifo', maxReceiveCount: MAX_RECEIVE },
     },
   ]);
   closers.push(() => sqsServer.close());
@@ -178,31 +176,39 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     import('../functions/publish/handler.js'),
     import('../functions/failures/handler.js'),
   ]);
-  const ctx = {} as never;
-  apiHandler = (e, c) => upload.handler(e, c as never);
-  ingestHandler = (e) => ingest.handler(e, ctx);
-  failuresHandler = (e: SQSEvent) => failures.handler(e, ctx);
+  // Each invocation gets a context like Lambda's, with its function's time limit.
+  const ctx = (name: keyof typeof FUNCTIONS | 'transcode') =>
+    lambdaContext(
+      name,
+      name === 'transcode' ? transcodeTimeout : FUNCTIONS[name].timeoutSeconds,
+      name === 'transcode' ? settings.transcodeMemoryMb : FUNCTIONS[name].memoryMb,
+    );
+  apiHandler = (e) => upload.handler(e, ctx('upload'));
+  ingestHandler = (e) => ingest.handler(e, ctx('ingest'));
+  failuresHandler = (e: SQSEvent) => failures.handler(e, ctx('failures'));
 
   const onError = (err: unknown) => log('poller error', { error: String(err) });
   const workers = opts.workers ?? Math.max(2, cpus().length);
   const pollers: Poller[] = await Promise.all([
-    pollQueue(sqs, 'spool-jobs', (e) => transcode.handler(e, ctx), {
+    pollQueue(sqs, 'spool-jobs', (e) => transcode.handler(e, ctx('transcode')), {
       concurrency: workers,
       batchSize: 1,
       onError,
+      deadLetter: { name: 'spool-jobs-dlq', maxReceiveCount: MAX_RECEIVE },
     }),
-    pollQueue(sqs, 'spool-publish.fifo', (e) => publish.handler(e, ctx), {
+    pollQueue(sqs, 'spool-publish.fifo', (e) => publish.handler(e, ctx('publish')), {
       concurrency: 1,
       // One at a time: a batch's messages run concurrently, and publishes of a video must not.
       batchSize: 1,
       onError,
+      deadLetter: { name: 'spool-publish-dlq.fifo', maxReceiveCount: MAX_RECEIVE },
     }),
-    pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx), {
+    pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx('failures')), {
       concurrency: 1,
       batchSize: 10,
       onError,
     }),
-    pollQueue(sqs, 'spool-publish-dlq.fifo', (e) => failures.handler(e, ctx), {
+    pollQueue(sqs, 'spool-publish-dlq.fifo', (e) => failures.handler(e, ctx('failures')), {
       concurrency: 1,
       batchSize: 10,
       onError,
@@ -235,6 +241,26 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 }
 
 type SqsHandlerLike = Parameters<typeof createApiServer>[0];
+
+/** What Lambda passes a handler: its name, a request id and the time it has left. */
+function lambdaContext(name: string, timeoutSeconds: number, memoryMb: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const requestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `spool-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:spool-${name}`,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/spool-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
 
 function sourceEvent(key: string): S3Event {
   return {

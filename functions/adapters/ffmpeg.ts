@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ffmpeg from 'fluent-ffmpeg';
-import { MediaError, TransientError } from '../core/errors.js';
+import { MediaError, TimedOutError, TransientError } from '../core/errors.js';
 import { sheetCapacity } from '../core/images.js';
 import { measuresFrameTiming, TIMING_PACKETS } from '../core/media.js';
 import type { Plan } from '../core/plan.js';
@@ -194,12 +194,15 @@ async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
   return segments;
 }
 
-/** Runs a recipe's command (see core/recipe.ts) with fluent-ffmpeg; kills it at the deadline. */
+/**
+ * Runs a recipe's command (see core/recipe.ts) with fluent-ffmpeg. It is killed when `signal`
+ * aborts (the caller's time is up), or after `timeoutMs` when no signal is given.
+ */
 function runCommand(
   paths: FfmpegPaths,
   command: FfmpegCommand,
   what: string,
-  timeoutMs: number,
+  limit: { signal?: AbortSignal; timeoutMs: number },
 ): Promise<void> {
   const cmd = ffmpeg()
     .setFfmpegPath(paths.ffmpegPath)
@@ -208,14 +211,27 @@ function runCommand(
   if (command.filterGraph) cmd.complexFilter(command.filterGraph);
   for (const o of command.outputs) cmd.output(o.path).outputOptions(o.options);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => cmd.kill('SIGKILL'), timeoutMs);
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      cmd.kill('SIGKILL');
+    };
+    const timer = limit.signal ? undefined : setTimeout(stop, limit.timeoutMs);
+    if (limit.signal?.aborted) stop();
+    limit.signal?.addEventListener('abort', stop, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      limit.signal?.removeEventListener('abort', stop);
+    };
     cmd
       .on('error', (_err: Error, _stdout: string | null, stderr: string | null) => {
-        clearTimeout(timer);
-        reject(classify(stderr ?? '', what));
+        done();
+        // Killed for time is not a verdict on the media: the job is retried.
+        if (stopped) reject(new TimedOutError(`${what}: stopped at the function's time limit`));
+        else reject(classify(stderr ?? '', what));
       })
       .on('end', () => {
-        clearTimeout(timer);
+        done();
         resolve();
       })
       .run();
@@ -265,7 +281,7 @@ function watchSegments(
 }
 
 export interface TranscoderOptions {
-  /** Kill ffmpeg after this long (a job must end before Lambda's 15-minute limit). */
+  /** Kill ffmpeg after this long when the caller gives no signal (bench, tools). */
   timeoutMs?: number;
 }
 
@@ -286,6 +302,7 @@ export class FfmpegTranscoder implements Transcoder {
     workDir: string;
     onSegment?: SegmentListener;
     bounded?: boolean;
+    signal?: AbortSignal;
   }): Promise<ChunkOutput> {
     const { plan, workDir } = args;
     const spec = plan.chunks[args.chunk];
@@ -307,12 +324,10 @@ export class FfmpegTranscoder implements Transcoder {
       args.onSegment,
     );
     try {
-      await runCommand(
-        this.paths,
-        command,
-        `chunk ${spec.index} could not be encoded`,
-        this.timeoutMs,
-      );
+      await runCommand(this.paths, command, `chunk ${spec.index} could not be encoded`, {
+        signal: args.signal,
+        timeoutMs: this.timeoutMs,
+      });
     } finally {
       await watcher.stop();
     }
@@ -365,6 +380,7 @@ export class FfmpegTranscoder implements Transcoder {
     workDir: string;
     onSegment?: SegmentListener;
     until?: number;
+    signal?: AbortSignal;
   }): Promise<AudioOutput> {
     const command = audioCommand(args.plan, {
       input: args.input,
@@ -379,7 +395,10 @@ export class FfmpegTranscoder implements Transcoder {
       args.onSegment,
     );
     try {
-      await runCommand(this.paths, command, 'the audio could not be encoded', this.timeoutMs);
+      await runCommand(this.paths, command, 'the audio could not be encoded', {
+        signal: args.signal,
+        timeoutMs: this.timeoutMs,
+      });
     } finally {
       await watcher.stop();
     }

@@ -1,12 +1,15 @@
 /**
- * SQS event-source batches with partial failures (ReportBatchItemFailures). A failed message
- * is made visible again after a short backoff instead of the queue's long visibility timeout
- * (which must cover a whole 15-minute job); on its last attempt the caller decides its fate.
+ * SQS event-source batches with partial failures (ReportBatchItemFailures). While a message
+ * is handled, a heartbeat keeps it invisible a short window at a time; a failed message is
+ * made visible again after a backoff that doubles with each attempt, instead of the queue's
+ * long visibility timeout (which must cover a whole 15-minute job). On its last attempt the
+ * caller decides its fate.
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SpoolError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
+import { startHeartbeat } from './heartbeat.js';
 
 export interface BatchOptions<T> {
   parse: (body: unknown) => T;
@@ -14,7 +17,10 @@ export interface BatchOptions<T> {
   /** Called when the last attempt fails; resolve true to consume the message. */
   giveUp?: (message: T, error: unknown) => Promise<boolean>;
   maxAttempts: number;
+  /** Delay before the second attempt; doubled for each later one, up to 15 minutes. */
   backoffSeconds: number;
+  /** Keep a message invisible this long at a time while it is handled (needs `sqs`). */
+  heartbeatSeconds?: number;
   queueUrl?: string;
   sqs?: SQSClient;
   logger: Logger;
@@ -39,9 +45,21 @@ export async function processBatch<T>(
         return;
       }
       const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+      const heartbeat =
+        opts.heartbeatSeconds && opts.sqs && opts.queueUrl
+          ? startHeartbeat({
+              sqs: opts.sqs,
+              queueUrl: opts.queueUrl,
+              receiptHandle: record.receiptHandle,
+              windowSeconds: opts.heartbeatSeconds,
+              logger: opts.logger,
+            })
+          : undefined;
       try {
         await opts.handle(message, record);
+        await heartbeat?.stop();
       } catch (error) {
+        await heartbeat?.stop();
         opts.logger.error('message failed', {
           messageId: record.messageId,
           attempt,
@@ -65,7 +83,7 @@ export async function processBatch<T>(
               new ChangeMessageVisibilityCommand({
                 QueueUrl: opts.queueUrl,
                 ReceiptHandle: record.receiptHandle,
-                VisibilityTimeout: Math.max(1, opts.backoffSeconds * attempt),
+                VisibilityTimeout: retryDelaySeconds(opts.backoffSeconds, attempt),
               }),
             )
             .catch((err) =>
@@ -76,4 +94,9 @@ export async function processBatch<T>(
     }),
   );
   return { batchItemFailures: failures };
+}
+
+/** Seconds before attempt `attempt + 1`: `first`, doubled per attempt, at most 15 minutes. */
+export function retryDelaySeconds(first: number, attempt: number): number {
+  return Math.min(900, Math.max(1, first * 2 ** (attempt - 1)));
 }

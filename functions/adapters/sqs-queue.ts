@@ -1,5 +1,10 @@
 /** MessageQueue over SQS (or local-aws-sqs locally). */
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { MessageQueue } from '../core/ports.js';
 
 /** SQS's limit on entries per SendMessageBatch. */
@@ -43,5 +48,15 @@ export class SqsQueue implements MessageQueue {
         MessageDeduplicationId: deduplicationId,
       }),
     );
+  }
+
+  async waiting(queueUrl: string): Promise<number> {
+    const res = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0);
   }
 }

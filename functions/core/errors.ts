@@ -68,6 +68,15 @@ export class TransientError extends SpoolError {
   override readonly permanent = false;
 }
 
+/**
+ * A job was stopped at its function's time limit. Retried like a transient error (a slow
+ * neighbour may have caused it); after the last attempt the video fails with this code.
+ */
+export class TimedOutError extends SpoolError {
+  readonly code = 'JOB_TIMED_OUT';
+  override readonly permanent = false;
+}
+
 /** The shape every failure takes on the wire and in `failed.json`. */
 export interface ErrorBody {
   code: string;

@@ -20,6 +20,8 @@ export const keys = {
   playable: (id: string) => `state/${id}/playable.json`,
   ready: (id: string) => `state/${id}/ready.json`,
   failed: (id: string) => `state/${id}/failed.json`,
+  /** Written once when the sweeper re-sends a stalled video's missing work. */
+  redriven: (id: string) => `state/${id}/redriven.json`,
   /** Uploads bucket: newest-first listing index (the key sorts by inverted creation time). */
   indexPrefix: 'index/',
   index: (id: string, createdAtMs: number) =>
@@ -50,4 +52,10 @@ export function videoIdFromSourceKey(key: string): string | undefined {
 export function videoIdFromIndexKey(key: string): string | undefined {
   const m = /^index\/\d{13}_([a-z0-9]{20})$/.exec(key);
   return m?.[1];
+}
+
+/** `index/{inverted}_{id}` → the video's creation time in ms. */
+export function createdAtFromIndexKey(key: string): number | undefined {
+  const m = /^index\/(\d{13})_[a-z0-9]{20}$/.exec(key);
+  return m ? 9_999_999_999_999 - Number(m[1]) : undefined;
 }

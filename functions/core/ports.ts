@@ -86,6 +86,8 @@ export interface MessageQueue {
     group: string,
     deduplicationId: string,
   ): Promise<void>;
+  /** Messages waiting to be received (approximate, as SQS counts them). */
+  waiting(queueUrl: string): Promise<number>;
 }
 
 export interface MediaProber {
@@ -103,6 +105,8 @@ export interface Transcoder {
     onSegment?: SegmentListener;
     /** false: ignore the plan's read bound (the retry when it fell short). */
     bounded?: boolean;
+    /** Aborted when the job's time is up: the encode stops with a TimedOutError. */
+    signal?: AbortSignal;
   }): Promise<ChunkOutput>;
   /** Encode the source's main audio stream into the stereo AAC rendition. */
   encodeAudio(args: {
@@ -112,6 +116,8 @@ export interface Transcoder {
     onSegment?: SegmentListener;
     /** The video's real length in seconds, when it is shorter than the plan says. */
     until?: number;
+    /** Aborted when the job's time is up: the encode stops with a TimedOutError. */
+    signal?: AbortSignal;
   }): Promise<AudioOutput>;
 }
 

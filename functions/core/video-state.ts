@@ -13,7 +13,7 @@ export async function readRecords(
   const { store } = deps;
   const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
   if (!video) return undefined;
-  const [failed, ready, plan, source, chunks, audio, playable] = await Promise.all([
+  const [failed, ready, plan, source, chunks, audio, playable, audioProgress] = await Promise.all([
     store.getJson<FailedRecord>(bucket, keys.failed(id)),
     store.getJson<ReadyRecord>(bucket, keys.ready(id)),
     store.getJson<Plan>(bucket, keys.plan(id)),
@@ -21,8 +21,11 @@ export async function readRecords(
     store.list(bucket, keys.chunksPrefix(id)),
     store.head(bucket, keys.audio(id)),
     store.head(bucket, keys.playable(id)),
+    store.head(bucket, keys.audioProgress(id)),
   ]);
-  const times = [source, audio, ...chunks.objects].map((o) => o?.lastModified.getTime() ?? 0);
+  const times = [source, audio, audioProgress, ...chunks.objects].map(
+    (o) => o?.lastModified.getTime() ?? 0,
+  );
   return {
     video,
     lastChange: new Date(Math.max(0, ...times)),

@@ -74,7 +74,11 @@ function segmentUploader(deps: MediaDeps, videoId: string) {
 
 const strip = ({ segments, codecs }: RenditionOutput): RenditionOutput => ({ segments, codecs });
 
-export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
+/**
+ * `signal` aborts when the job's time is up (the function's remaining time, less a margin):
+ * ffmpeg is stopped and the job fails with a TimedOutError, to be retried.
+ */
+export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): Promise<JobResult> {
   const { store, config, logger } = deps;
   const bucket = config.UPLOADS_BUCKET;
   const id = job.videoId;
@@ -99,6 +103,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           input,
           plan,
           workDir,
+          signal,
           onSegment: async (rendition, file, path, duration) => {
             await uploader.upload(rendition, file, path);
             await progress.uploaded(file, duration, (await stat(path)).size);
@@ -112,7 +117,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
           // the sound must end with the picture, not run on in silence or stop early.
           logger.info('audio cut to the video', { videoId: id, seconds: until });
           up = segmentUploader(deps, id);
-          out = await deps.transcoder.encodeAudio({ input, plan, workDir, until });
+          out = await deps.transcoder.encodeAudio({ input, plan, workDir, until, signal });
         }
         await up.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
@@ -127,6 +132,7 @@ export async function runJob(deps: MediaDeps, job: Job): Promise<JobResult> {
               workDir,
               onSegment: up.upload,
               bounded,
+              signal,
             })
             .then((out) => ({ out, up }));
         };

@@ -82,4 +82,11 @@ export class MemoryQueue implements MessageQueue {
   async sendOrdered(queueUrl: string, message: object, group: string, dedup: string) {
     this.sent.push({ queueUrl, message, group, dedup });
   }
+
+  /** What `waiting` answers, per queue URL (a test sets a backlog). */
+  readonly backlog = new Map<string, number>();
+
+  async waiting(queueUrl: string) {
+    return this.backlog.get(queueUrl) ?? 0;
+  }
 }

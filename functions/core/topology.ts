@@ -1,0 +1,24 @@
+/**
+ * The pipeline's shape, read alike by the CDK constructs (lib/) and the local stack (local/):
+ * each function's memory and time limit, and how long a queue hides a received message.
+ * The transcode worker's size is a setting (settings.ts).
+ */
+export const FUNCTIONS = {
+  upload: { memoryMb: 512, timeoutSeconds: 10 },
+  ingest: { memoryMb: 1024, timeoutSeconds: 120 },
+  publish: { memoryMb: 512, timeoutSeconds: 60 },
+  failures: { memoryMb: 256, timeoutSeconds: 30 },
+  sweeper: { memoryMb: 512, timeoutSeconds: 300 },
+  notify: { memoryMb: 256, timeoutSeconds: 30 },
+  webhooks: { memoryMb: 256, timeoutSeconds: 30 },
+} as const;
+
+/**
+ * A received message stays hidden for its consumer's timeout plus this margin. Lambda needs
+ * at least the timeout; a running transcode job is kept hidden by its heartbeat instead
+ * (adapters/heartbeat.ts), so a crashed one returns within minutes, not after this.
+ */
+const VISIBILITY_MARGIN_SECONDS = 60;
+
+export const visibilityTimeoutSeconds = (consumerTimeoutSeconds: number): number =>
+  consumerTimeoutSeconds + VISIBILITY_MARGIN_SECONDS;
