@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
 import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
 import { BASIC_EXECUTION_ROLE_FINDING, SpoolFunction } from './spool-function.js';
@@ -54,9 +55,13 @@ export class Ingest extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
-    this.handler.grantBucketReadWrite(
+    this.handler.grantObjects(
       props.uploadsBucket,
-      'Ingest presigns a GET of the source for ffprobe and writes the plan and state records.',
+      {
+        read: [`${keys.records('*')}*`, keys.source('*')],
+        write: [keys.plan('*'), keys.enqueued('*'), keys.failed('*')],
+      },
+      'Ingest reads the source by byte range for ffprobe and writes the plan (or the failure).',
     );
     props.jobsQueue.grantSendMessages(this.handler);
     // Only the source object: state records written to the same bucket must not

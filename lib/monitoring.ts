@@ -7,6 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
 
@@ -40,9 +41,10 @@ export class Monitoring extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
-    this.failuresHandler.grantBucketReadWrite(
+    this.failuresHandler.grantObjects(
       props.uploadsBucket,
-      'The failures function reads the plan and writes the failed.json state record.',
+      { read: [`${keys.records('*')}*`], write: [keys.failed('*')] },
+      'The failures function reads the records and writes the failed.json state record.',
     );
     for (const queue of Object.values(props.deadLetterQueues)) {
       this.failuresHandler.addEventSource(

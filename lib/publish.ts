@@ -3,6 +3,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
 import { WorkQueue } from './work-queue.js';
@@ -46,13 +47,18 @@ export class Publish extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
-    this.handler.grantBucketReadWrite(
+    this.handler.grantObjects(
       props.uploadsBucket,
-      'Publish lists and reads the chunk records and writes the ready.json state record.',
+      {
+        read: [`${keys.records('*')}*`, keys.caption('*', '*')],
+        write: [keys.playable('*'), keys.ready('*'), keys.failed('*')],
+      },
+      'Publish lists and reads the job records and the captions, and writes playable/ready.',
     );
-    this.handler.grantBucketReadWrite(
+    this.handler.grantObjects(
       props.outputBucket,
-      'Publish writes the media and master playlists next to the segments it lists.',
+      { write: [`${keys.output('*')}*`] },
+      'Publish writes the master, media, I-frame and subtitle playlists of a video.',
     );
     this.handler.addEventSource(
       new SqsEventSource(this.queue.queue, {

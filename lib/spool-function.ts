@@ -8,6 +8,7 @@ import {
   Stack,
   Validations,
 } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,16 +20,15 @@ import type { Construct } from 'constructs';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The pipeline stages that have a handler at `functions/{stage}/handler.ts`. */
-export type SpoolStage = 'upload' | 'ingest' | 'transcode' | 'publish' | 'failures';
-
-/** Wildcard actions in `grantReadWrite`'s statements (aws-cdk-lib 2.x). */
-const GRANT_READ_WRITE_ACTION_GROUPS = [
-  's3:Abort*',
-  's3:DeleteObject*',
-  's3:GetBucket*',
-  's3:GetObject*',
-  's3:List*',
-];
+export type SpoolStage =
+  | 'upload'
+  | 'ingest'
+  | 'transcode'
+  | 'publish'
+  | 'failures'
+  | 'sweeper'
+  | 'notify'
+  | 'webhooks';
 
 /** cdk-nag's finding for the AWS-managed policy every Lambda role gets by default. */
 export const BASIC_EXECUTION_ROLE_FINDING =
@@ -111,28 +111,47 @@ export class SpoolFunction extends NodejsFunction {
   }
 
   /**
-   * `bucket.grantReadWrite(this)`, plus the acknowledgement of the wildcards it implies:
-   * object keys are per video (`uploads/{id}/…`, `state/{id}/…`, `videos/{id}/…`), so
-   * the grant covers `<bucket>/*`, with the action groups of aws-cdk-lib's grant.
+   * Object access by key pattern, and nothing more: `s3:GetObject` (also HEAD) on `read`,
+   * `s3:PutObject` on `write`, and with reads `s3:ListBucket` on the bucket, without which S3
+   * answers a missing key with 403 instead of 404. No deletes: every record and segment is written
+   * once. Patterns come from core/keys.ts (`keys.failed('*')` → `state/*\/failed.json`).
    */
-  public grantBucketReadWrite(bucket: s3.IBucket, why: string): void {
-    bucket.grantReadWrite(this);
+  public grantObjects(
+    bucket: s3.IBucket,
+    access: { read?: string[]; write?: string[] },
+    why: string,
+  ): void {
     const acknowledge = Validations.of(this);
-    for (const action of GRANT_READ_WRITE_ACTION_GROUPS) {
-      acknowledge.acknowledge({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason:
-          `${action} is one of the action groups of aws-cdk-lib's bucket.grantReadWrite; the ` +
-          "statement is limited to this stage's Spool buckets, listed in its Resource findings.",
-      });
+    const bucketId = logicalIdOf(bucket);
+    const statements: Array<[string, string[] | undefined]> = [
+      ['s3:GetObject', access.read],
+      ['s3:PutObject', access.write],
+    ];
+    for (const [action, patterns] of statements) {
+      if (!patterns || patterns.length === 0) continue;
+      this.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [action],
+          resources: patterns.map((p) => bucket.arnForObjects(p)),
+        }),
+      );
+      for (const pattern of patterns) {
+        acknowledge.acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${pattern}]`,
+          reason: `${why} Keys hold the video id, made at run time: ${action} is limited to ${pattern}.`,
+        });
+      }
     }
-    const cfnBucket = bucket.node.defaultChild;
-    if (CfnResource.isCfnResource(cfnBucket)) {
-      const logicalId = Stack.of(cfnBucket).getLogicalId(cfnBucket);
-      acknowledge.acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`,
-        reason: `${why} Object keys are created per video at run time, so the grant covers the bucket's objects.`,
-      });
+    if (access.read && access.read.length > 0) {
+      this.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
+      );
     }
   }
+}
+
+function logicalIdOf(bucket: s3.IBucket): string {
+  const cfn = bucket.node.defaultChild;
+  if (!CfnResource.isCfnResource(cfn)) throw new Error(`${bucket.node.path} is not a bucket here`);
+  return Stack.of(cfn).getLogicalId(cfn);
 }

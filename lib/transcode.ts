@@ -5,6 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
 import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
 import { SpoolFunction } from './spool-function.js';
@@ -56,13 +57,33 @@ export class Transcode extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
-    this.handler.grantBucketReadWrite(
+    // The worker decodes hostile uploads: it may read them and the records, and write only
+    // its own records and the segments. It cannot delete or overwrite a published playlist.
+    this.handler.grantObjects(
       props.uploadsBucket,
-      'Transcode reads byte ranges of the source and writes its write-once chunk record.',
+      {
+        read: [`${keys.records('*')}*`, keys.source('*')],
+        write: [
+          `${keys.chunksPrefix('*')}*`,
+          keys.audio('*'),
+          keys.audioProgress('*'),
+          keys.failed('*'),
+        ],
+      },
+      'Transcode reads byte ranges of the source and writes its write-once job records.',
     );
-    this.handler.grantBucketReadWrite(
+    this.handler.grantObjects(
       props.outputBucket,
-      'Transcode uploads HLS segments and reads them back to skip work on redelivery.',
+      {
+        write: [
+          // Segments only (*.ts): the playlists (*.m3u8) are publish's to write.
+          keys.segment('*', '*', '*.ts'),
+          keys.poster('*', 'jpg'),
+          keys.poster('*', 'webp'),
+          keys.storyboardImage('*', '*.jpg'),
+        ],
+      },
+      'Transcode uploads the HLS segments, the poster and the storyboard images.',
     );
     props.publishQueue.grantSendMessages(this.handler);
     this.handler.addEventSource(

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
 
@@ -65,9 +66,15 @@ export class UploadApi extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.apiTokenSecret.grantRead(this.handler);
-    this.handler.grantBucketReadWrite(
+    this.handler.grantObjects(
       props.uploadsBucket,
-      'The API presigns the source PUT, writes the video and index records and reads state.',
+      {
+        // Status: every record, and whether the source has arrived (HEAD).
+        read: [`${keys.records('*')}*`, keys.source('*')],
+        // The presigned PUTs are signed with this role, so it may write what they upload.
+        write: [keys.source('*'), keys.caption('*', '*'), keys.video('*'), `${keys.indexPrefix}*`],
+      },
+      'The API presigns the source and caption PUTs, writes the video and index records and reads state.',
     );
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {

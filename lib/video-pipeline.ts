@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -10,20 +11,25 @@ import {
   settingsEnvironment,
 } from '../functions/core/settings.js';
 import { Delivery } from './delivery.js';
+import { Events } from './events.js';
 import { FfmpegLayer } from './ffmpeg-layer.js';
 import { Ingest } from './ingest.js';
 import { Monitoring } from './monitoring.js';
 import { Publish } from './publish.js';
 import type { SpoolFunction, SpoolStage } from './spool-function.js';
 import { Storage } from './storage.js';
+import { Sweeper } from './sweeper.js';
 import { Transcode } from './transcode.js';
 import { UploadApi } from './upload-api.js';
+import { Webhooks } from './webhooks.js';
 
 /**
  * The pipeline's settings (functions/core/settings.ts: defaults and validation, shared with
  * the functions and the local stack), plus the objects only a CDK app can pass.
  */
 export interface VideoPipelineProps extends SpoolSettingsInput {
+  /** Publish the `video.*` events to this bus. @default - a bus is created */
+  readonly eventBus?: events.IEventBus;
   /**
    * Notified when an alarm fires or clears, besides `alarmEmail`.
    * @default - a topic is created; it has a subscriber only with `alarmEmail`
@@ -33,7 +39,7 @@ export interface VideoPipelineProps extends SpoolSettingsInput {
 
 /** {@link VideoPipelineProps}' settings with every default applied and every value checked. */
 export function resolveVideoPipelineProps(props: VideoPipelineProps = {}): SpoolSettings {
-  const { alarmTopic: _topic, ...settings } = props;
+  const { alarmTopic: _topic, eventBus: _bus, ...settings } = props;
   return resolveSettings(settings, 'VideoPipeline props');
 }
 
@@ -53,8 +59,14 @@ export class VideoPipeline extends Construct {
   public readonly ingest: Ingest;
   public readonly uploadApi: UploadApi;
   public readonly monitoring: Monitoring;
+  public readonly sweeper: Sweeper;
   /** Every function of the pipeline, by stage. */
-  public readonly functions: Readonly<Record<SpoolStage, SpoolFunction>>;
+  public readonly functions: Readonly<
+    Record<Exclude<SpoolStage, 'webhooks'>, SpoolFunction> & { webhooks?: SpoolFunction }
+  >;
+  public readonly events: Events;
+  /** Present when `webhookUrls` lists endpoints. */
+  public readonly webhooks?: Webhooks;
 
   constructor(scope: Construct, id: string, props: VideoPipelineProps = {}) {
     super(scope, id);
@@ -123,12 +135,35 @@ export class VideoPipeline extends Construct {
       ...common,
     });
 
+    this.events = new Events(this, 'Events', {
+      uploadsBucket,
+      eventBus: props.eventBus,
+      ...common,
+    });
+    if (config.webhookUrls.length > 0) {
+      this.webhooks = new Webhooks(this, 'Webhooks', {
+        bus: this.events.bus,
+        urls: config.webhookUrls,
+        ...common,
+      });
+    }
+
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      uploadsBucket,
+      jobsQueue: this.transcode.jobsQueue.queue,
+      publishQueue: this.publish.queue.queue,
+      ...common,
+    });
+
     this.functions = {
       upload: this.uploadApi.handler,
       ingest: this.ingest.handler,
       transcode: this.transcode.handler,
       publish: this.publish.handler,
       failures: this.monitoring.failuresHandler,
+      sweeper: this.sweeper.handler,
+      notify: this.events.handler,
+      ...(this.webhooks ? { webhooks: this.webhooks.handler } : {}),
     };
 
     // Every handler loads the same config schema (functions/core/config.ts) at cold

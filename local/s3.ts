@@ -29,8 +29,8 @@ export interface LocalS3 {
 export async function startS3(opts: {
   directory: string;
   buckets: string[];
-  /** Called for each new object in `bucket` whose key matches the notification filter. */
-  notify: { bucket: string; prefix: string; suffix: string; handler: (e: S3Event) => void };
+  /** Each is called for every new object in `bucket` whose key matches its filter. */
+  notify: { bucket: string; prefix: string; suffix: string; handler: (e: S3Event) => void }[];
 }): Promise<LocalS3> {
   const server = new S3rver({
     address: '127.0.0.1',
@@ -45,9 +45,13 @@ export async function startS3(opts: {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;
       if (!record.eventName.startsWith('ObjectCreated')) continue;
-      const { notify } = opts;
-      if (bucket.name !== notify.bucket) continue;
-      if (!object.key.startsWith(notify.prefix) || !object.key.endsWith(notify.suffix)) continue;
+      const notify = opts.notify.find(
+        (n) =>
+          n.bucket === bucket.name &&
+          object.key.startsWith(n.prefix) &&
+          object.key.endsWith(n.suffix),
+      );
+      if (!notify) continue;
       notify.handler({
         Records: [
           {

@@ -10,11 +10,21 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
+import { SqsQueue } from '../functions/adapters/sqs-queue.js';
+import { keys } from '../functions/core/keys.js';
+import { EVENT_RECORDS, isVideoEvent, type VideoEventDetail } from '../functions/core/events.js';
 import { resolveSettings, settingsFromEnvironment } from '../functions/core/settings.js';
-import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
+import {
+  ASYNC_INVOKE_ATTEMPTS,
+  FUNCTIONS,
+  SWEEP_EVERY_MINUTES,
+  visibilityTimeoutSeconds,
+  WEBHOOK_ATTEMPTS,
+} from '../functions/core/topology.js';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
 import { serveDemo } from './demo/serve.js';
+import { startEventBus } from './events.js';
 import { recoverUnfinished } from './recover.js';
 import { encodeS3Key, startS3 } from './s3.js';
 import { type Poller, pollQueue, type SqsHandler, startSqs } from './sqs.js';
@@ -32,6 +42,9 @@ export interface LocalStack {
   playbackUrl: string;
   token: string;
   tokenGenerated: boolean;
+  /** Key the local webhooks are signed with (HMAC-SHA256). */
+  webhookSecret: string;
+  webhookUrls: string[];
   dataDir: string;
   s3Endpoint: string;
   close(): Promise<void>;
@@ -53,10 +66,10 @@ export function defaultBinaries(): { ffmpeg: string; ffprobe: string } {
   };
 }
 
-async function loadToken(dataDir: string, given?: string) {
+async function loadToken(dataDir: string, given?: string, name = 'api-token') {
   if (given) return { token: given, generated: false };
   // Kept in the data dir so a restart does not invalidate the token a client already has.
-  const file = join(dataDir, 'api-token');
+  const file = join(dataDir, name);
   const saved = await readFile(file, 'utf8').catch(() => '');
   if (saved.trim()) return { token: saved.trim(), generated: true };
   const token = randomBytes(24).toString('base64url');
@@ -68,6 +81,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 's3'), { recursive: true });
   const { token, generated } = await loadToken(dataDir, opts.token);
+  // Webhooks are signed as on AWS; the key is made once and kept like the API token.
+  const webhookKey = await loadToken(dataDir, process.env.SPOOL_WEBHOOK_SECRET, 'webhook-secret');
   // The same settings schema as the CDK app's; here it reads the SPOOL_* variables.
   const settings = resolveSettings(settingsFromEnvironment(process.env), 'environment');
   // As on AWS: a message gets this many deliveries before its dead-letter queue.
@@ -110,6 +125,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.publish.timeoutSeconds),
       fifo: true,
     },
+    { name: 'spool-webhooks-dlq', visibilityTimeout: dlqVisibility },
+    {
+      name: 'spool-webhooks',
+      visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.webhooks.timeoutSeconds),
+    },
   ]);
   closers.push(() => sqsServer.close());
 
@@ -125,41 +145,89 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
   const { createSqsClient, createS3Client } = await import('../functions/adapters/clients.js');
   const sqs = createSqsClient();
+  const sqsQueue = new SqsQueue(sqs);
   const queueUrl = async (name: string) =>
     (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl ?? '';
   process.env.JOBS_QUEUE_URL = await queueUrl('spool-jobs');
   process.env.PUBLISH_QUEUE_URL = await queueUrl('spool-publish.fifo');
+  process.env.WEBHOOKS_QUEUE_URL = await queueUrl('spool-webhooks');
+  process.env.SPOOL_WEBHOOK_SECRET = webhookKey.token;
+
+  // EventBridge: each event is printed, and the rule of each webhook endpoint puts it on the
+  // webhooks queue in the shape the deployed rule's input transformer gives it.
+  const bus = await startEventBus({
+    onEvent: async (event) => {
+      const detail = event.detail as VideoEventDetail;
+      console.log(
+        `event ${event.detailType} ${detail.video?.id} ${detail.video?.status}` +
+          ` after ${detail.secondsSinceCreated?.toFixed(1)} s` +
+          (detail.video?.error ? ` (${detail.video.error.code})` : ''),
+      );
+      if (!isVideoEvent(event.source, event.detailType)) return;
+      await sqsQueue.sendAll(
+        process.env.WEBHOOKS_QUEUE_URL ?? '',
+        settings.webhookUrls.map((_url, endpoint) => ({ endpoint, detail })),
+      );
+    },
+  });
+  closers.push(() => bus.close());
+  process.env.SPOOL_EVENTS_ENDPOINT = bus.endpoint;
+  process.env.EVENT_BUS_NAME = 'spool';
 
   // S3 notifications are delivered like Lambda's async invocations: retried twice, then
-  // handed to the failures handler (the ingest function's dead-letter queue on AWS).
+  // handed to the dead-letter handler (for ingest, the failures function, as on AWS).
   let ingestHandler: ((e: S3Event) => Promise<void>) | undefined;
+  let notifyHandler: ((e: S3Event) => Promise<void>) | undefined;
   let failuresHandler: SqsHandler | undefined;
-  const invokeIngest = async (event: S3Event) => {
+  const invokeAsync = async (
+    name: string,
+    handler: () => ((e: S3Event) => Promise<void>) | undefined,
+    event: S3Event,
+    onDead?: (e: S3Event) => Promise<unknown>,
+  ) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        if (!ingestHandler) throw new Error('ingest handler not loaded');
-        await ingestHandler(event);
+        const fn = handler();
+        if (!fn) throw new Error(`${name} handler not loaded`);
+        await fn(event);
         return;
       } catch (err) {
-        log('ingest failed', { attempt, error: String(err) });
-        if (attempt >= MAX_RECEIVE) {
-          await failuresHandler?.(asSqsEvent(event));
+        log(`${name} failed`, { attempt, error: String(err) });
+        if (attempt >= ASYNC_INVOKE_ATTEMPTS) {
+          await onDead?.(event);
           return;
         }
         await new Promise((r) => setTimeout(r, 1000 * attempt));
       }
     }
   };
+  const invokeIngest = (event: S3Event) =>
+    invokeAsync(
+      'ingest',
+      () => ingestHandler,
+      event,
+      async (e) => failuresHandler?.(asSqsEvent(e)),
+    );
+  const invokeNotify = (event: S3Event) => invokeAsync('notify', () => notifyHandler, event);
 
   const s3 = await startS3({
     directory: join(dataDir, 's3'),
     buckets: [UPLOADS_BUCKET, OUTPUT_BUCKET],
-    notify: {
-      bucket: UPLOADS_BUCKET,
-      prefix: 'uploads/',
-      suffix: '/source',
-      handler: (event) => void invokeIngest(event),
-    },
+    notify: [
+      {
+        bucket: UPLOADS_BUCKET,
+        prefix: 'uploads/',
+        suffix: '/source',
+        handler: (event) => void invokeIngest(event),
+      },
+      // The records that make events, as lib/events.ts filters them.
+      ...Object.values(EVENT_RECORDS).map((file) => ({
+        bucket: UPLOADS_BUCKET,
+        prefix: keys.statePrefix,
+        suffix: `/${file}`,
+        handler: (event: S3Event) => void invokeNotify(event),
+      })),
+    ],
   });
   closers.push(() => s3.close());
   process.env.SPOOL_S3_ENDPOINT = s3.endpoint;
@@ -169,13 +237,17 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.PLAYBACK_BASE_URL = cdn.url;
 
   // The handler modules read their config at import (cold start), so import them now.
-  const [upload, ingest, transcode, publish, failures] = await Promise.all([
-    import('../functions/upload/handler.js'),
-    import('../functions/ingest/handler.js'),
-    import('../functions/transcode/handler.js'),
-    import('../functions/publish/handler.js'),
-    import('../functions/failures/handler.js'),
-  ]);
+  const [upload, ingest, transcode, publish, failures, sweeper, notify, webhooks] =
+    await Promise.all([
+      import('../functions/upload/handler.js'),
+      import('../functions/ingest/handler.js'),
+      import('../functions/transcode/handler.js'),
+      import('../functions/publish/handler.js'),
+      import('../functions/failures/handler.js'),
+      import('../functions/sweeper/handler.js'),
+      import('../functions/notify/handler.js'),
+      import('../functions/webhooks/handler.js'),
+    ]);
   // Each invocation gets a context like Lambda's, with its function's time limit.
   const ctx = (name: keyof typeof FUNCTIONS | 'transcode') =>
     lambdaContext(
@@ -186,6 +258,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   apiHandler = (e) => upload.handler(e, ctx('upload'));
   ingestHandler = (e) => ingest.handler(e, ctx('ingest'));
   failuresHandler = (e: SQSEvent) => failures.handler(e, ctx('failures'));
+  notifyHandler = (e) => notify.handler(e, ctx('notify'));
 
   const onError = (err: unknown) => log('poller error', { error: String(err) });
   const workers = opts.workers ?? Math.max(2, cpus().length);
@@ -202,6 +275,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       batchSize: 1,
       onError,
       deadLetter: { name: 'spool-publish-dlq.fifo', maxReceiveCount: MAX_RECEIVE },
+    }),
+    pollQueue(sqs, 'spool-webhooks', (e) => webhooks.handler(e, ctx('webhooks')), {
+      concurrency: 2,
+      batchSize: 1,
+      onError,
+      deadLetter: { name: 'spool-webhooks-dlq', maxReceiveCount: WEBHOOK_ATTEMPTS },
     }),
     pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx('failures')), {
       concurrency: 1,
@@ -226,12 +305,21 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     log('resumed unfinished videos', { ...recovered });
   }
 
+  // EventBridge's schedule, in miniature.
+  const sweeps = setInterval(() => {
+    sweeper.handler({}, ctx('sweeper')).catch((err: unknown) => onError(err));
+  }, SWEEP_EVERY_MINUTES * 60_000);
+  sweeps.unref();
+  closers.unshift(async () => clearInterval(sweeps));
+
   ready = true;
   return {
     baseUrl,
     playbackUrl: cdn.url,
     token,
     tokenGenerated: generated,
+    webhookSecret: webhookKey.token,
+    webhookUrls: settings.webhookUrls,
     dataDir,
     s3Endpoint: s3.endpoint,
     close: async () => {

@@ -19,6 +19,10 @@ console.log(
 console.log(`  playback:   ${stack.playbackUrl}`);
 console.log(`  data:       ${stack.dataDir}`);
 console.log(`  s3:         ${stack.s3Endpoint} (buckets spool-uploads, spool-output)`);
+console.log(
+  `  webhooks:   ${stack.webhookUrls.length > 0 ? stack.webhookUrls.join(', ') : 'none (SPOOL_WEBHOOK_URLS=\'["http://localhost:8080/hook"]\')'}`,
+);
+console.log(`  signed with ${stack.webhookSecret} (spool-signature header; SPOOL_WEBHOOK_SECRET)`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -14,6 +14,10 @@ const topologySchema = z.object({
   PUBLISH_QUEUE_URL: z.string().min(1),
   /** Base URL that serves the output bucket (CloudFront domain, or the local static server). */
   PLAYBACK_BASE_URL: z.string().url(),
+  /** SQS queue of webhook deliveries (its consumer sets the retry backoff on it). */
+  WEBHOOKS_QUEUE_URL: z.string().min(1).optional(),
+  /** EventBridge bus that receives the `video.*` events. */
+  EVENT_BUS_NAME: z.string().min(1).default('default'),
 });
 
 type RuntimeShape = {

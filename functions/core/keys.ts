@@ -10,6 +10,8 @@ export const keys = {
   /** Uploads bucket: the raw source, written by the client's presigned PUT. */
   source: (id: string) => `uploads/${id}/source`,
   /** Uploads bucket: write-once state records from which a video's status is derived. */
+  statePrefix: 'state/',
+  records: (id: string) => `state/${id}/`,
   video: (id: string) => `state/${id}/video.json`,
   plan: (id: string) => `state/${id}/plan.json`,
   enqueued: (id: string) => `state/${id}/enqueued.json`,

@@ -3,6 +3,7 @@
  * (functions/adapters); tests pass the same adapters against local stand-ins, or fakes.
  */
 
+import type { VideoEventDetail } from './events.js';
 import type { Plan } from './plan.js';
 import type { AudioOutput, ChunkOutput } from './records.js';
 
@@ -132,6 +133,11 @@ export type SegmentListener = (
   /** Seconds, as the muxer listed it. */
   duration: number,
 ) => Promise<void>;
+
+/** Where `video.*` events go: EventBridge on AWS, the local stack's bus stand-in locally. */
+export interface EventPublisher {
+  publish(events: readonly VideoEventDetail[]): Promise<void>;
+}
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;

@@ -133,6 +133,14 @@ export const settingsSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    // A job may run its whole timeout and be retried once before it counts as stalled.
+    if (s.stuckAfterMinutes * 60 < 2 * s.transcodeTimeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stuckAfterMinutes'],
+        message: `must be at least twice transcodeTimeoutSeconds (${(2 * s.transcodeTimeoutSeconds) / 60} minutes), or running jobs would count as stalled`,
+      });
+    }
     if (s.autoDeleteObjects && s.removalPolicy !== 'destroy') {
       ctx.addIssue({
         code: 'custom',

@@ -14,6 +14,18 @@ export const FUNCTIONS = {
 } as const;
 
 /**
+ * Deliveries of a webhook before it is dead-lettered: with the doubling backoff from 10 s
+ * (capped at 15 minutes) that is about 50 minutes of retries.
+ */
+export const WEBHOOK_ATTEMPTS = 10;
+
+/** Lambda's asynchronous invocations (S3 notifications): the first try and two retries. */
+export const ASYNC_INVOKE_ATTEMPTS = 3;
+
+/** How often the sweeper (functions/sweeper) looks for stalled videos. */
+export const SWEEP_EVERY_MINUTES = 5;
+
+/**
  * A received message stays hidden for its consumer's timeout plus this margin. Lambda needs
  * at least the timeout; a running transcode job is kept hidden by its heartbeat instead
  * (adapters/heartbeat.ts), so a crashed one returns within minutes, not after this.

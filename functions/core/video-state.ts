@@ -5,6 +5,12 @@ import type { Plan } from './plan.js';
 import type { FailedRecord, ReadyRecord, VideoRecord } from './records.js';
 import type { VideoRecords } from './state.js';
 
+/** Absolute URL of an output key, on the CDN (CloudFront, or its local stand-in). */
+export const outputUrl = (deps: Pick<Deps, 'config'>, key: string): string => {
+  const base = deps.config.PLAYBACK_BASE_URL;
+  return new URL(key, base.endsWith('/') ? base : `${base}/`).toString();
+};
+
 export async function readRecords(
   deps: Pick<Deps, 'store' | 'config'>,
   id: string,

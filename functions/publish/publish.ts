@@ -193,13 +193,15 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     ),
   );
 
+  // The first publish marks the video playable, whether its playlists are growing or whole:
+  // every video announces `video.playable` once, before `video.ready`.
+  const first = await store.putJson(
+    bucket,
+    keys.playable(videoId),
+    { chunks: present.length } satisfies PlayableRecord,
+    { ifNoneMatch: true },
+  );
   if (!complete) {
-    const first = await store.putJson(
-      bucket,
-      keys.playable(videoId),
-      { chunks: present.length } satisfies PlayableRecord,
-      { ifNoneMatch: true },
-    );
     logger.info('playable', { videoId, chunks: present.length, of: plan.chunks.length, first });
     return 'playable';
   }

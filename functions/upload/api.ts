@@ -7,7 +7,7 @@ import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/
 import { isVideoId, keys, videoIdFromIndexKey } from '../core/keys.js';
 import type { VideoRecord } from '../core/records.js';
 import { deriveView, type VideoView } from '../core/state.js';
-import { readRecords } from '../core/video-state.js';
+import { outputUrl, readRecords } from '../core/video-state.js';
 
 const captionSchema = z.object({
   language: z
@@ -128,15 +128,6 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
     ...(captions.length > 0 ? { captions } : {}),
   };
 }
-
-/** Absolute URL of an output key, on the CDN (CloudFront, or its local stand-in). */
-export const outputUrl = (deps: Pick<Deps, 'config'>, key: string): string =>
-  new URL(key, withSlash(deps.config.PLAYBACK_BASE_URL)).toString();
-
-export const playbackUrlOf = (deps: Pick<Deps, 'config'>, id: string): string =>
-  outputUrl(deps, keys.master(id));
-
-const withSlash = (u: string): string => (u.endsWith('/') ? u : `${u}/`);
 
 export async function getVideo(deps: Deps, id: string): Promise<VideoView> {
   if (!isVideoId(id)) throw new NotFoundError('no such video');

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { checkBearer, json, jsonErrors } from '../adapters/http.js';
 import { runtime } from '../adapters/runtime.js';
-import { apiToken } from '../adapters/token.js';
+import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
 import { createVideo, getVideo, listVideos } from './api.js';
 

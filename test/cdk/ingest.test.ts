@@ -13,9 +13,13 @@ describe('Ingest', () => {
       Properties: { BucketName: { Ref: logicalId(storage.uploadsBucket) } },
     });
     const [notification] = Object.values(notifications);
-    const configs = notification?.Properties.NotificationConfiguration.LambdaFunctionConfigurations;
+    const configs = (
+      notification?.Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
+        LambdaFunctionArn: unknown;
+      }[]
+    ).filter((c) => JSON.stringify(c.LambdaFunctionArn) === JSON.stringify(arnOf(ingest.handler)));
     expect(configs).toHaveLength(1);
-    const [config] = configs;
+    const [config] = configs as never[] as any[];
     expect(config.Events).toEqual(['s3:ObjectCreated:*']);
     expect(config.LambdaFunctionArn).toEqual(arnOf(ingest.handler));
     const rules = [...config.Filter.Key.FilterRules].sort((a, b) => a.Name.localeCompare(b.Name));

@@ -1,0 +1,40 @@
+/**
+ * Secrets read once per cold start: from Secrets Manager on AWS (the `…_SECRET_ARN`
+ * variable), from a plain variable locally. Neither set is a configuration error: the API is
+ * never open, and a webhook is never sent unsigned.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError } from '../core/errors.js';
+
+function cachedSecret(arnVariable: string, localVariable: string, what: string) {
+  let value: Promise<string> | undefined;
+  return (env: NodeJS.ProcessEnv = process.env): Promise<string> => {
+    value ??= (async () => {
+      const arn = env[arnVariable];
+      if (arn) {
+        const res = await new SecretsManagerClient({}).send(
+          new GetSecretValueCommand({ SecretId: arn }),
+        );
+        if (!res.SecretString) throw new ConfigError(`the ${what} secret is empty`);
+        return res.SecretString;
+      }
+      const local = env[localVariable];
+      if (local) return local;
+      throw new ConfigError(`set ${arnVariable} or ${localVariable}`);
+    })();
+    // A failed lookup (throttling) must not be cached for the container's lifetime.
+    value.catch(() => {
+      value = undefined;
+    });
+    return value;
+  };
+}
+
+/** The API's bearer token. */
+export const apiToken = cachedSecret('API_TOKEN_SECRET_ARN', 'SPOOL_API_TOKEN', 'API token');
+/** The key webhooks are signed with (HMAC-SHA256). */
+export const webhookSecret = cachedSecret(
+  'WEBHOOK_SECRET_ARN',
+  'SPOOL_WEBHOOK_SECRET',
+  'webhook signing',
+);
