@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { SqsQueue } from '../functions/adapters/sqs-queue.js';
-import { keys } from '../functions/core/keys.js';
 import { EVENT_RECORDS, isVideoEvent, type VideoEventDetail } from '../functions/core/events.js';
+import { keys } from '../functions/core/keys.js';
 import { resolveSettings, settingsFromEnvironment } from '../functions/core/settings.js';
 import {
   ASYNC_INVOKE_ATTEMPTS,

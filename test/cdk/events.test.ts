@@ -1,6 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+import {
+  arnOf,
+  logicalId,
+  notificationFiltersOf,
+  propertiesOf,
+  synthesizeSpool,
+} from './support/spool-app.js';
 
 const spool = synthesizeSpool({
   pipeline: { webhookUrls: ['https://hooks.example.com/a', 'https://hooks.example.com/b'] },
@@ -12,26 +18,10 @@ afterAll(() => spool.dispose());
 describe('Events', () => {
   it('publishes to its own bus, from the playable, ready and failed records only', () => {
     template.resourceCountIs('AWS::Events::EventBus', 1);
-    const [notification] = Object.values(template.findResources('Custom::S3BucketNotifications'));
-    const configs = (
-      notification?.Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
-        LambdaFunctionArn: unknown;
-        Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
-      }[]
-    ).filter(
-      (c) => JSON.stringify(c.LambdaFunctionArn) === JSON.stringify(arnOf(pipeline.events.handler)),
-    );
-    const filters = configs
-      .map((c) =>
-        c.Filter.Key.FilterRules.map((r) => `${r.Name}=${r.Value}`)
-          .sort()
-          .join(' '),
-      )
-      .sort();
-    expect(filters).toEqual([
-      'prefix=state/ suffix=/failed.json',
-      'prefix=state/ suffix=/playable.json',
-      'prefix=state/ suffix=/ready.json',
+    expect(notificationFiltersOf(template, pipeline.events.handler)).toEqual([
+      's3:ObjectCreated:* prefix=state/ suffix=/failed.json',
+      's3:ObjectCreated:* prefix=state/ suffix=/playable.json',
+      's3:ObjectCreated:* prefix=state/ suffix=/ready.json',
     ]);
     expect(propertiesOf(template, pipeline.events.handler)).toMatchObject({
       Environment: {

@@ -1,6 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
+import {
+  arnOf,
+  logicalId,
+  notificationFiltersOf,
+  propertiesOf,
+  synthesizeSpool,
+} from './support/spool-app.js';
 
 const spool = synthesizeSpool();
 const { template } = spool;
@@ -9,23 +15,8 @@ afterAll(() => spool.dispose());
 
 describe('Ingest', () => {
   it('is notified of objects created at uploads/{id}/source only', () => {
-    const notifications = template.findResources('Custom::S3BucketNotifications', {
-      Properties: { BucketName: { Ref: logicalId(storage.uploadsBucket) } },
-    });
-    const [notification] = Object.values(notifications);
-    const configs = (
-      notification?.Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
-        LambdaFunctionArn: unknown;
-      }[]
-    ).filter((c) => JSON.stringify(c.LambdaFunctionArn) === JSON.stringify(arnOf(ingest.handler)));
-    expect(configs).toHaveLength(1);
-    const [config] = configs as never[] as any[];
-    expect(config.Events).toEqual(['s3:ObjectCreated:*']);
-    expect(config.LambdaFunctionArn).toEqual(arnOf(ingest.handler));
-    const rules = [...config.Filter.Key.FilterRules].sort((a, b) => a.Name.localeCompare(b.Name));
-    expect(rules).toEqual([
-      { Name: 'prefix', Value: 'uploads/' },
-      { Name: 'suffix', Value: '/source' },
+    expect(notificationFiltersOf(template, ingest.handler)).toEqual([
+      's3:ObjectCreated:* prefix=uploads/ suffix=/source',
     ]);
   });
 

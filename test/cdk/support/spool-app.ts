@@ -79,3 +79,25 @@ export function propertiesOf(template: Template, construct: IConstruct): Record<
   if (!resource) throw new Error(`${construct.node.path} is not in the template`);
   return resource.Properties ?? {};
 }
+
+/** The S3 notifications that invoke `fn`, each as its sorted filter: `prefix=… suffix=…`. */
+export function notificationFiltersOf(template: Template, fn: IConstruct): string[] {
+  const configs = Object.values(template.findResources('Custom::S3BucketNotifications')).flatMap(
+    (n) =>
+      (n.Properties?.NotificationConfiguration?.LambdaFunctionConfigurations ?? []) as {
+        Events: string[];
+        LambdaFunctionArn: unknown;
+        Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
+      }[],
+  );
+  const arn = JSON.stringify(arnOf(fn));
+  return configs
+    .filter((c) => JSON.stringify(c.LambdaFunctionArn) === arn)
+    .map((c) =>
+      [
+        ...c.Events,
+        ...c.Filter.Key.FilterRules.map((r) => `${r.Name.toLowerCase()}=${r.Value}`).sort(),
+      ].join(' '),
+    )
+    .sort();
+}
