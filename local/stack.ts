@@ -142,6 +142,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.UPLOADS_BUCKET = UPLOADS_BUCKET;
   process.env.OUTPUT_BUCKET = OUTPUT_BUCKET;
   process.env.AWS_REGION ??= 'us-east-1';
+  // Powertools' local mode: log lines indented for reading, no EMF metrics, no tracing.
+  process.env.POWERTOOLS_DEV ??= 'true';
 
   const { createSqsClient, createS3Client } = await import('../functions/adapters/clients.js');
   const sqs = createSqsClient();

@@ -7,7 +7,7 @@ import type { Deps, MediaDeps } from '../core/deps.js';
 import { systemClock } from '../core/ports.js';
 import { createS3Client, createSqsClient } from './clients.js';
 import { FfmpegTranscoder, FfprobeProber, ffmpegPathsFromEnv } from './ffmpeg.js';
-import { jsonLogger } from './logger.js';
+import { loggerPort, metricsPort, tracer } from './observability.js';
 import { S3Store } from './s3-store.js';
 import { LoopbackSourceReader } from './source-proxy.js';
 import { SqsQueue } from './sqs-queue.js';
@@ -17,8 +17,9 @@ let cached: MediaDeps | undefined;
 export function runtime(): MediaDeps {
   if (cached) return cached;
   const config = loadConfig();
-  const s3 = createS3Client();
-  const sqs = createSqsClient();
+  // Traced: each S3 and SQS call is a subsegment of the invocation's X-Ray trace.
+  const s3 = tracer.captureAWSv3Client(createS3Client());
+  const sqs = tracer.captureAWSv3Client(sqsClient());
   const paths = ffmpegPathsFromEnv();
   const store = new S3Store(s3);
   cached = {
@@ -27,17 +28,19 @@ export function runtime(): MediaDeps {
     sources: new LoopbackSourceReader(store),
     queue: new SqsQueue(sqs),
     clock: systemClock,
-    logger: jsonLogger(),
+    logger: loggerPort,
+    metrics: metricsPort,
     prober: new FfprobeProber(paths),
     transcoder: new FfmpegTranscoder(paths),
   };
   return cached;
 }
 
+/** One SQS client per cold start, shared by the queue port and the batch handling. */
 export const sqsClient = (() => {
   let client: ReturnType<typeof createSqsClient> | undefined;
   return () => {
-    client ??= createSqsClient();
+    client ??= tracer.captureAWSv3Client(createSqsClient());
     return client;
   };
 })();

@@ -8,6 +8,7 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SpoolError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
 import type { Logger } from '../core/ports.js';
 import { startHeartbeat } from './heartbeat.js';
 
@@ -24,6 +25,8 @@ export interface BatchOptions<T> {
   queueUrl?: string;
   sqs?: SQSClient;
   logger: Logger;
+  /** Counts deliveries after a failed attempt (`retries`). */
+  metrics?: Metrics;
 }
 
 export async function processBatch<T>(
@@ -45,6 +48,7 @@ export async function processBatch<T>(
         return;
       }
       const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+      if (attempt > 1) opts.metrics?.record('retries', 1);
       const heartbeat =
         opts.heartbeatSeconds && opts.sqs && opts.queueUrl
           ? startHeartbeat({

@@ -1,4 +1,5 @@
 import type { SpoolConfig } from './config.js';
+import type { Metrics } from './metrics.js';
 import type {
   Clock,
   Logger,
@@ -16,6 +17,7 @@ export interface Deps {
   queue: MessageQueue;
   clock: Clock;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export interface MediaDeps extends Deps {

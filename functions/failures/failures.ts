@@ -23,6 +23,7 @@ export async function handleDeadLetter(deps: Deps, body: unknown): Promise<strin
   if (parsed.success) {
     const msg = parsed.data;
     const what = msg.type === 'publish' ? 'publishing' : describeJob(msg);
+    deps.metrics.record('deadLetters', 1);
     await markFailed(deps, msg.videoId, {
       code: msg.type === 'publish' ? 'PUBLISH_FAILED' : 'JOB_ABANDONED',
       message: `${what} did not complete after repeated attempts (timeout or crash)`,
@@ -32,6 +33,7 @@ export async function handleDeadLetter(deps: Deps, body: unknown): Promise<strin
   for (const key of s3Keys(body)) {
     const id = videoIdFromSourceKey(key);
     if (!id) continue;
+    deps.metrics.record('deadLetters', 1);
     await markFailed(deps, id, {
       code: 'INGEST_FAILED',
       message: 'the upload could not be probed and planned after repeated attempts',

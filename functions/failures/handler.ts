@@ -1,13 +1,13 @@
 /** The dead-letter queues → `failed`. */
-import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { processBatch } from '../adapters/sqs-batch.js';
 import { handleDeadLetter } from './failures.js';
 
 const deps = runtime();
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
+export const handler = observed<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(event, {
     parse: (body) => body,
     handle: (body) => handleDeadLetter(deps, body),

@@ -1,6 +1,6 @@
 /** S3 ObjectCreated → ingest. Thin: decode each record's key, run the use case. */
-import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
+import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { ingestUpload } from './ingest.js';
 
@@ -9,7 +9,7 @@ const deps = runtime();
 /** S3 event keys are URL-encoded with '+' for spaces (unlike encodeURIComponent). */
 export const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
 
-export const handler = middy<S3Event, void>().handler(async (event) => {
+export const handler = observed<S3Event, void>().handler(async (event) => {
   for (const record of event.Records) {
     if (record.s3.bucket.name !== deps.config.UPLOADS_BUCKET) continue;
     // An error here is retried by Lambda's async invocation (twice), then logged.

@@ -1,7 +1,7 @@
 /** S3 (a new playable/ready/failed record) → EventBridge `video.*` event. */
-import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { createEventBridgeClient, EventBridgePublisher } from '../adapters/event-bus.js';
+import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { notifyRecord } from './notify.js';
 
@@ -12,7 +12,7 @@ const deps = {
 };
 
 // S3 invokes asynchronously: a throw is retried by Lambda, then dead-lettered.
-export const handler = middy<S3Event, void>().handler(async (event) => {
+export const handler = observed<S3Event, void>().handler(async (event) => {
   for (const record of event.Records) {
     const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
     await notifyRecord(deps, key);

@@ -4,6 +4,7 @@
  */
 import type { Deps } from '../core/deps.js';
 import { eventOfRecordKey, type VideoEventDetail, videoEvent } from '../core/events.js';
+import { ERROR_CODE_DIMENSION } from '../core/metrics.js';
 import type { EventPublisher } from '../core/ports.js';
 import { deriveView } from '../core/state.js';
 import { outputUrl, readRecords } from '../core/video-state.js';
@@ -29,6 +30,18 @@ export async function notifyRecord(
   if (which.type === 'video.ready' && view.status !== 'ready') return undefined;
   const event = videoEvent(which.type, view, record.lastModified);
   await deps.events.publish([event]);
+  // Counted here, where each transition is seen once per record (S3 may repeat an event).
+  if (which.type === 'video.playable') {
+    deps.metrics.record('videosPlayable', 1);
+    deps.metrics.record('timeToPlayable', event.secondsSinceCreated);
+  } else if (which.type === 'video.ready') {
+    deps.metrics.record('videosReady', 1);
+    deps.metrics.record('timeToReady', event.secondsSinceCreated);
+  } else {
+    deps.metrics.record('videosFailed', 1, {
+      [ERROR_CODE_DIMENSION]: view.error?.code ?? 'UNKNOWN',
+    });
+  }
   deps.logger.info('event published', {
     videoId: which.videoId,
     type: which.type,

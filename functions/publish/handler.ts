@@ -1,6 +1,6 @@
 /** SQS publish requests → playlists and `ready`. */
-import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { observed } from '../adapters/observability.js';
 import { runtime, sqsClient } from '../adapters/runtime.js';
 import { processBatch } from '../adapters/sqs-batch.js';
 import { publishSchema } from '../core/messages.js';
@@ -9,7 +9,7 @@ import { publishVideo } from './publish.js';
 
 const deps = runtime();
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
+export const handler = observed<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(event, {
     parse: (body) => publishSchema.parse(body),
     handle: (msg) => publishVideo(deps, msg.videoId),
@@ -25,5 +25,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
     queueUrl: deps.config.PUBLISH_QUEUE_URL,
     sqs: sqsClient(),
     logger: deps.logger,
+    metrics: deps.metrics,
   }),
 );

@@ -1,11 +1,11 @@
 /** A schedule (EventBridge, every few minutes) → the sweeper. */
-import middy from '@middy/core';
+import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { sweep } from './sweeper.js';
 
 const deps = runtime();
 
-export const handler = middy().handler(async () => {
+export const handler = observed<unknown, unknown>().handler(async () => {
   const report = await sweep(deps);
   deps.logger.info('swept', {
     unfinished: report.unfinished,

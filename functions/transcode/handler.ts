@@ -1,7 +1,7 @@
 /** SQS jobs → transcode workers. One message is one chunk (or the audio rendition). */
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { HEARTBEAT_SECONDS } from '../adapters/heartbeat.js';
+import { observed } from '../adapters/observability.js';
 import { runtime, sqsClient } from '../adapters/runtime.js';
 import { processBatch } from '../adapters/sqs-batch.js';
 import { SpoolError } from '../core/errors.js';
@@ -18,7 +18,7 @@ const STOP_BEFORE_TIMEOUT_MS = 20_000;
 
 const deps = runtime();
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(
+export const handler = observed<SQSEvent, SQSBatchResponse>().handler(
   (event: SQSEvent, context: Context) => {
     const budget = context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS;
     const signal = AbortSignal.timeout(Math.max(1000, budget));
@@ -46,6 +46,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(
       queueUrl: deps.config.JOBS_QUEUE_URL,
       sqs: sqsClient(),
       logger: deps.logger,
+      metrics: deps.metrics,
     });
   },
 );

@@ -90,6 +90,8 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
   const recordKey = job.type === 'audio' ? keys.audio(id) : keys.chunk(id, job.chunk);
 
   let result: JobResult = 'already-done';
+  /** Seconds of media the job encoded, for the encode-speed metric. */
+  let mediaSeconds = 0;
   if (!(await store.head(bucket, recordKey))) {
     const started = Date.now();
     const workDir = await mkdtemp(join(tmpdir(), 'spool-'));
@@ -121,6 +123,7 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
         }
         await up.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
+        mediaSeconds = out.segments.reduce((sum, s) => sum + s.duration, 0);
       } else {
         const encode = (bounded: boolean) => {
           const up = bounded ? uploader : segmentUploader(deps, id);
@@ -183,8 +186,13 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
           firstFrameTime: out.firstFrameTime,
         };
         await store.putJson(bucket, recordKey, record);
+        mediaSeconds = (out.frames * plan.output.frameRate.den) / plan.output.frameRate.num;
       }
       result = 'encoded';
+      const seconds = (Date.now() - started) / 1000;
+      if (mediaSeconds > 0) {
+        deps.metrics.record('encodeSecondsPerSourceSecond', seconds / mediaSeconds);
+      }
       logger.info('job done', {
         videoId: id,
         job: describeJob(job),

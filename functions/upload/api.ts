@@ -116,6 +116,7 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
     }),
   );
   deps.logger.info('video created', { videoId: id, size: input.size, captions: captions.length });
+  deps.metrics.record('videosCreated', 1);
   return {
     id,
     upload: {

@@ -1,7 +1,7 @@
 /** HTTP API: POST /videos, GET /videos, GET /videos/{id}. Thin: auth, parse, one use case. */
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { checkBearer, json, jsonErrors } from '../adapters/http.js';
+import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
@@ -34,6 +34,6 @@ async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStru
   }
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+export const handler = observed<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(jsonErrors(deps.logger))
   .handler(route);

@@ -1,6 +1,6 @@
 /** The webhooks queue (fed by an EventBridge rule per endpoint) → signed POSTs. */
-import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { observed } from '../adapters/observability.js';
 import { runtime, sqsClient } from '../adapters/runtime.js';
 import { webhookSecret } from '../adapters/secrets.js';
 import { processBatch } from '../adapters/sqs-batch.js';
@@ -9,7 +9,7 @@ import { deliver, deliverySchema } from './webhooks.js';
 
 const deps = runtime();
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+export const handler = observed<SQSEvent, SQSBatchResponse>().handler(async (event) => {
   const secret = await webhookSecret();
   return processBatch(event, {
     parse: (body) => deliverySchema.parse(body),
@@ -31,5 +31,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
     queueUrl: deps.config.WEBHOOKS_QUEUE_URL,
     sqs: sqsClient(),
     logger: deps.logger,
+    metrics: deps.metrics,
   });
 });

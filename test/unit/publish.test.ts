@@ -3,6 +3,7 @@ import { loadConfig } from '../../functions/core/config.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { keys } from '../../functions/core/keys.js';
 import type { MediaInfo } from '../../functions/core/media.js';
+import { noMetrics } from '../../functions/core/metrics.js';
 import { makePlan } from '../../functions/core/plan.js';
 import type { ChunkRecord, Segment } from '../../functions/core/records.js';
 import { publishVideo } from '../../functions/publish/publish.js';
@@ -28,6 +29,7 @@ function setup() {
     queue: new MemoryQueue(),
     clock: { now: () => new Date() },
     logger: { info: () => {}, warn: () => {}, error: () => {} },
+    metrics: noMetrics,
   };
   void store.putJson('up', keys.plan(ID), plan);
   void store.putJson('up', keys.video(ID), {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../functions/core/config.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { jobCount } from '../../functions/core/jobs.js';
 import { keys } from '../../functions/core/keys.js';
+import { noMetrics } from '../../functions/core/metrics.js';
 import { makePlan } from '../../functions/core/plan.js';
 import { deriveView } from '../../functions/core/state.js';
 import { readRecords } from '../../functions/core/video-state.js';
@@ -31,6 +32,7 @@ function setup() {
     queue,
     clock: { now: () => new Date(now) },
     logger: { info: () => {}, warn: () => {}, error: () => {} },
+    metrics: noMetrics,
   };
   const video = async (n: number, state: 'awaiting' | 'planned' | 'all-done' | 'ready') => {
     const id = `video${String(n).padStart(15, '0')}`;
