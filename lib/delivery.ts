@@ -1,4 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -13,12 +14,17 @@ export interface DeliveryProps {
   readonly allowedOrigins: string[];
   /** @default PriceClass.PRICE_CLASS_ALL */
   readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * Serve under this name with this ACM certificate (us-east-1). Point a CNAME (or alias
+   * record) for the name at the distribution's domain. @default - the *.cloudfront.net name
+   */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
 }
 
 /** Delivery stage: a CloudFront distribution serving the output bucket to HLS players. */
 export class Delivery extends Construct {
   public readonly distribution: cloudfront.Distribution;
-  /** `https://{distribution domain}`: prefix of every playback and poster URL. */
+  /** `https://{custom or distribution domain}`: prefix of every playback and poster URL. */
   public readonly playbackBaseUrl: string;
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
@@ -76,14 +82,37 @@ export class Delivery extends Construct {
         compress: true,
       },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      ...(props.customDomain
+        ? {
+            domainNames: [props.customDomain.domainName],
+            certificate: acm.Certificate.fromCertificateArn(
+              this,
+              'Certificate',
+              props.customDomain.certificateArn,
+            ),
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_ALL,
       enableLogging: true,
       logBucket: props.accessLogsBucket,
       logFilePrefix: 'cloudfront/',
     });
-    this.playbackBaseUrl = `https://${this.distribution.distributionDomainName}`;
+    this.playbackBaseUrl = `https://${
+      props.customDomain?.domainName ?? this.distribution.distributionDomainName
+    }`;
 
     const acknowledge = Validations.of(this.distribution);
+    if (!props.customDomain) {
+      acknowledge.acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The distribution uses the default *.cloudfront.net certificate, for which ' +
+          'CloudFront does not let you choose the minimum viewer TLS version; viewers are ' +
+          'redirected to HTTPS and the origin is S3 over HTTPS. With customDomain, TLS 1.2 ' +
+          '(TLSv1.2_2021) is the minimum.',
+      });
+    }
     acknowledge.acknowledge(
       {
         id: 'AwsSolutions-CFR1',
@@ -97,13 +126,6 @@ export class Delivery extends Construct {
           'The distribution serves only static, immutable HLS objects from a private ' +
           'bucket via OAC (GET/HEAD/OPTIONS); a WAF web ACL adds cost without protecting ' +
           'any dynamic origin.',
-      },
-      {
-        id: 'AwsSolutions-CFR4',
-        reason:
-          'The distribution uses the default *.cloudfront.net certificate, for which ' +
-          'CloudFront does not let you choose the minimum viewer TLS version; viewers are ' +
-          'redirected to HTTPS and the origin is S3 over HTTPS.',
       },
     );
   }

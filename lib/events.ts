@@ -9,6 +9,7 @@ import { EVENT_RECORDS } from '../functions/core/events.js';
 import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
+import { acknowledgeDeadLetterQueue } from './work-queue.js';
 
 export interface EventsProps {
   /** Its `playable.json`, `ready.json` and `failed.json` records trigger the events. */
@@ -41,8 +42,10 @@ export class Events extends Construct {
         visibilityTimeoutSeconds(FUNCTIONS.notify.timeoutSeconds),
       ),
     });
+    acknowledgeDeadLetterQueue(this.deadLetterQueue, "notify's S3 invocations");
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'notify',
+      trigger: 's3',
       description: 'Spool notify: publishes video.playable/ready/failed to EventBridge',
       memorySize: FUNCTIONS.notify.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.notify.timeoutSeconds),

@@ -10,6 +10,7 @@ import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.
 import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
 import { BASIC_EXECUTION_ROLE_FINDING, SpoolFunction } from './spool-function.js';
 import { SOURCE_SUFFIX, UPLOADS_PREFIX } from './storage.js';
+import { acknowledgeDeadLetterQueue } from './work-queue.js';
 
 export interface IngestProps {
   /** Its `uploads/{id}/source` objects trigger ingest; the plan is written back to it. */
@@ -44,8 +45,10 @@ export class Ingest extends Construct {
         visibilityTimeoutSeconds(FUNCTIONS.failures.timeoutSeconds),
       ),
     });
+    acknowledgeDeadLetterQueue(this.deadLetterQueue, "ingest's S3 invocations");
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'ingest',
+      trigger: 's3',
       description: 'Spool ingest: probes a new upload, plans its chunks, enqueues jobs',
       memorySize: FUNCTIONS.ingest.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.ingest.timeoutSeconds),

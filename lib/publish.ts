@@ -41,6 +41,7 @@ export class Publish extends Construct {
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'publish',
+      trigger: 'sqs',
       description: 'Spool publish: writes HLS playlists and marks the video ready',
       memorySize: FUNCTIONS.publish.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.publish.timeoutSeconds),

@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../functions/core/metrics.js';
 
 /** Repository root: `lib/` sits directly under it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,6 +41,11 @@ export const SPOOL_RUNTIME = lambda.Runtime.NODEJS_22_X;
 export interface SpoolFunctionProps {
   /** Which handler to bundle: `functions/{stage}/handler.ts`. */
   readonly stage: SpoolStage;
+  /**
+   * What invokes it: an SQS event source or the HTTP API (synchronously: failures stay with
+   * the queue or the caller), or S3 notifications and a schedule (asynchronously).
+   */
+  readonly trigger: 'sqs' | 'http' | 's3' | 'schedule';
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -79,8 +85,14 @@ export class SpoolFunction extends NodejsFunction {
       timeout: props.timeout,
       ephemeralStorageSize: props.ephemeralStorageSize,
       layers: props.layers,
-      environment: props.environment,
+      environment: {
+        // Powertools (adapters/observability.ts): the EMF namespace the alarms read.
+        POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
       deadLetterQueue: props.deadLetterQueue,
+      tracing: lambda.Tracing.ACTIVE,
       logGroup,
       bundling: {
         // CJS: esbuild converts the ESM-only middy packages, and a bundle without a
@@ -94,13 +106,13 @@ export class SpoolFunction extends NodejsFunction {
         forceDockerBundling: false,
       },
     });
-    Validations.of(this).acknowledge(
-      {
-        id: 'AwsSolutions-L1',
-        reason:
-          'Pinned to nodejs22.x, the runtime the handlers are bundled for (esbuild target ' +
-          'node22) and tested on; move the runtime and the esbuild target together.',
-      },
+    const pinned =
+      'Pinned to nodejs22.x, the runtime the handlers are bundled for (esbuild target ' +
+      'node22) and tested on; move the runtime and the esbuild target together.';
+    const acknowledge = Validations.of(this);
+    acknowledge.acknowledge(
+      { id: 'AwsSolutions-L1', reason: pinned },
+      { id: 'Serverless-LambdaLatestVersion', reason: pinned },
       {
         id: BASIC_EXECUTION_ROLE_FINDING,
         reason:
@@ -108,6 +120,39 @@ export class SpoolFunction extends NodejsFunction {
           'PutLogEvents, which the function needs to write to CloudWatch Logs.',
       },
     );
+    // Active tracing adds xray:PutTraceSegments and PutTelemetryRecords on '*'.
+    acknowledge.acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no ' +
+        'resource-level permissions, so their statement names every resource.',
+    });
+    if (props.trigger === 'sqs') {
+      const viaQueue =
+        'Invoked synchronously by an SQS event source mapping: a message that fails every ' +
+        "attempt is moved by the queue's redrive policy to its dead-letter queue.";
+      acknowledge.acknowledge(
+        { id: 'Serverless-LambdaDLQ', reason: viaQueue },
+        {
+          id: 'Serverless-LambdaEventSourceMappingDestination',
+          reason: `SQS event source mappings take no on-failure destination. ${viaQueue}`,
+        },
+      );
+    } else if (props.trigger === 'http') {
+      acknowledge.acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by API Gateway: an error is answered to the client (5xx, ' +
+          'alarmed); there is no event to dead-letter.',
+      });
+    } else if (props.trigger === 'schedule') {
+      acknowledge.acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked by a schedule whose events carry nothing: a failed run is made up by the ' +
+          'next one, minutes later, so there is nothing to dead-letter.',
+      });
+    }
   }
 
   /**

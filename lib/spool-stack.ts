@@ -60,8 +60,31 @@ export class SpoolStack extends Stack {
       value: uploadApi.url,
     });
     new CfnOutput(this, 'PlaybackDomain', {
-      description: 'CloudFront domain serving the HLS output',
+      description: 'CloudFront domain serving the HLS output (a custom domain CNAMEs to it)',
       value: delivery.distribution.distributionDomainName,
+    });
+    new CfnOutput(this, 'PlaybackBaseUrl', {
+      description: 'Prefix of every playback URL the API returns',
+      value: delivery.playbackBaseUrl,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic of every Spool alarm: subscribe a pager or chat integration',
+      value: this.pipeline.alarms.topic.topicArn,
+    });
+    new CfnOutput(this, 'EventBusName', {
+      description: 'EventBridge bus of the video.playable/ready/failed events (schemas/)',
+      value: this.pipeline.events.bus.eventBusName,
+    });
+    if (this.pipeline.webhooks) {
+      new CfnOutput(this, 'WebhookSecretArn', {
+        description:
+          'Key webhooks are signed with: aws secretsmanager get-secret-value --secret-id <arn>',
+        value: this.pipeline.webhooks.secret.secretArn,
+      });
+    }
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'CloudWatch dashboard of the pipeline',
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.pipeline.alarms.dashboard.dashboardName}`,
     });
     new CfnOutput(this, 'ApiTokenSecretArn', {
       description:

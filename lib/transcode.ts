@@ -48,6 +48,7 @@ export class Transcode extends Construct {
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'transcode',
+      trigger: 'sqs',
       description: 'Spool transcode: encodes one chunk into every rendition with ffmpeg',
       memorySize: props.memorySize,
       timeout: props.timeout,

@@ -1,4 +1,5 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -58,6 +59,7 @@ export class UploadApi extends Construct {
 
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'upload',
+      trigger: 'http',
       description: 'Spool API: creates uploads (presigned PUT) and reports video status',
       memorySize: FUNCTIONS.upload.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.upload.timeoutSeconds),
@@ -101,7 +103,24 @@ export class UploadApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
-      accessLogSettings: { destination: new apigw.LogGroupLogDestination(this.accessLogGroup) },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        // JSON, so Logs Insights queries it like the functions' Powertools lines. HTTP APIs
+        // have their own $context variables (no identity.caller/user, as REST APIs have).
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
     });
 
     const integration = new HttpLambdaIntegration('Handler', this.handler);

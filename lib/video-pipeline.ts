@@ -10,6 +10,7 @@ import {
   type SpoolSettingsInput,
   settingsEnvironment,
 } from '../functions/core/settings.js';
+import { Alarms } from './alarms.js';
 import { Delivery } from './delivery.js';
 import { Events } from './events.js';
 import { FfmpegLayer } from './ffmpeg-layer.js';
@@ -60,6 +61,8 @@ export class VideoPipeline extends Construct {
   public readonly uploadApi: UploadApi;
   public readonly monitoring: Monitoring;
   public readonly sweeper: Sweeper;
+  /** The alarm topic, the alarms and the dashboard. */
+  public readonly alarms: Alarms;
   /** Every function of the pipeline, by stage. */
   public readonly functions: Readonly<
     Record<Exclude<SpoolStage, 'webhooks'>, SpoolFunction> & { webhooks?: SpoolFunction }
@@ -92,6 +95,7 @@ export class VideoPipeline extends Construct {
       accessLogsBucket: this.storage.accessLogsBucket,
       allowedOrigins: config.allowedOrigins,
       priceClass: config.priceClass as cloudfront.PriceClass,
+      customDomain: config.customDomain,
     });
     this.publish = new Publish(this, 'Publish', {
       uploadsBucket,
@@ -131,7 +135,6 @@ export class VideoPipeline extends Construct {
         Publish: this.publish.queue.deadLetterQueue,
         Ingest: this.ingest.deadLetterQueue,
       },
-      alarmTopic: props.alarmTopic,
       ...common,
     });
 
@@ -165,6 +168,24 @@ export class VideoPipeline extends Construct {
       notify: this.events.handler,
       ...(this.webhooks ? { webhooks: this.webhooks.handler } : {}),
     };
+
+    this.alarms = new Alarms(this, 'Alarms', {
+      functions: this.functions,
+      transcode: this.transcode.handler,
+      jobsQueue: this.transcode.jobsQueue.queue,
+      deadLetterQueues: {
+        Jobs: this.transcode.jobsQueue.deadLetterQueue,
+        Publish: this.publish.queue.deadLetterQueue,
+        Ingest: this.ingest.deadLetterQueue,
+        Notify: this.events.deadLetterQueue,
+        ...(this.webhooks ? { Webhooks: this.webhooks.queue.deadLetterQueue } : {}),
+      },
+      httpApi: this.uploadApi.httpApi,
+      // Longer than a full job plus its retry backoff: the workers are behind.
+      oldestJobAlarmSeconds: config.transcodeTimeoutSeconds + 300,
+      alarmEmail: config.alarmEmail,
+      alarmTopic: props.alarmTopic,
+    });
 
     // Every handler loads the same config schema (functions/core/config.ts) at cold
     // start. Added here rather than per stage because the queues of later stages do not

@@ -52,6 +52,7 @@ export class Webhooks extends Construct {
     });
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'webhooks',
+      trigger: 'sqs',
       description: 'Spool webhooks: POSTs video.* events, signed, to the configured endpoints',
       memorySize: FUNCTIONS.webhooks.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.webhooks.timeoutSeconds),

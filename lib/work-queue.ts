@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { visibilityTimeoutSeconds } from '../functions/core/topology.js';
@@ -38,6 +38,7 @@ export class WorkQueue extends Construct {
         visibilityTimeoutSeconds(props.deadLetterConsumerTimeout.toSeconds()),
       ),
     });
+    acknowledgeDeadLetterQueue(this.deadLetterQueue, `the ${id} queue`);
     this.queue = new sqs.Queue(this, 'Queue', {
       ...fifo,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -48,4 +49,14 @@ export class WorkQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
   }
+}
+
+/** cdk-nag asks every queue for a redrive policy; a dead-letter queue is where redrive ends. */
+export function acknowledgeDeadLetterQueue(queue: sqs.IQueue, of: string): void {
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason:
+      `The dead-letter queue of ${of}: its messages wait here, alarmed, to be read and ` +
+      'redriven; a queue of its own behind it would only hide them further.',
+  });
 }
