@@ -14,13 +14,14 @@ import { dirname, join } from 'node:path';
 import { AssetHashType } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { SPOOL_RUNTIME } from './spool-function.js';
+import { PROJECT_ROOT, SPOOL_RUNTIME } from './spool-function.js';
 
 /** Where the layer puts the binaries: Lambda extracts layers under /opt. */
 export const FFMPEG_PATH = '/opt/bin/ffmpeg';
 export const FFPROBE_PATH = '/opt/bin/ffprobe';
 
-const require = createRequire(import.meta.url);
+/** The command that installs the linux-x64 ffmpeg build on any host (README, errors). */
+export const INSTALL_LINUX_FFMPEG = 'npm run ffmpeg:linux-x64';
 
 interface NpmBinary {
   /** File name inside the layer's `bin/`. */
@@ -46,7 +47,8 @@ interface ResolvedBinary {
   readonly size: number;
 }
 
-function resolveBinary(binary: NpmBinary): ResolvedBinary {
+function resolveBinary(binary: NpmBinary, searchFrom: string): ResolvedBinary {
+  const require = createRequire(join(searchFrom, 'package.json'));
   for (const { pkg, path } of binary.candidates) {
     let manifestPath: string;
     try {
@@ -62,9 +64,11 @@ function resolveBinary(binary: NpmBinary): ResolvedBinary {
   }
   const tried = binary.candidates.map((c) => `${c.pkg}/${c.path}`).join(' or ');
   throw new Error(
-    `FfmpegLayer: no linux-x64 ${binary.file} binary found (looked for ${tried}). ` +
-      'Install the npm package that ships it; npm installs the platform packages of ' +
-      '@ffmpeg-installer only on linux-x64, so run `npm ci --os=linux --cpu=x64` elsewhere.',
+    `FfmpegLayer: no linux-x64 ${binary.file} binary found (looked for ${tried} from ` +
+      `${searchFrom}). npm installs @ffmpeg-installer's platform package for the machine it ` +
+      `runs on, and Lambda needs linux-x64's: run \`${INSTALL_LINUX_FFMPEG}\` (installs ` +
+      'it beside yours, whatever the host), or bring your own build: the ffmpegLayer prop, ' +
+      'or `-c spool:ffmpegLayerArn=<layer version ARN>`, with bin/ffmpeg and bin/ffprobe.',
   );
 }
 
@@ -101,6 +105,14 @@ function stageBinaries(binaries: readonly ResolvedBinary[], key: string): string
  * time from the npm packages that ship them (no Docker). Functions find them at
  * {@link FFMPEG_PATH} and {@link FFPROBE_PATH}.
  */
+export interface FfmpegLayerProps {
+  /**
+   * Where the npm packages with the binaries are resolved from.
+   * @default - this project's root
+   */
+  readonly searchFrom?: string;
+}
+
 export class FfmpegLayer extends Construct {
   /** The layer version; add it to functions that spawn ffmpeg or ffprobe. */
   public readonly layer: lambda.LayerVersion;
@@ -109,9 +121,10 @@ export class FfmpegLayer extends Construct {
   /** The directory the layer is zipped from (`bin/ffmpeg`, `bin/ffprobe`). */
   public readonly stagingDirectory: string;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: FfmpegLayerProps = {}) {
     super(scope, id);
-    const binaries = BINARIES.map(resolveBinary);
+    const searchFrom = props.searchFrom ?? PROJECT_ROOT;
+    const binaries = BINARIES.map((b) => resolveBinary(b, searchFrom));
     this.versions = Object.fromEntries(binaries.map((b) => [b.pkg, b.version]));
     // The content is fully determined by the package versions and sizes, so hash those
     // instead of fingerprinting ~150 MB of binaries on every synth.

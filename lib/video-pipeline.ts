@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -29,6 +30,12 @@ import { Webhooks } from './webhooks.js';
  * the functions and the local stack), plus the objects only a CDK app can pass.
  */
 export interface VideoPipelineProps extends SpoolSettingsInput {
+  /**
+   * ffmpeg and ffprobe for the workers: a layer with x86_64 `bin/ffmpeg` and `bin/ffprobe`
+   * (Lambda mounts it at /opt). @default - the `ffmpegLayerArn` setting, else a layer built
+   * from the npm packages (FfmpegLayer)
+   */
+  readonly ffmpegLayer?: lambda.ILayerVersion;
   /** Publish the `video.*` events to this bus. @default - a bus is created */
   readonly eventBus?: events.IEventBus;
   /**
@@ -40,7 +47,7 @@ export interface VideoPipelineProps extends SpoolSettingsInput {
 
 /** {@link VideoPipelineProps}' settings with every default applied and every value checked. */
 export function resolveVideoPipelineProps(props: VideoPipelineProps = {}): SpoolSettings {
-  const { alarmTopic: _topic, eventBus: _bus, ...settings } = props;
+  const { alarmTopic: _topic, eventBus: _bus, ffmpegLayer: _layer, ...settings } = props;
   return resolveSettings(settings, 'VideoPipeline props');
 }
 
@@ -53,7 +60,10 @@ export class VideoPipeline extends Construct {
   /** The props after defaults, as deployed. */
   public readonly config: SpoolSettings;
   public readonly storage: Storage;
-  public readonly ffmpeg: FfmpegLayer;
+  /** The layer built from the npm packages; undefined when a team brings its own. */
+  public readonly ffmpeg?: FfmpegLayer;
+  /** The layer the transcode and ingest functions run ffmpeg and ffprobe from. */
+  public readonly ffmpegLayer: lambda.ILayerVersion;
   public readonly delivery: Delivery;
   public readonly publish: Publish;
   public readonly transcode: Transcode;
@@ -88,7 +98,18 @@ export class VideoPipeline extends Construct {
       autoDeleteObjects: config.autoDeleteObjects,
     });
     const { uploadsBucket, outputBucket } = this.storage;
-    this.ffmpeg = new FfmpegLayer(this, 'Ffmpeg');
+    // A team's own build, or the one assembled from the npm packages (which needs them).
+    if (props.ffmpegLayer) this.ffmpegLayer = props.ffmpegLayer;
+    else if (config.ffmpegLayerArn) {
+      this.ffmpegLayer = lambda.LayerVersion.fromLayerVersionArn(
+        this,
+        'FfmpegLayer',
+        config.ffmpegLayerArn,
+      );
+    } else {
+      this.ffmpeg = new FfmpegLayer(this, 'Ffmpeg');
+      this.ffmpegLayer = this.ffmpeg.layer;
+    }
 
     this.delivery = new Delivery(this, 'Delivery', {
       outputBucket,
@@ -107,7 +128,7 @@ export class VideoPipeline extends Construct {
       uploadsBucket,
       outputBucket,
       publishQueue: this.publish.queue.queue,
-      ffmpegLayer: this.ffmpeg.layer,
+      ffmpegLayer: this.ffmpegLayer,
       memorySize: config.transcodeMemoryMb,
       timeout: Duration.seconds(config.transcodeTimeoutSeconds),
       ephemeralStorageSize: Size.mebibytes(config.transcodeEphemeralStorageMb),
@@ -118,7 +139,7 @@ export class VideoPipeline extends Construct {
     this.ingest = new Ingest(this, 'Ingest', {
       uploadsBucket,
       jobsQueue: this.transcode.jobsQueue.queue,
-      ffmpegLayer: this.ffmpeg.layer,
+      ffmpegLayer: this.ffmpegLayer,
       ...common,
     });
     this.uploadApi = new UploadApi(this, 'UploadApi', {

@@ -110,6 +110,17 @@ export const settingsSchema = z
     alarmEmail: z.email().optional(),
     /** Receive `video.*` events, signed with HMAC-SHA256, retried with backoff. */
     webhookUrls: z.array(webhookUrl).max(5).default([]),
+    /**
+     * Run ffmpeg from this Lambda layer (x86_64, with bin/ffmpeg and bin/ffprobe) instead
+     * of the one built from the npm packages: a newer or differently licensed build.
+     */
+    ffmpegLayerArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$/,
+        'a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)',
+      )
+      .optional(),
     /** CloudFront price class: which edge locations serve the video. */
     priceClass: z
       .enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All'])

@@ -25,7 +25,7 @@ describe('Ingest', () => {
     expect(props).toMatchObject({
       MemorySize: 1024,
       Timeout: 120,
-      Layers: [{ Ref: logicalId(spool.stack.pipeline.ffmpeg.layer) }],
+      Layers: [{ Ref: logicalId(spool.stack.pipeline.ffmpegLayer) }],
       Environment: {
         Variables: expect.objectContaining({
           FFPROBE_PATH: '/opt/bin/ffprobe',

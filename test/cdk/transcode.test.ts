@@ -1,12 +1,17 @@
 import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FfmpegLayer } from '../../lib/ffmpeg-layer.js';
 import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
 
 const spool = synthesizeSpool();
 const { template } = spool;
-const { transcode, publish, ffmpeg } = spool.stack.pipeline;
+const { transcode, publish } = spool.stack.pipeline;
+const ffmpeg = spool.stack.pipeline.ffmpeg as FfmpegLayer;
 afterAll(() => spool.dispose());
 
 describe('Transcode', () => {
@@ -145,5 +150,43 @@ describe('Transcode with custom sizing', () => {
       EventSourceArn: arnOf(customTranscode.jobsQueue.queue),
       ScalingConfig: { MaximumConcurrency: 50 },
     });
+  });
+});
+
+describe("ffmpeg of a team's own", () => {
+  const arn = 'arn:aws:lambda:eu-west-1:123456789012:layer:ffmpeg7:3';
+
+  it.each([
+    ['the ffmpegLayer prop', { ffmpegLayer: 'prop' as const }],
+    ['the ffmpegLayerArn setting (CDK context)', { ffmpegLayerArn: arn }],
+  ])('runs the workers on a layer given by %s, and builds none', (_how, given) => {
+    const own = synthesizeSpool({
+      pipeline:
+        'ffmpegLayer' in given
+          ? {
+              ffmpegLayer: lambda.LayerVersion.fromLayerVersionArn(
+                new Stack(new App(), 'Elsewhere'),
+                'Own',
+                arn,
+              ),
+            }
+          : given,
+    });
+    try {
+      own.template.resourceCountIs('AWS::Lambda::LayerVersion', 0);
+      const { transcode: t, ingest } = own.stack.pipeline;
+      for (const fn of [t.handler, ingest.handler]) {
+        expect(propertiesOf(own.template, fn).Layers).toEqual([arn]);
+      }
+    } finally {
+      own.dispose();
+    }
+  });
+
+  it('says how to get the linux-x64 build when its npm package is missing', () => {
+    // An empty project: what a macOS or arm64 host's node_modules lacks.
+    expect(
+      () => new FfmpegLayer(new Stack(new App(), 'NoBinaries'), 'Ffmpeg', { searchFrom: tmpdir() }),
+    ).toThrow(/no linux-x64 ffmpeg binary found .*npm run ffmpeg:linux-x64.*ffmpegLayerArn/s);
   });
 });
