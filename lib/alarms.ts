@@ -12,6 +12,7 @@ import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
   type MetricKey,
+  QUEUE_DIMENSION,
 } from '../functions/core/metrics.js';
 
 export interface AlarmsProps {
@@ -144,6 +145,18 @@ export class Alarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
+    alarm('JobFailedAttempts', {
+      alarmDescription:
+        'Spool: transcode attempts are failing for reasons other than the media (timeouts, ' +
+        'ffmpeg crashes, S3 or SQS errors). They are retried; see the transcode logs.',
+      metric: spoolMetric('failedAttempts', {
+        dimensionsMap: { service: METRICS_SERVICE, [QUEUE_DIMENSION]: 'jobs' },
+        period: Duration.minutes(15),
+      }),
+      threshold: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
     alarm('OldestJob', {
       alarmDescription:
         `Spool: a transcode job has waited over ${props.oldestJobAlarmSeconds / 60} minutes. ` +
@@ -236,7 +249,14 @@ export class Alarms extends Construct {
             ],
             right: [
               props.transcode.metricThrottles({ label: 'throttles' }),
-              spoolMetric('retries', { label: 'retries' }),
+              spoolMetric('retries', {
+                dimensionsMap: { service: METRICS_SERVICE, [QUEUE_DIMENSION]: 'jobs' },
+                label: 'retries',
+              }),
+              spoolMetric('failedAttempts', {
+                dimensionsMap: { service: METRICS_SERVICE, [QUEUE_DIMENSION]: 'jobs' },
+                label: 'failed attempts',
+              }),
             ],
             width: 8,
           }),

@@ -14,7 +14,7 @@ import { WorkQueue } from './work-queue.js';
 export interface TranscodeProps {
   /** Sources (read by byte range through the SDK) and write-once chunk records. */
   readonly uploadsBucket: s3.IBucket;
-  /** Receives the HLS segments; read back to skip work already done on redelivery. */
+  /** Receives the HLS segments, the poster and the storyboard images (write only). */
   readonly outputBucket: s3.IBucket;
   /** Where the worker that finishes a video's last job asks for it to be published. */
   readonly publishQueue: sqs.IQueue;

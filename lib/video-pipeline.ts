@@ -6,6 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
+  RUNTIME_SETTINGS,
   resolveSettings,
   type SpoolSettings,
   type SpoolSettingsInput,
@@ -199,11 +200,17 @@ export class VideoPipeline extends Construct {
         Publish: this.publish.queue.deadLetterQueue,
         Ingest: this.ingest.deadLetterQueue,
         Notify: this.events.deadLetterQueue,
-        ...(this.webhooks ? { Webhooks: this.webhooks.queue.deadLetterQueue } : {}),
+        ...(this.webhooks
+          ? {
+              Webhooks: this.webhooks.queue.deadLetterQueue,
+              WebhookEvents: this.webhooks.undeliverable,
+            }
+          : {}),
       },
       httpApi: this.uploadApi.httpApi,
-      // Longer than a full job plus its retry backoff: the workers are behind.
-      oldestJobAlarmSeconds: config.transcodeTimeoutSeconds + 300,
+      // SQS counts a job's age from its first send, through its attempts: two whole attempts
+      // and a backoff is a retry; beyond that the workers are behind.
+      oldestJobAlarmSeconds: 2 * config.transcodeTimeoutSeconds + 300,
       alarmEmail: config.alarmEmail,
       alarmTopic: props.alarmTopic,
     });
@@ -220,6 +227,8 @@ export class VideoPipeline extends Construct {
       ...settingsEnvironment(config),
       NODE_OPTIONS: '--enable-source-maps',
     };
+    // Webhook URLs often carry a token: only the function that calls them gets them.
+    delete environment[RUNTIME_SETTINGS.webhookUrls];
     for (const fn of Object.values(this.functions)) {
       for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
     }

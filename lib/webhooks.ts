@@ -4,11 +4,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE, VIDEO_EVENT_TYPES } from '../functions/core/events.js';
+import { RUNTIME_SETTINGS } from '../functions/core/settings.js';
 import { FUNCTIONS, WEBHOOK_ATTEMPTS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
-import { WorkQueue } from './work-queue.js';
+import { acknowledgeDeadLetterQueue, WorkQueue } from './work-queue.js';
 
 export interface WebhooksProps {
   /** The bus the `video.*` events are published on. */
@@ -31,6 +33,11 @@ export class Webhooks extends Construct {
   public readonly queue: WorkQueue;
   public readonly handler: SpoolFunction;
   public readonly rules: events.Rule[];
+  /**
+   * Events EventBridge could not put on the queue (in its own shape, not a delivery's): kept
+   * apart from failed deliveries so that redriving those never mixes the two.
+   */
+  public readonly undeliverable: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: WebhooksProps) {
     super(scope, id);
@@ -59,11 +66,24 @@ export class Webhooks extends Construct {
       environment: {
         WEBHOOK_SECRET_ARN: this.secret.secretArn,
         WEBHOOKS_QUEUE_URL: this.queue.queue.queueUrl,
+        [RUNTIME_SETTINGS.webhookUrls]: JSON.stringify(props.urls),
       },
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });
     this.secret.grantRead(this.handler);
+    this.undeliverable = new sqs.Queue(this, 'Undeliverable', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeDeadLetterQueue(this.undeliverable, "the webhook rules' targets");
+    Validations.of(this.undeliverable).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the dead-letter queue of the webhook rules' SQS targets (EventBridge " +
+        'DeadLetterConfig), which cdk-nag does not recognise as a redrive source.',
+    });
     // Its own backoff: it sets the visibility of a delivery that failed.
     this.queue.queue.grant(this.handler, 'sqs:ChangeMessageVisibility');
     this.handler.addEventSource(
@@ -82,7 +102,7 @@ export class Webhooks extends Construct {
                 endpoint,
                 detail: events.EventField.fromPath('$.detail'),
               }),
-              deadLetterQueue: this.queue.deadLetterQueue,
+              deadLetterQueue: this.undeliverable,
               retryAttempts: 185,
               maxEventAge: Duration.hours(24),
             }),

@@ -5,6 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../core/errors.js';
+import { tracer } from './observability.js';
 
 function cachedSecret(arnVariable: string, localVariable: string, what: string) {
   let value: Promise<string> | undefined;
@@ -12,9 +13,9 @@ function cachedSecret(arnVariable: string, localVariable: string, what: string) 
     value ??= (async () => {
       const arn = env[arnVariable];
       if (arn) {
-        const res = await new SecretsManagerClient({}).send(
-          new GetSecretValueCommand({ SecretId: arn }),
-        );
+        const res = await tracer
+          .captureAWSv3Client(new SecretsManagerClient({}))
+          .send(new GetSecretValueCommand({ SecretId: arn }));
         if (!res.SecretString) throw new ConfigError(`the ${what} secret is empty`);
         return res.SecretString;
       }

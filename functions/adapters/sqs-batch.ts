@@ -8,8 +8,9 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SpoolError } from '../core/errors.js';
-import type { Metrics } from '../core/metrics.js';
+import { type Metrics, QUEUE_DIMENSION } from '../core/metrics.js';
 import type { Logger } from '../core/ports.js';
+import { retryDelaySeconds } from '../core/topology.js';
 import { startHeartbeat } from './heartbeat.js';
 
 export interface BatchOptions<T> {
@@ -25,8 +26,10 @@ export interface BatchOptions<T> {
   queueUrl?: string;
   sqs?: SQSClient;
   logger: Logger;
-  /** Counts deliveries after a failed attempt (`retries`). */
+  /** Counts deliveries after a failed attempt and failed attempts, per `queue`. */
   metrics?: Metrics;
+  /** The queue's name in metrics: `jobs`, `publish`, `webhooks`, `dead-letters`. */
+  queue: string;
 }
 
 export async function processBatch<T>(
@@ -48,7 +51,8 @@ export async function processBatch<T>(
         return;
       }
       const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-      if (attempt > 1) opts.metrics?.record('retries', 1);
+      const byQueue = { [QUEUE_DIMENSION]: opts.queue };
+      if (attempt > 1) opts.metrics?.record('retries', 1, byQueue);
       const heartbeat =
         opts.heartbeatSeconds && opts.sqs && opts.queueUrl
           ? startHeartbeat({
@@ -73,6 +77,7 @@ export async function processBatch<T>(
         // A permanent error (the media itself is bad) fails the same way on every attempt:
         // give up at once, so the video ends `failed` in seconds rather than after retries.
         const permanent = error instanceof SpoolError && error.permanent;
+        if (!permanent) opts.metrics?.record('failedAttempts', 1, byQueue);
         if (
           (attempt >= opts.maxAttempts || permanent) &&
           opts.giveUp &&
@@ -100,7 +105,4 @@ export async function processBatch<T>(
   return { batchItemFailures: failures };
 }
 
-/** Seconds before attempt `attempt + 1`: `first`, doubled per attempt, at most 15 minutes. */
-export function retryDelaySeconds(first: number, attempt: number): number {
-  return Math.min(900, Math.max(1, first * 2 ** (attempt - 1)));
-}
+export { retryDelaySeconds };

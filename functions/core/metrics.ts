@@ -19,8 +19,13 @@ export const METRIC = {
   timeToReady: { name: 'TimeToReady', unit: 'Seconds' },
   /** A transcode job's wall time over the media seconds it encoded. */
   encodeSecondsPerSourceSecond: { name: 'EncodeSecondsPerSourceSecond', unit: 'NoUnit' },
-  /** A job, publish or webhook delivered again after a failed attempt. */
+  /** A job, publish or webhook delivered again after a failed attempt (also per `queue`). */
   retries: { name: 'Retries', unit: 'Count' },
+  /**
+   * An attempt that failed for a reason other than the media (a crash of ffmpeg with no
+   * verdict, a timeout, S3 or SQS errors), also per `queue`: what an operator fixes.
+   */
+  failedAttempts: { name: 'FailedAttempts', unit: 'Count' },
   /** A message that could not be completed reached a dead-letter queue's consumer. */
   deadLetters: { name: 'DeadLetters', unit: 'Count' },
 } as const;
@@ -29,6 +34,8 @@ export type MetricKey = keyof typeof METRIC;
 
 /** The dimension that splits `videosFailed` by reason. */
 export const ERROR_CODE_DIMENSION = 'errorCode';
+/** The dimension that splits `retries` and `failedAttempts` by queue (jobs, publish, …). */
+export const QUEUE_DIMENSION = 'queue';
 
 /** Where the functions record metrics; tests and tools pass {@link noMetrics}. */
 export interface Metrics {

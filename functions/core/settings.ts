@@ -4,6 +4,8 @@
  * functions at cold start (the runtime subset, from the environment) and by the local stack.
  */
 import { z } from 'zod';
+import { DEFAULT_LADDER } from './ladder.js';
+import { retryDelaySeconds, visibilityTimeoutSeconds } from './topology.js';
 
 /** S3 caps a single PUT, and so a presigned PUT upload, at 5 GiB. */
 export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
@@ -62,16 +64,40 @@ export const settingsSchema = z
       .default(6),
     /** Segments per transcode job (chunk): the unit of parallelism and of a job's run time. */
     chunkSegments: int(1).default(5),
+    /**
+     * The ABR ladder: rungs by short side (the 720 of 720p) and video bitrate cap (bit/s).
+     * A source is never upscaled; one between rungs tops out at its own size.
+     */
+    ladder: z
+      .array(
+        z
+          .object({
+            shortSide: int(64, 4320).refine((n) => n % 2 === 0, 'must be even (4:2:0 chroma)'),
+            bitrate: int(64_000, 100_000_000),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(8)
+      .refine(
+        (rungs) => new Set(rungs.map((r) => r.shortSide)).size === rungs.length,
+        'each rung needs its own shortSide',
+      )
+      .default(DEFAULT_LADDER.map((r) => ({ ...r }))),
     /** x264 speed/quality preset of every rendition. */
     x264Preset: z.enum(X264_PRESETS).default('veryfast'),
     /** Lifetime of presigned URLs (upload PUT, workers' source GETs); S3 allows 15 minutes here. */
     presignSeconds: int(1, 900).default(900),
     /** Deliveries of a job before it is given up: the queues' maxReceiveCount. */
-    maxAttempts: int(2, 10).default(5),
+    maxAttempts: int(5, 10).default(5),
     /** First retry delay of a failed job; it doubles with every attempt, up to 15 minutes. */
     retryBackoffSeconds: int(0, 900).default(10),
-    /** A video with no progress for this long is re-driven once, then failed (the sweeper). */
-    stuckAfterMinutes: int(5, 24 * 60).default(30),
+    /**
+     * A video with no progress for this long is re-driven once, then failed (the sweeper).
+     * At least as long as a job's every attempt could take, so the sweeper never acts on
+     * a job that is still being retried.
+     */
+    stuckAfterMinutes: int(5, 24 * 60).default(90),
     /** Memory of the transcode workers; Lambda gives about one vCPU per 1769 MB. */
     transcodeMemoryMb: int(128, 10240).default(3008),
     /** Timeout of one transcode job: Lambda's limit is 15 minutes. */
@@ -144,12 +170,14 @@ export const settingsSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    // A job may run its whole timeout and be retried once before it counts as stalled.
-    if (s.stuckAfterMinutes * 60 < 2 * s.transcodeTimeoutSeconds) {
+    // Every attempt of a job may run its whole timeout (plus the visibility margin), with the
+    // backoff between: until then the job is being retried, not stalled.
+    const retrying = jobRetrySeconds(s);
+    if (s.stuckAfterMinutes * 60 < retrying) {
       ctx.addIssue({
         code: 'custom',
         path: ['stuckAfterMinutes'],
-        message: `must be at least twice transcodeTimeoutSeconds (${(2 * s.transcodeTimeoutSeconds) / 60} minutes), or running jobs would count as stalled`,
+        message: `must be at least ${Math.ceil(retrying / 60)} minutes: ${s.maxAttempts} attempts of up to transcodeTimeoutSeconds, with their backoff, or a job still being retried would count as stalled`,
       });
     }
     if (s.autoDeleteObjects && s.removalPolicy !== 'destroy') {
@@ -160,6 +188,23 @@ export const settingsSchema = z
       });
     }
   });
+
+/**
+ * The longest a job can be retried before it is given up: every attempt running its whole
+ * timeout plus the visibility margin, and the doubling backoff between them.
+ */
+export function jobRetrySeconds(s: {
+  maxAttempts: number;
+  transcodeTimeoutSeconds: number;
+  retryBackoffSeconds: number;
+}): number {
+  let total = 0;
+  for (let attempt = 1; attempt <= s.maxAttempts; attempt++) {
+    total += visibilityTimeoutSeconds(s.transcodeTimeoutSeconds);
+    if (attempt < s.maxAttempts) total += retryDelaySeconds(s.retryBackoffSeconds, attempt);
+  }
+  return total;
+}
 
 /** What a team may give: every field optional. */
 export type SpoolSettingsInput = z.input<typeof settingsSchema>;
@@ -191,6 +236,7 @@ export const RUNTIME_SETTINGS = {
   maxDurationSeconds: 'SPOOL_MAX_DURATION_SECONDS',
   segmentSeconds: 'SPOOL_SEGMENT_SECONDS',
   chunkSegments: 'SPOOL_CHUNK_SEGMENTS',
+  ladder: 'SPOOL_LADDER',
   x264Preset: 'SPOOL_X264_PRESET',
   presignSeconds: 'SPOOL_PRESIGN_SECONDS',
   maxAttempts: 'SPOOL_MAX_ATTEMPTS',

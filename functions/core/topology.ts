@@ -34,3 +34,8 @@ const VISIBILITY_MARGIN_SECONDS = 60;
 
 export const visibilityTimeoutSeconds = (consumerTimeoutSeconds: number): number =>
   consumerTimeoutSeconds + VISIBILITY_MARGIN_SECONDS;
+
+/** Seconds before attempt `attempt + 1`: `first`, doubled per attempt, at most 15 minutes. */
+export function retryDelaySeconds(first: number, attempt: number): number {
+  return Math.min(900, Math.max(1, first * 2 ** (attempt - 1)));
+}

@@ -9,6 +9,7 @@ const deps = runtime();
 
 export const handler = observed<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(event, {
+    queue: 'dead-letters',
     parse: (body) => body,
     handle: (body) => handleDeadLetter(deps, body),
     maxAttempts: deps.config.SPOOL_MAX_ATTEMPTS,

@@ -70,6 +70,7 @@ export async function ingestUpload(
         segmentSeconds: config.SPOOL_SEGMENT_SECONDS,
         chunkSegments: config.SPOOL_CHUNK_SEGMENTS,
         x264Preset: config.SPOOL_X264_PRESET,
+        ladder: config.SPOOL_LADDER,
       });
       const written = await store.putJson(bucket, keys.plan(id), candidate, { ifNoneMatch: true });
       // Lost a race with a duplicate event: the plan already written is the one that counts.

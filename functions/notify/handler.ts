@@ -1,14 +1,17 @@
 /** S3 (a new playable/ready/failed record) → EventBridge `video.*` event. */
 import type { S3Event } from 'aws-lambda';
 import { createEventBridgeClient, EventBridgePublisher } from '../adapters/event-bus.js';
-import { observed } from '../adapters/observability.js';
+import { observed, tracer } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { notifyRecord } from './notify.js';
 
 const base = runtime();
 const deps = {
   ...base,
-  events: new EventBridgePublisher(createEventBridgeClient(), base.config.EVENT_BUS_NAME),
+  events: new EventBridgePublisher(
+    tracer.captureAWSv3Client(createEventBridgeClient()),
+    base.config.EVENT_BUS_NAME,
+  ),
 };
 
 // S3 invokes asynchronously: a throw is retried by Lambda, then dead-lettered.

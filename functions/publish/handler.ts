@@ -11,6 +11,7 @@ const deps = runtime();
 
 export const handler = observed<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(event, {
+    queue: 'publish',
     parse: (body) => publishSchema.parse(body),
     handle: (msg) => publishVideo(deps, msg.videoId),
     giveUp: async (msg) => {

@@ -23,6 +23,7 @@ export const handler = observed<SQSEvent, SQSBatchResponse>().handler(
     const budget = context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS;
     const signal = AbortSignal.timeout(Math.max(1000, budget));
     return processBatch(event, {
+      queue: 'jobs',
       parse: (body) => jobSchema.parse(body),
       handle: (job) => runJob(deps, job, signal),
       // Out of attempts: the video fails with the last reason rather than waiting in a DLQ.

@@ -12,6 +12,7 @@ const deps = runtime();
 export const handler = observed<SQSEvent, SQSBatchResponse>().handler(async (event) => {
   const secret = await webhookSecret();
   return processBatch(event, {
+    queue: 'webhooks',
     parse: (body) => deliverySchema.parse(body),
     handle: (delivery) =>
       deliver(

@@ -49,6 +49,7 @@ describe('Alarms', () => {
     ['Ingest', () => pipeline.ingest.deadLetterQueue],
     ['Notify', () => pipeline.events.deadLetterQueue],
     ['Webhooks', () => pipeline.webhooks?.queue.deadLetterQueue],
+    ['WebhookEvents', () => pipeline.webhooks?.undeliverable],
   ])('alarms on a message waiting in the %s dead-letter queue', (name, queue) => {
     const q = queue();
     if (!q) throw new Error('no queue');
@@ -96,7 +97,19 @@ describe('Alarms', () => {
           Value: { 'Fn::GetAtt': [logicalId(pipeline.transcode.jobsQueue.queue), 'QueueName'] },
         },
       ],
-      Threshold: 900 + 300,
+      Threshold: 2 * 900 + 300,
+    });
+  });
+
+  it('alarms when transcode attempts fail for reasons other than the media', () => {
+    expect(alarmNamed('JobFailedAttempts').Properties).toMatchObject({
+      Namespace: 'Spool',
+      MetricName: 'FailedAttempts',
+      Dimensions: expect.arrayContaining([
+        { Name: 'service', Value: 'spool' },
+        { Name: 'queue', Value: 'jobs' },
+      ]),
+      Threshold: 5,
     });
   });
 

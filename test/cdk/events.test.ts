@@ -77,7 +77,7 @@ describe('Webhooks', () => {
         InputTemplate: `{"endpoint":${endpoint},"detail":<detail>}`,
       });
       // EventBridge keeps trying to reach the queue, then dead-letters the event.
-      expect(target.DeadLetterConfig).toEqual({ Arn: arnOf(webhooks.queue.deadLetterQueue) });
+      expect(target.DeadLetterConfig).toEqual({ Arn: arnOf(webhooks.undeliverable) });
       expect(target.RetryPolicy).toEqual({
         MaximumEventAgeInSeconds: 86400,
         MaximumRetryAttempts: 185,
@@ -108,6 +108,12 @@ describe('Webhooks', () => {
         }),
       },
     });
+    // The URLs may carry tokens: no other function has them.
+    for (const [stage, fn] of Object.entries(pipeline.functions)) {
+      if (stage === 'webhooks') continue;
+      const vars = (propertiesOf(template, fn).Environment as { Variables: object }).Variables;
+      expect(vars).not.toHaveProperty('SPOOL_WEBHOOK_URLS');
+    }
     const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes(
         JSON.stringify({ Ref: logicalId(webhooks.secret) }),

@@ -31,3 +31,41 @@ describe('Monitoring', () => {
     });
   });
 });
+
+describe('Sweeper', () => {
+  const { sweeper } = spool.stack.pipeline;
+
+  it('runs every five minutes, with no retry of a missed run', () => {
+    expect(propertiesOf(template, sweeper.schedule)).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        expect.objectContaining({
+          Arn: arnOf(sweeper.handler),
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+  });
+
+  it('may look at the backlog of the jobs queue and re-send to it and to publish', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(
+        logicalId(sweeper.handler.role?.node.defaultChild ?? sweeper.handler),
+      ),
+    );
+    const statements = policies.flatMap(
+      (p) =>
+        p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const on = (action: string) =>
+      statements
+        .filter((s) => [s.Action].flat().includes(action))
+        .flatMap((s) => [s.Resource].flat());
+    const { transcode, publish } = spool.stack.pipeline;
+    expect(on('sqs:GetQueueAttributes')).toContainEqual(arnOf(transcode.jobsQueue.queue));
+    expect(on('sqs:SendMessage')).toEqual(
+      expect.arrayContaining([arnOf(transcode.jobsQueue.queue), arnOf(publish.queue.queue)]),
+    );
+  });
+});

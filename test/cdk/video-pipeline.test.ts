@@ -194,7 +194,7 @@ describe('VideoPipeline props validation', () => {
       /allowedOrigins.0: must be '\*' or scheme/,
     ],
     ['sourceRetentionDays of 0', { sourceRetentionDays: 0 }, /sourceRetentionDays: Too small/],
-    ['fewer than 2 attempts', { maxAttempts: 1 }, /maxAttempts: Too small/],
+    ['fewer than 5 attempts', { maxAttempts: 4 }, /maxAttempts: Too small.*>=5/],
     [
       'a log retention CloudWatch does not offer',
       { logRetentionDays: 31 },
@@ -267,6 +267,7 @@ describe('settings from CDK context', () => {
       // What `cdk deploy -c spool:chunkSegments=3` passes: text.
       'spool:chunkSegments': '3',
       'spool:alarmEmail': 'ops@example.com',
+      'spool:ladder': '[{"shortSide":720,"bitrate":3000000},{"shortSide":360,"bitrate":800000}]',
     });
     expect(stack.pipeline.config).toMatchObject({
       segmentSeconds: 4,
@@ -276,11 +277,17 @@ describe('settings from CDK context', () => {
     });
     const env = propertiesOf(Template.fromStack(stack), stack.pipeline.transcode.handler)
       .Environment as { Variables: Record<string, unknown> };
-    expect(env.Variables).toMatchObject({ SPOOL_SEGMENT_SECONDS: '4', SPOOL_CHUNK_SEGMENTS: '3' });
+    expect(env.Variables).toMatchObject({
+      SPOOL_SEGMENT_SECONDS: '4',
+      SPOOL_CHUNK_SEGMENTS: '3',
+      SPOOL_LADDER: '[{"shortSide":720,"bitrate":3000000},{"shortSide":360,"bitrate":800000}]',
+    });
   });
 
   it('takes the settings object as JSON text from the command line', () => {
-    const stack = synthWith({ spool: '{"maxAttempts": 7, "removalPolicy": "destroy"}' });
+    const stack = synthWith({
+      spool: `{"maxAttempts": 7, "stuckAfterMinutes": 125, "removalPolicy": "destroy"}`,
+    });
     expect(stack.pipeline.config).toMatchObject({ maxAttempts: 7, removalPolicy: 'destroy' });
   });
 

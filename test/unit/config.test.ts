@@ -119,4 +119,30 @@ describe('loadConfig', () => {
 
     expect(messageOf(() => loadConfig(env))).toContain('SPOOL_CHUNK_SEGMENTS');
   });
+
+  it('reads the ladder from JSON, the way the construct writes it', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      SPOOL_LADDER: '[{"shortSide":720,"bitrate":3000000},{"shortSide":360,"bitrate":800000}]',
+    });
+    expect(config.SPOOL_LADDER).toEqual([
+      { shortSide: 720, bitrate: 3_000_000 },
+      { shortSide: 360, bitrate: 800_000 },
+    ]);
+    expect(loadConfig(REQUIRED).SPOOL_LADDER.map((r) => r.shortSide)).toEqual([
+      1080, 720, 540, 360, 234,
+    ]);
+  });
+
+  it('rejects a ladder rung of odd size, or two rungs of one size', () => {
+    for (const ladder of [
+      '[{"shortSide":721,"bitrate":3000000}]',
+      '[{"shortSide":720,"bitrate":3000000},{"shortSide":720,"bitrate":2000000}]',
+      '[]',
+    ]) {
+      expect(messageOf(() => loadConfig({ ...REQUIRED, SPOOL_LADDER: ladder }))).toContain(
+        'SPOOL_LADDER',
+      );
+    }
+  });
 });

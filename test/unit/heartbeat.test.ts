@@ -61,6 +61,7 @@ describe('the heartbeat of a running job', () => {
     } as unknown as SQSEvent;
     const seenWhileRunning: number[] = [];
     await processBatch(event, {
+      queue: 'test',
       parse: (b) => b,
       // Runs for 2.5 s against a queue that would show the message again after 1 s.
       handle: async () => {

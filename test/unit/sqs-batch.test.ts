@@ -28,6 +28,7 @@ async function run(error: Error, attempt: number) {
       gaveUp.push(err);
       return true;
     },
+    queue: 'test',
     maxAttempts: 3,
     backoffSeconds: 10,
     logger: silent,

@@ -17,7 +17,7 @@ const config = loadConfig({
   JOBS_QUEUE_URL: 'jobs',
   PUBLISH_QUEUE_URL: 'publish.fifo',
   PLAYBACK_BASE_URL: 'https://cdn.example.com',
-  SPOOL_STUCK_AFTER_MINUTES: '30',
+  SPOOL_STUCK_AFTER_MINUTES: '90',
 });
 const MINUTE = 60_000;
 
@@ -74,7 +74,7 @@ describe('sweep', () => {
   it('leaves a video alone while it has made progress within the bound', async () => {
     const { deps, queue, video, advance } = setup();
     await video(1, 'planned');
-    advance(29 * MINUTE);
+    advance(89 * MINUTE);
     const report = await sweep(deps);
     expect(report).toMatchObject({ unfinished: 1, redriven: [], failed: [] });
     expect(queue.sent).toEqual([]);
@@ -83,7 +83,7 @@ describe('sweep', () => {
   it('re-sends the missing jobs of a stalled video once, then fails it if still stalled', async () => {
     const { deps, queue, video, advance } = setup();
     const id = await video(1, 'planned');
-    advance(31 * MINUTE);
+    advance(91 * MINUTE);
     expect((await sweep(deps)).redriven).toEqual([id]);
     const plan = makePlan(id, sourceInfo({ width: 640, height: 360 }, { duration: 60 }), {
       segmentSeconds: 6,
@@ -94,22 +94,22 @@ describe('sweep', () => {
     expect(queue.sent.every((s) => s.queueUrl === 'jobs')).toBe(true);
 
     // A sweep soon after does nothing more: the re-sent jobs get their time.
-    advance(10 * MINUTE);
+    advance(30 * MINUTE);
     expect(await sweep(deps)).toMatchObject({ redriven: [], failed: [] });
     expect(queue.sent).toHaveLength(jobCount(plan));
 
-    advance(21 * MINUTE);
+    advance(61 * MINUTE);
     expect((await sweep(deps)).failed).toEqual([id]);
     expect(await statusOf(deps, id)).toMatchObject({
       status: 'failed',
-      error: { code: 'STUCK', message: expect.stringContaining('no progress for 30 minutes') },
+      error: { code: 'STUCK', message: expect.stringContaining('no progress for 90 minutes') },
     });
   });
 
   it('asks for the publish of a video whose jobs are all done', async () => {
     const { deps, queue, video, advance } = setup();
     const id = await video(1, 'all-done');
-    advance(31 * MINUTE);
+    advance(91 * MINUTE);
     await sweep(deps);
     expect(queue.sent).toEqual([
       expect.objectContaining({
@@ -123,7 +123,7 @@ describe('sweep', () => {
     const { deps, store, video, advance } = setup();
     const id = await video(1, 'planned');
     store.objects.delete(`up/${keys.plan(id)}`);
-    advance(31 * MINUTE);
+    advance(91 * MINUTE);
     expect((await sweep(deps)).failed).toEqual([id]);
     expect((await statusOf(deps, id)).error?.code).toBe('STUCK');
   });
@@ -137,12 +137,21 @@ describe('sweep', () => {
     expect(queue.sent).toEqual([]);
   });
 
-  it('judges nothing stalled while jobs wait in the queue (a backlog is not a stall)', async () => {
+  it('gives videos twice as long while jobs wait in the queue (a backlog is not a stall)', async () => {
     const { deps, queue, video, advance } = setup();
-    await video(1, 'planned');
+    const id = await video(1, 'planned');
     queue.backlog.set('jobs', 40);
     advance(120 * MINUTE);
     expect(await sweep(deps)).toMatchObject({ backlog: 40, redriven: [], failed: [] });
     expect(queue.sent).toEqual([]);
+    advance(61 * MINUTE);
+    expect((await sweep(deps)).redriven).toEqual([id]);
+  });
+
+  it('looks at the last two days only', async () => {
+    const { deps, video, advance } = setup();
+    await video(1, 'planned');
+    advance(49 * 60 * MINUTE);
+    expect(await sweep(deps)).toMatchObject({ looked: 0, redriven: [], failed: [] });
   });
 });
