@@ -3,13 +3,13 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_RECORDS } from '../functions/core/events.js';
 import { keys } from '../functions/core/keys.js';
-import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
+import { FUNCTIONS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
-import { acknowledgeDeadLetterQueue } from './work-queue.js';
+import { deadLetterQueue } from './work-queue.js';
 
 export interface EventsProps {
   /** Its `playable.json`, `ready.json` and `failed.json` records trigger the events. */
@@ -34,15 +34,9 @@ export class Events extends Construct {
     super(scope, id);
     this.bus =
       props.eventBus ?? new events.EventBus(this, 'Bus', { description: 'Spool video.* events' });
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(
-        visibilityTimeoutSeconds(FUNCTIONS.notify.timeoutSeconds),
-      ),
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', {
+      of: "notify's S3 invocations",
     });
-    acknowledgeDeadLetterQueue(this.deadLetterQueue, "notify's S3 invocations");
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'notify',
       trigger: 's3',

@@ -3,14 +3,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { keys } from '../functions/core/keys.js';
-import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
+import { FUNCTIONS } from '../functions/core/topology.js';
 import { FFMPEG_PATH, FFPROBE_PATH } from './ffmpeg-layer.js';
 import { BASIC_EXECUTION_ROLE_FINDING, SpoolFunction } from './spool-function.js';
 import { SOURCE_SUFFIX, UPLOADS_PREFIX } from './storage.js';
-import { acknowledgeDeadLetterQueue } from './work-queue.js';
+import { deadLetterQueue } from './work-queue.js';
 
 export interface IngestProps {
   /** Its `uploads/{id}/source` objects trigger ingest; the plan is written back to it. */
@@ -37,15 +37,9 @@ export class Ingest extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(
-        visibilityTimeoutSeconds(FUNCTIONS.failures.timeoutSeconds),
-      ),
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', {
+      of: "ingest's S3 invocations",
     });
-    acknowledgeDeadLetterQueue(this.deadLetterQueue, "ingest's S3 invocations");
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'ingest',
       trigger: 's3',

@@ -4,13 +4,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE, VIDEO_EVENT_TYPES } from '../functions/core/events.js';
 import { RUNTIME_SETTINGS } from '../functions/core/settings.js';
 import { FUNCTIONS, WEBHOOK_ATTEMPTS } from '../functions/core/topology.js';
 import { SpoolFunction } from './spool-function.js';
-import { acknowledgeDeadLetterQueue, WorkQueue } from './work-queue.js';
+import { deadLetterQueue, WorkQueue } from './work-queue.js';
 
 export interface WebhooksProps {
   /** The bus the `video.*` events are published on. */
@@ -72,12 +72,9 @@ export class Webhooks extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.secret.grantRead(this.handler);
-    this.undeliverable = new sqs.Queue(this, 'Undeliverable', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.undeliverable = deadLetterQueue(this, 'Undeliverable', {
+      of: "the webhook rules' targets",
     });
-    acknowledgeDeadLetterQueue(this.undeliverable, "the webhook rules' targets");
     Validations.of(this.undeliverable).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

@@ -1,7 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { visibilityTimeoutSeconds } from '../functions/core/topology.js';
+import { FUNCTIONS, visibilityTimeoutSeconds } from '../functions/core/topology.js';
 
 export interface WorkQueueProps {
   /** Timeout of the function consuming the queue; sets the visibility timeout. */
@@ -29,16 +29,11 @@ export class WorkQueue extends Construct {
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     const fifo = props.fifo ? { fifo: true, contentBasedDeduplication: false } : {};
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      ...fifo,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      visibilityTimeout: Duration.seconds(
-        visibilityTimeoutSeconds(props.deadLetterConsumerTimeout.toSeconds()),
-      ),
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', {
+      of: `the ${id} queue`,
+      consumerTimeoutSeconds: props.deadLetterConsumerTimeout.toSeconds(),
+      fifo: props.fifo,
     });
-    acknowledgeDeadLetterQueue(this.deadLetterQueue, `the ${id} queue`);
     this.queue = new sqs.Queue(this, 'Queue', {
       ...fifo,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -51,12 +46,34 @@ export class WorkQueue extends Construct {
   }
 }
 
-/** cdk-nag asks every queue for a redrive policy; a dead-letter queue is where redrive ends. */
-export function acknowledgeDeadLetterQueue(queue: sqs.IQueue, of: string): void {
+/**
+ * A dead-letter queue: encrypted, TLS-only, keeping messages 14 days to be read and redriven.
+ * `of` says whose dead letters it holds, for cdk-nag's acknowledgement.
+ */
+export function deadLetterQueue(
+  scope: Construct,
+  id: string,
+  props: {
+    of: string;
+    /** Timeout of the function that consumes it, if any. @default - the failures function */
+    consumerTimeoutSeconds?: number;
+    fifo?: boolean;
+  },
+): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    ...(props.fifo ? { fifo: true, contentBasedDeduplication: false } : {}),
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    visibilityTimeout: Duration.seconds(
+      visibilityTimeoutSeconds(props.consumerTimeoutSeconds ?? FUNCTIONS.failures.timeoutSeconds),
+    ),
+  });
   Validations.of(queue).acknowledge({
     id: 'Serverless-SQSRedrivePolicy',
     reason:
-      `The dead-letter queue of ${of}: its messages wait here, alarmed, to be read and ` +
-      'redriven; a queue of its own behind it would only hide them further.',
+      `The dead-letter queue of ${props.of}: its messages wait here, alarmed, to be read ` +
+      'and redriven; a queue of its own behind it would only hide them further.',
   });
+  return queue;
 }

@@ -212,8 +212,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     );
   // On AWS the event would wait in notify's dead-letter queue (alarmed); here it is printed.
   const invokeNotify = (event: S3Event) =>
-    invokeAsync('notify', () => notifyHandler, event, async (e) =>
-      log('notify dead-lettered', { keys: e.Records.map((r) => r.s3.object.key) }),
+    invokeAsync(
+      'notify',
+      () => notifyHandler,
+      event,
+      async (e) => log('notify dead-lettered', { keys: e.Records.map((r) => r.s3.object.key) }),
     );
 
   const s3 = await startS3({

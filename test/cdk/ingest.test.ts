@@ -10,7 +10,7 @@ import {
 
 const spool = synthesizeSpool();
 const { template } = spool;
-const { ingest, storage, transcode } = spool.stack.pipeline;
+const { ingest, transcode } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('Ingest', () => {
