@@ -159,8 +159,11 @@ describe('Alarms', () => {
     expect(body).toContain('"type\\":\\"alarm\\"');
   });
 
-  it('traces every function with X-Ray', () => {
+  it('traces every function with X-Ray and names the EMF namespace the alarms read', () => {
     for (const fn of Object.values(pipeline.functions)) {
+      expect(
+        template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables,
+      ).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'spool', POWERTOOLS_METRICS_NAMESPACE: 'Spool' });
       expect(template.toJSON().Resources[logicalId(fn)].Properties.TracingConfig).toEqual({
         Mode: 'Active',
       });

@@ -114,3 +114,39 @@ describe('Delivery', () => {
     });
   });
 });
+
+describe('Delivery under a custom domain', () => {
+  const custom = synthesizeSpool({
+    pipeline: {
+      customDomain: {
+        domainName: 'video.example.com',
+        certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234',
+      },
+    },
+  });
+  afterAll(() => custom.dispose());
+  const { delivery: d, functions } = custom.stack.pipeline;
+
+  it('serves the name with the certificate, TLS 1.2 at least', () => {
+    const config = (
+      custom.template.toJSON().Resources[logicalId(d.distribution)].Properties as {
+        DistributionConfig: Record<string, unknown>;
+      }
+    ).DistributionConfig;
+    expect(config.Aliases).toEqual(['video.example.com']);
+    expect(config.ViewerCertificate).toEqual({
+      AcmCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234',
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+      SslSupportMethod: 'sni-only',
+    });
+  });
+
+  it('gives the API playback URLs on that name', () => {
+    const vars = (
+      custom.template.toJSON().Resources[logicalId(functions.upload)].Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      }
+    ).Environment.Variables;
+    expect(vars.PLAYBACK_BASE_URL).toBe('https://video.example.com');
+  });
+});

@@ -102,3 +102,28 @@ describe('Storage', () => {
     }
   });
 });
+
+describe('Storage on cdk destroy', () => {
+  it('keeps every bucket by default', () => {
+    for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(bucket.DeletionPolicy).toBe('Retain');
+    }
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+
+  it('empties and deletes the buckets with removalPolicy destroy and autoDeleteObjects', () => {
+    const gone = synthesizeSpool({
+      pipeline: { removalPolicy: 'destroy', autoDeleteObjects: true },
+    });
+    try {
+      const buckets = gone.template.findResources('AWS::S3::Bucket');
+      for (const bucket of Object.values(buckets)) expect(bucket.DeletionPolicy).toBe('Delete');
+      gone.template.resourceCountIs('Custom::S3AutoDeleteObjects', Object.keys(buckets).length);
+      for (const group of Object.values(gone.template.findResources('AWS::Logs::LogGroup'))) {
+        expect(group.DeletionPolicy).toBe('Delete');
+      }
+    } finally {
+      gone.dispose();
+    }
+  });
+});

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../functions/core/config.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { keys } from '../../functions/core/keys.js';
 import type { MediaInfo } from '../../functions/core/media.js';
@@ -7,17 +6,12 @@ import { noMetrics } from '../../functions/core/metrics.js';
 import { makePlan } from '../../functions/core/plan.js';
 import type { ChunkRecord, Segment } from '../../functions/core/records.js';
 import { publishVideo } from '../../functions/publish/publish.js';
+import { testConfig } from '../support/config.js';
 import { sourceInfo } from '../support/media-info.js';
 import { MemoryQueue, MemoryStore } from '../support/memory-store.js';
 
 const ID = 'abcdefghij0123456789';
-const config = loadConfig({
-  UPLOADS_BUCKET: 'up',
-  OUTPUT_BUCKET: 'out',
-  JOBS_QUEUE_URL: 'jobs',
-  PUBLISH_QUEUE_URL: 'publish.fifo',
-  PLAYBACK_BASE_URL: 'https://cdn.example.com',
-});
+const config = testConfig();
 const info: MediaInfo = sourceInfo({ width: 640, height: 360 });
 const plan = makePlan(ID, info, { segmentSeconds: 6, chunkSegments: 5, x264Preset: 'veryfast' });
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../functions/core/config.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { jobCount } from '../../functions/core/jobs.js';
 import { keys } from '../../functions/core/keys.js';
@@ -8,17 +7,11 @@ import { makePlan } from '../../functions/core/plan.js';
 import { deriveView } from '../../functions/core/state.js';
 import { readRecords } from '../../functions/core/video-state.js';
 import { sweep } from '../../functions/sweeper/sweeper.js';
+import { testConfig } from '../support/config.js';
 import { sourceInfo } from '../support/media-info.js';
 import { MemoryQueue, MemoryStore } from '../support/memory-store.js';
 
-const config = loadConfig({
-  UPLOADS_BUCKET: 'up',
-  OUTPUT_BUCKET: 'out',
-  JOBS_QUEUE_URL: 'jobs',
-  PUBLISH_QUEUE_URL: 'publish.fifo',
-  PLAYBACK_BASE_URL: 'https://cdn.example.com',
-  SPOOL_STUCK_AFTER_MINUTES: '90',
-});
+const config = testConfig({ SPOOL_STUCK_AFTER_MINUTES: '90' });
 const MINUTE = 60_000;
 
 /** A store with videos created "now" and a clock the test moves forward. */
