@@ -205,6 +205,14 @@ export interface SubtitleInput {
   name: string;
 }
 
+/**
+ * An HLS quoted-string may hold neither a double quote nor a line break (RFC 8216 4.2);
+ * records written before the API checked labels may still carry them.
+ */
+function quotedString(text: string): string {
+  return text.replace(/"/g, "'").replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ');
+}
+
 export function writeMasterPlaylist(
   variants: readonly WrittenVariant[],
   audio: { uri: string; channels: number } | null,
@@ -218,7 +226,7 @@ export function writeMasterPlaylist(
   }
   for (const sub of subtitles) {
     lines.push(
-      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${sub.name.replace(/"/g, "'")}",LANGUAGE="${sub.language}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${sub.uri}"`,
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${quotedString(sub.name)}",LANGUAGE="${quotedString(sub.language)}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${quotedString(sub.uri)}"`,
     );
   }
   for (const v of variants) {

@@ -9,17 +9,29 @@ import type { VideoRecord } from '../core/records.js';
 import { deriveView, type VideoView } from '../core/state.js';
 import { outputUrl, readRecords } from '../core/video-state.js';
 
+/**
+ * Text a person typed, kept as metadata or shown in a player's menu: any script, but no
+ * control or format characters (a newline in a label would start a new playlist tag).
+ */
+const displayText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, 'must not contain control characters or line breaks');
+
 const captionSchema = z.object({
   language: z
     .string()
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as en or pt-BR'),
-  label: z.string().trim().min(1).max(64).optional(),
+  label: displayText(64).optional(),
   format: z.enum(['srt', 'vtt']),
   size: z.number().int().positive().max(MAX_CAPTION_BYTES),
 });
 
 export const createVideoSchema = z.object({
-  filename: z.string().trim().min(1).max(255),
+  filename: displayText(255),
   // Any media type, or none: the probe decides what the upload is (an MXF comes as
   // application/mxf, many clients send application/octet-stream). Only its shape is checked,
   // since it is signed into the upload URL as a header.

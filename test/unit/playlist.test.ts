@@ -389,3 +389,22 @@ describe('writeIframePlaylist', () => {
     );
   });
 });
+
+describe('writeMasterPlaylist with untrusted subtitle names', () => {
+  it('keeps every name inside its quoted string, on its own line', () => {
+    const text = writeMasterPlaylist(WRITTEN, null, [
+      {
+        uri: 'subs/en/index.m3u8',
+        language: 'en',
+        name: 'English"\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\nhttps://evil.example/x.m3u8',
+      },
+    ]);
+    const lines = text.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('#EXT-X-STREAM-INF'))).toHaveLength(WRITTEN.length);
+    expect(lines.some((l) => l.startsWith('https://'))).toBe(false);
+    const media = lines.find((l) => l.includes('TYPE=SUBTITLES')) ?? '';
+    expect(media).toMatch(
+      /NAME="English' #EXT-X-STREAM-INF:BANDWIDTH=1 https:\/\/evil\.example\/x\.m3u8"/,
+    );
+  });
+});

@@ -21,4 +21,30 @@ describe('createVideoSchema', () => {
       expect(createVideoSchema.safeParse({ ...body, contentType }).success).toBe(false);
     },
   );
+
+  const caption = { language: 'en', format: 'srt', size: 100 };
+
+  it.each([
+    'English\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://evil.example/x.m3u8',
+    'Eng\rlish',
+    'Eng\u2028lish',
+    'Eng\u0000lish',
+    'Eng\u202Elish',
+  ])('refuses the caption label %j: it would break out of its playlist tag', (label) => {
+    const parsed = createVideoSchema.safeParse({ ...body, captions: [{ ...caption, label }] });
+    expect(parsed.success).toBe(false);
+  });
+
+  it.each(['Français', 'العربية', '日本語 (字幕)', 'Director\'s "cut"', '../../etc/passwd'])(
+    'accepts the caption label %j: any script, quotes and slashes are only text',
+    (label) => {
+      expect(
+        createVideoSchema.safeParse({ ...body, captions: [{ ...caption, label }] }).success,
+      ).toBe(true);
+    },
+  );
+
+  it.each(['clip\nname.mp4', 'clip\u0007.mp4'])('refuses the filename %j', (filename) => {
+    expect(createVideoSchema.safeParse({ ...body, filename }).success).toBe(false);
+  });
 });
