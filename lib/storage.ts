@@ -1,11 +1,12 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { keys } from '../functions/core/keys.js';
 
-/** Key prefix of raw sources (`uploads/{id}/source`) in the uploads bucket. */
-export const UPLOADS_PREFIX = 'uploads/';
-/** Key suffix of a raw source: the S3 notification filter matches only these keys. */
-export const SOURCE_SUFFIX = '/source';
+/** Key prefix and suffix of raw sources (core/keys.ts): the lifecycle rule and the S3
+ * notification filter match only these keys. */
+export const UPLOADS_PREFIX = keys.uploadsPrefix;
+export const SOURCE_SUFFIX = keys.sourceSuffix;
 
 export interface StorageProps {
   /** Browser origins allowed to PUT sources (presigned) and read uploads. */

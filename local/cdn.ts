@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { keys } from '../functions/core/keys.js';
 
 const TYPES: Record<string, string> = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -37,7 +38,8 @@ export async function startCdn(opts: {
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end();
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1);
     // Only the published prefix is served, as the distribution's only origin path.
-    if (!path.startsWith('videos/') || path.includes('..')) return void res.writeHead(404).end();
+    if (!path.startsWith(keys.outputPrefix) || path.includes('..'))
+      return void res.writeHead(404).end();
     try {
       const obj = await opts.s3.send(
         new GetObjectCommand({ Bucket: opts.bucket, Key: path, Range: req.headers.range }),

@@ -5,7 +5,7 @@
  * never planned, and otherwise what core/redrive.ts re-sends.
  */
 import type { Deps } from '../functions/core/deps.js';
-import { videoIdFromSourceKey } from '../functions/core/keys.js';
+import { keys, videoIdFromSourceKey } from '../functions/core/keys.js';
 import { redriveVideo } from '../functions/core/redrive.js';
 import { isFinished } from '../functions/core/video-state.js';
 
@@ -19,7 +19,7 @@ export async function recoverUnfinished(
   deps: Deps,
   ingest: (sourceKey: string) => Promise<void>,
 ): Promise<Recovery> {
-  const sources = await deps.store.list(deps.config.UPLOADS_BUCKET, 'uploads/');
+  const sources = await deps.store.list(deps.config.UPLOADS_BUCKET, keys.uploadsPrefix);
   const counts: Recovery = { ingested: 0, jobs: 0, publishes: 0 };
   for (const source of sources.objects) {
     const id = videoIdFromSourceKey(source.key);

@@ -225,8 +225,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     notify: [
       {
         bucket: UPLOADS_BUCKET,
-        prefix: 'uploads/',
-        suffix: '/source',
+        prefix: keys.uploadsPrefix,
+        suffix: keys.sourceSuffix,
         handler: (event) => void invokeIngest(event),
       },
       // The records that make events, as lib/events.ts filters them.

@@ -8,6 +8,8 @@ export const isVideoId = (id: string): boolean => ID_PATTERN.test(id);
 
 export const keys = {
   /** Uploads bucket: the raw source, written by the client's presigned PUT. */
+  uploadsPrefix: 'uploads/',
+  sourceSuffix: '/source',
   source: (id: string) => `uploads/${id}/source`,
   /** Uploads bucket: write-once state records from which a video's status is derived. */
   statePrefix: 'state/',
@@ -29,6 +31,7 @@ export const keys = {
   index: (id: string, createdAtMs: number) =>
     `index/${String(9_999_999_999_999 - createdAtMs).padStart(13, '0')}_${id}`,
   /** Output bucket: everything a player fetches lives below this prefix. */
+  outputPrefix: 'videos/',
   output: (id: string) => `videos/${id}/`,
   master: (id: string) => `videos/${id}/master.m3u8`,
   mediaPlaylist: (id: string, rendition: string) => `videos/${id}/${rendition}/index.m3u8`,
@@ -48,6 +51,14 @@ export const keys = {
 export function videoIdFromSourceKey(key: string): string | undefined {
   const m = /^uploads\/([a-z0-9]{20})\/source$/.exec(key);
   return m?.[1];
+}
+
+/** `state/{id}/chunks/00012.json` → 12, for that video's chunk records only. */
+export function chunkIndexOfKey(id: string, key: string): number | undefined {
+  const prefix = keys.chunksPrefix(id);
+  if (!key.startsWith(prefix)) return undefined;
+  const m = /^(\d{5,})\.json$/.exec(key.slice(prefix.length));
+  return m ? Number(m[1]) : undefined;
 }
 
 /** `index/{inverted}_{id}` → id. */

@@ -4,9 +4,9 @@
  * that did finish is never done twice. Used by the sweeper and by the local stack's restart.
  */
 import type { Deps } from './deps.js';
-import { jobsOf } from './jobs.js';
 import { keys } from './keys.js';
 import type { Plan } from './plan.js';
+import { readProgress } from './progress.js';
 
 export type Redriven = { jobs: number } | { publish: true } | { unplanned: true };
 
@@ -19,11 +19,7 @@ export async function redriveVideo(deps: Deps, id: string): Promise<Redriven> {
   ]);
   // Planning is ingest's, which S3 re-invokes on its own; the caller decides what then.
   if (!plan || !enqueued) return { unplanned: true };
-  const missing = [];
-  for (const job of jobsOf(plan)) {
-    const key = job.type === 'audio' ? keys.audio(id) : keys.chunk(id, job.chunk);
-    if (!(await store.head(bucket, key))) missing.push(job);
-  }
+  const { missing } = await readProgress(deps, plan);
   if (missing.length > 0) {
     await deps.queue.sendAll(config.JOBS_QUEUE_URL, missing);
     return { jobs: missing.length };

@@ -4,6 +4,7 @@
  */
 import type { ErrorBody } from './errors.js';
 import { jobCount } from './jobs.js';
+import { keys } from './keys.js';
 import type { Plan } from './plan.js';
 import type { FailedRecord, ReadyRecord, RenditionSummary, VideoRecord } from './records.js';
 
@@ -57,7 +58,7 @@ export function deriveView(r: VideoRecords, urlOf: (key: string) => string): Vid
   // failed wins over everything: a video that failed mid-way never turns ready.
   if (r.failed) return { ...base, status: 'failed', progress: 1, error: r.failed.error };
   if (r.ready) {
-    const out = `videos/${r.video.id}/`;
+    const out = keys.output(r.video.id);
     const { poster, storyboard, captions } = r.ready;
     return {
       ...base,
@@ -91,8 +92,6 @@ export function deriveView(r: VideoRecords, urlOf: (key: string) => string): Vid
     status: 'processing',
     progress: Math.round(progress * 1000) / 1000,
     duration: r.plan.source.duration,
-    ...(r.playable
-      ? { playable: true, playbackUrl: urlOf(`videos/${r.video.id}/master.m3u8`) }
-      : {}),
+    ...(r.playable ? { playable: true, playbackUrl: urlOf(keys.master(r.video.id)) } : {}),
   };
 }

@@ -2,6 +2,7 @@
 import type { Deps } from './deps.js';
 import { keys } from './keys.js';
 import type { Plan } from './plan.js';
+import { progressOf } from './progress.js';
 import type { FailedRecord, ReadyRecord, VideoRecord } from './records.js';
 import type { VideoRecords } from './state.js';
 
@@ -37,7 +38,13 @@ export async function readRecords(
     lastChange: new Date(Math.max(0, ...times)),
     sourceUploaded: source !== undefined,
     plan,
-    completedJobs: chunks.objects.length + (audio ? 1 : 0),
+    completedJobs: plan
+      ? progressOf(
+          plan,
+          chunks.objects.map((o) => o.key),
+          audio !== undefined,
+        ).done
+      : 0,
     playable: playable !== undefined,
     ready,
     failed,

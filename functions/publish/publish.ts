@@ -12,7 +12,6 @@
  */
 import { MAX_CAPTION_BYTES, parseCaptions, segmentCaptions } from '../core/captions.js';
 import type { Deps } from '../core/deps.js';
-import { jobCount } from '../core/jobs.js';
 import { keys } from '../core/keys.js';
 import { rationalValue } from '../core/media.js';
 import type { Plan } from '../core/plan.js';
@@ -23,6 +22,7 @@ import {
   writeMasterPlaylist,
   writeMediaPlaylist,
 } from '../core/playlist.js';
+import { readProgress } from '../core/progress.js';
 import type {
   AudioProgressRecord,
   AudioRecord,
@@ -76,18 +76,20 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
   const plan = await store.getJson<Plan>(bucket, keys.plan(videoId));
   if (!plan) return 'not-ready';
 
-  const chunkKeys = (await store.list(bucket, keys.chunksPrefix(videoId))).objects.map(
-    (o) => o.key,
-  );
+  const progress = await readProgress(deps, plan);
   const [chunks, audio] = await Promise.all([
-    Promise.all(chunkKeys.map((k) => store.getJson<ChunkRecord>(bucket, k))),
-    plan.audio ? store.getJson<AudioRecord>(bucket, keys.audio(videoId)) : undefined,
+    Promise.all(
+      progress.chunksDone.map((i) => store.getJson<ChunkRecord>(bucket, keys.chunk(videoId, i))),
+    ),
+    plan.audio && progress.audioDone
+      ? store.getJson<AudioRecord>(bucket, keys.audio(videoId))
+      : undefined,
   ]);
   const all = chunks.filter((c): c is ChunkRecord => c !== undefined);
   const { run: present, ended } = leadingRun(all, plan);
-  const audioDone = !plan.audio || audio !== undefined;
+  const { audioDone } = progress;
   // The chunks after the source's real end have nothing to add: no need to wait for them.
-  const complete = all.length + (audio ? 1 : 0) >= jobCount(plan) || (ended && audioDone);
+  const complete = progress.missing.length === 0 || (ended && audioDone);
   if (present.length === 0) return 'not-ready';
 
   // While the whole-source audio job still runs, its progress record lists what it has

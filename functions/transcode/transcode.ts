@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MediaDeps } from '../core/deps.js';
 import { MediaError } from '../core/errors.js';
-import { describeJob, type Job, jobCount } from '../core/jobs.js';
+import { describeJob, type Job } from '../core/jobs.js';
 import { keys } from '../core/keys.js';
 import type { PublishRequest } from '../core/messages.js';
 import type { Plan } from '../core/plan.js';
+import { readProgress } from '../core/progress.js';
 import type {
   AudioProgressRecord,
   AudioRecord,
@@ -281,18 +282,12 @@ function audioProgress(deps: MediaDeps, plan: Plan) {
  * jobs) lets SQS drop the copies racing workers send for the same state.
  */
 export async function requestPublish(deps: MediaDeps, plan: Plan, job: Job): Promise<boolean> {
-  const bucket = deps.config.UPLOADS_BUCKET;
-  const [chunks, audio] = await Promise.all([
-    deps.store.list(bucket, keys.chunksPrefix(plan.videoId)),
-    plan.audio ? deps.store.head(bucket, keys.audio(plan.videoId)) : Promise.resolve(undefined),
-  ]);
-  const done = new Set(chunks.objects.map((o) => Number(/(\d+)\.json$/.exec(o.key)?.[1])));
-  const finished = done.size + (audio ? 1 : 0);
-  let leading = 0;
-  while (done.has(leading)) leading++;
-  const audioReady = !plan.audio || audio !== undefined;
-  const complete = finished >= jobCount(plan);
-  const grewPlayable = audioReady && leading > 0 && (job.type === 'audio' || job.chunk < leading);
+  const progress = await readProgress(deps, plan);
+  const finished = progress.done;
+  const leading = progress.leadingChunks;
+  const complete = progress.missing.length === 0;
+  const grewPlayable =
+    progress.audioDone && leading > 0 && (job.type === 'audio' || job.chunk < leading);
   if (!complete && !grewPlayable) return false;
   const request: PublishRequest = { type: 'publish', videoId: plan.videoId };
   await deps.queue.sendOrdered(
