@@ -55,6 +55,12 @@ export const settingsSchema = z
     maxUploadBytes: int(1, MAX_SINGLE_PUT_BYTES).default(MAX_SINGLE_PUT_BYTES),
     /** Longest accepted source, in seconds; longer ones fail at ingest, before any encode. */
     maxDurationSeconds: int(1).default(4 * 3600),
+    /** Largest picture accepted, in pixels (width × height); larger fail before any encode. */
+    maxPixels: int(64 * 64, 7680 * 4320).default(7680 * 4320),
+    /** Highest source frame rate accepted (frames per second). */
+    maxFrameRate: int(1, 1000).default(240),
+    /** Most audio and video streams in one upload. */
+    maxStreams: int(1, 64).default(16),
     /** HLS segment length; a multiple of the 2 s keyframe interval. */
     segmentSeconds: int(KEYFRAME_INTERVAL_SECONDS)
       .refine(
@@ -91,7 +97,7 @@ export const settingsSchema = z
     /** Deliveries of a job before it is given up: the queues' maxReceiveCount. */
     maxAttempts: int(5, 10).default(5),
     /** First retry delay of a failed job; it doubles with every attempt, up to 15 minutes. */
-    retryBackoffSeconds: int(0, 900).default(10),
+    retryBackoffSeconds: int(0, 900).default(5),
     /**
      * A video with no progress for this long is re-driven once, then failed (the sweeper).
      * At least as long as a job's every attempt could take, so the sweeper never acts on
@@ -234,6 +240,9 @@ export function resolveSettings(input: unknown = {}, source = 'settings'): Spool
 export const RUNTIME_SETTINGS = {
   maxUploadBytes: 'SPOOL_MAX_UPLOAD_BYTES',
   maxDurationSeconds: 'SPOOL_MAX_DURATION_SECONDS',
+  maxPixels: 'SPOOL_MAX_PIXELS',
+  maxFrameRate: 'SPOOL_MAX_FRAME_RATE',
+  maxStreams: 'SPOOL_MAX_STREAMS',
   segmentSeconds: 'SPOOL_SEGMENT_SECONDS',
   chunkSegments: 'SPOOL_CHUNK_SEGMENTS',
   ladder: 'SPOOL_LADDER',

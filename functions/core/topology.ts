@@ -14,8 +14,8 @@ export const FUNCTIONS = {
 } as const;
 
 /**
- * Deliveries of a webhook before it is dead-lettered: with the doubling backoff from 10 s
- * (capped at 15 minutes) that is about 50 minutes of retries.
+ * Deliveries of a webhook before it is dead-lettered: with the doubling backoff from 5 s
+ * (capped at 15 minutes) that is about 35 minutes of retries.
  */
 export const WEBHOOK_ATTEMPTS = 10;
 

@@ -57,7 +57,13 @@ export async function ingestUpload(
       const source = await deps.sources.open(bucket, keys.source(id));
       const raw = await deps.prober.probe(source.url).finally(() => source.close());
       let info = normalizeProbe(raw);
-      validateMedia(info, { maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS });
+      // Every limit is checked here, on the probe, before any job is paid for.
+      validateMedia(info, {
+        maxDurationSeconds: config.SPOOL_MAX_DURATION_SECONDS,
+        maxPixels: config.SPOOL_MAX_PIXELS,
+        maxFrameRate: config.SPOOL_MAX_FRAME_RATE,
+        maxStreams: config.SPOOL_MAX_STREAMS,
+      });
       // MP4/MOV say where their keyframes are: the planner cuts chunks where little
       // decoding before a chunk's first frame is thrown away.
       if (isMp4Family(info.formatName)) {

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       SPOOL_X264_PRESET: 'veryfast',
       SPOOL_PRESIGN_SECONDS: 900,
       SPOOL_MAX_ATTEMPTS: 5,
-      SPOOL_RETRY_BACKOFF_SECONDS: 10,
+      SPOOL_RETRY_BACKOFF_SECONDS: 5,
     });
   });
 
