@@ -115,10 +115,15 @@ export class ApiClient {
   }
 
   /** POST /videos then PUT the file to the presigned URL, as a client app does. */
-  async upload(file: string, contentType = 'video/mp4', declaredSize?: number): Promise<string> {
+  async upload(
+    file: string,
+    contentType = 'video/mp4',
+    declaredSize?: number,
+    filename = file.split('/').pop(),
+  ): Promise<string> {
     const { size } = await stat(file);
     const created = await this.request('POST', '/videos', {
-      filename: file.split('/').pop(),
+      filename,
       contentType,
       size: declaredSize ?? size,
     });
