@@ -47,6 +47,7 @@ export interface LocalStack {
   webhookUrls: string[];
   dataDir: string;
   s3Endpoint: string;
+  sqsEndpoint: string;
   close(): Promise<void>;
 }
 
@@ -331,6 +332,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     webhookUrls: settings.webhookUrls,
     dataDir,
     s3Endpoint: s3.endpoint,
+    sqsEndpoint: sqsServer.endpoint,
     close: async () => {
       for (const close of closers) await close().catch(() => undefined);
     },

@@ -19,6 +19,7 @@ console.log(
 console.log(`  playback:   ${stack.playbackUrl}`);
 console.log(`  data:       ${stack.dataDir}`);
 console.log(`  s3:         ${stack.s3Endpoint} (buckets spool-uploads, spool-output)`);
+console.log(`  sqs:        ${stack.sqsEndpoint} (queues spool-jobs, spool-publish.fifo, …)`);
 console.log(
   `  webhooks:   ${stack.webhookUrls.length > 0 ? stack.webhookUrls.join(', ') : 'none (SPOOL_WEBHOOK_URLS=\'["http://localhost:8080/hook"]\')'}`,
 );

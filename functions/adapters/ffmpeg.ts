@@ -224,11 +224,15 @@ function runCommand(
       limit.signal?.removeEventListener('abort', stop);
     };
     cmd
-      .on('error', (_err: Error, _stdout: string | null, stderr: string | null) => {
+      .on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
         done();
         // Killed for time is not a verdict on the media: the job is retried.
         if (stopped) reject(new TimedOutError(`${what}: stopped at the function's time limit`));
-        else reject(classify(stderr ?? '', what));
+        // Nor is a kill from outside (the OOM killer, an operator): retried as well. A media
+        // that crashes ffmpeg every time still fails, after its attempts.
+        else if (/killed with signal/i.test(err.message)) {
+          reject(new TransientError(`${what}: ffmpeg was stopped by a signal`));
+        } else reject(classify(stderr ?? '', what));
       })
       .on('end', () => {
         done();

@@ -22,6 +22,7 @@ export interface RunningStack {
   baseUrl: string;
   token: string;
   s3Endpoint: string;
+  sqsEndpoint: string;
   proc: ChildProcess;
   output(): string;
   /** SIGTERM and wait; or SIGKILL the whole process (kill -9) when `hard`. */
@@ -62,7 +63,7 @@ export async function startStack(opts: {
   const started = Date.now();
   // Wait for the whole banner: the lines after "ready at" (token, s3 endpoint) can arrive in
   // a later chunk of output on a busy machine.
-  while (!/ready at[\s\S]*\n\s*s3:\s+\S+/.test(out)) {
+  while (!/ready at[\s\S]*\n\s*sqs:\s+\S+/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`local stack exited:\n${out}`);
     if (Date.now() - started > 30_000) {
       proc.kill('SIGKILL');
@@ -76,6 +77,7 @@ export async function startStack(opts: {
     baseUrl: pick(/ready at (\S+)/),
     token: pick(/API token:\s+(\S+)/),
     s3Endpoint: pick(/s3:\s+(\S+)/),
+    sqsEndpoint: pick(/sqs:\s+(\S+)/),
     proc,
     output: () => out,
     stop: async (hard = false) => {
