@@ -258,13 +258,18 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       import('../functions/notify/handler.js'),
       import('../functions/webhooks/handler.js'),
     ]);
-  // Each invocation gets a context like Lambda's, with its function's time limit.
-  const ctx = (name: keyof typeof FUNCTIONS | 'transcode') =>
-    lambdaContext(
+  // Each invocation gets a context like Lambda's, with its function's time limit. For fault
+  // tests, SPOOL_SIMULATE_TIMEOUTS=n gives the first n transcode invocations 21 s, so their
+  // ffmpeg is stopped a second in, as at a Lambda timeout.
+  let timeoutsLeft = Number(process.env.SPOOL_SIMULATE_TIMEOUTS ?? 0);
+  const ctx = (name: keyof typeof FUNCTIONS | 'transcode') => {
+    const simulated = name === 'transcode' && timeoutsLeft-- > 0;
+    return lambdaContext(
       name,
-      name === 'transcode' ? transcodeTimeout : FUNCTIONS[name].timeoutSeconds,
+      name === 'transcode' ? (simulated ? 21 : transcodeTimeout) : FUNCTIONS[name].timeoutSeconds,
       name === 'transcode' ? settings.transcodeMemoryMb : FUNCTIONS[name].memoryMb,
     );
+  };
   apiHandler = (e) => upload.handler(e, ctx('upload'));
   ingestHandler = (e) => ingest.handler(e, ctx('ingest'));
   failuresHandler = (e: SQSEvent) => failures.handler(e, ctx('failures'));

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SourceMissingError } from '../core/errors.js';
 import type { ObjectStore, OpenSource, SourceReader } from '../core/ports.js';
 
 /** The first fetch after a seek is small; sequential reading doubles it up to the maximum. */
@@ -21,7 +22,7 @@ export class LoopbackSourceReader implements SourceReader {
 
   async open(bucket: string, key: string): Promise<OpenSource> {
     const head = await this.store.head(bucket, key);
-    if (!head) throw new Error(`no object at ${key}`);
+    if (!head) throw new SourceMissingError('the upload is no longer stored');
     const path = `/${randomBytes(16).toString('hex')}/source`;
     let bytesRead = 0;
     const server = createServer(async (req, res) => {

@@ -77,6 +77,14 @@ export class TimedOutError extends SpoolError {
   override readonly permanent = false;
 }
 
+/**
+ * The upload is gone from storage (its retention ran out, or it was deleted) while work was
+ * still to be done on it: no retry can bring it back.
+ */
+export class SourceMissingError extends SpoolError {
+  readonly code = 'SOURCE_MISSING';
+}
+
 /** The shape every failure takes on the wire and in `failed.json`. */
 export interface ErrorBody {
   code: string;

@@ -134,6 +134,40 @@ async function stackEncoders(): Promise<number[]> {
 }
 
 describe('faults', () => {
+  it('a job stopped at a (simulated) Lambda timeout is retried to the same output', async () => {
+    // A second stack whose first two transcode invocations get 21 s: their ffmpeg is stopped
+    // a second in, as the kill timer does 20 s before a real timeout.
+    const timed = await startStack({
+      dataDir: join(dir, 'timeouts'),
+      env: {
+        SPOOL_CHUNK_SEGMENTS: '1',
+        SPOOL_RETRY_BACKOFF_SECONDS: '1',
+        SPOOL_LOG_LEVEL: 'silent',
+        SPOOL_WORKERS: '2',
+        SPOOL_SIMULATE_TIMEOUTS: '2',
+      },
+    });
+    try {
+      const other = new ApiClient(timed.baseUrl, timed.token);
+      const id = await other.upload(clip);
+      expect((await other.waitFor(id)).status).toBe('ready');
+      const otherS3 = s3;
+      s3 = new S3Client({
+        region: 'us-east-1',
+        endpoint: timed.s3Endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
+      try {
+        expect(await outputHashes(id)).toEqual(baseline);
+      } finally {
+        s3 = otherS3;
+      }
+    } finally {
+      await timed.stop();
+    }
+  });
+
   it('a duplicate S3 event leaves one plan and the same output', async () => {
     const id = await api.upload(clip);
     // A copy onto itself is a second ObjectCreated event for the same source.
@@ -218,5 +252,33 @@ describe('faults', () => {
     );
     expect(await outputHashes(id)).toEqual(baseline);
     expect((await api.waitFor(id)).status).toBe('ready');
+  });
+
+  it('a poison job that fails every attempt fails its video with the reason, and only it', async () => {
+    // A job for a video that has no plan (a message from nowhere): it fails, transiently,
+    // every time. A good video goes through beside it.
+    const created = await api.request('POST', '/videos', {
+      filename: 'never.mp4',
+      contentType: 'video/mp4',
+      size: 1000,
+    });
+    const poisoned = created.body.id as string;
+    const started = Date.now();
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await queueUrl('spool-jobs'),
+        MessageBody: JSON.stringify({ type: 'video-chunk', videoId: poisoned, chunk: 0 }),
+      }),
+    );
+    const good = await api.upload(clip);
+    const view = await api.waitFor(poisoned, (v) => v.status === 'failed');
+    expect(view.error).toEqual({
+      code: 'TRANSCODE_FAILED',
+      message: 'chunk 0 failed after 5 attempts: internal error',
+    });
+    // Five attempts, 1 + 2 + 4 + 8 s of backoff apart: well within two minutes.
+    expect(Date.now() - started).toBeLessThan(120_000);
+    expect((await api.waitFor(good)).status).toBe('ready');
+    expect(await outputHashes(good)).toEqual(baseline);
   });
 });
