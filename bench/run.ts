@@ -18,6 +18,7 @@ import {
   runBaseline,
 } from './baseline.js';
 import { num, table } from './format.js';
+import { loadBench } from './load.js';
 import { type PipelineRun, runPipeline } from './pipeline.js';
 import { modelReport } from './report.js';
 import { ensureSource } from './source.js';
@@ -30,11 +31,20 @@ const HELP = `Usage: npm run bench -- [options]
                    --runs 0 runs only the memory comparison
   --no-memory      skip the memory comparison (issue 4 item 5: 30 s and 120 s 1080p sources
                    through the pipeline, a chunk job's peak RSS and /tmp), about 2 minutes
+  --load           instead: concurrent uploads and an API burst (see below)
+  --uploads <n>    with --load: uploads at once per batch (default 20)
+  --batches <n>    with --load: batches, to see memory from one to the next (default 2)
+  --rate <n>       with --load: API requests per second in the burst (default 50)
   --help           this text
 
 Each run: the baseline (ONE ffmpeg: decode once, every rendition + audio to HLS on disk),
 then the pipeline (a fresh local stack: POST /videos, PUT, then its log lines until ready).
-The last line printed is ratio=<median over runs of upload→ready / baseline>.`;
+The last line printed is ratio=<median over runs of upload→ready / baseline>.
+
+--load: batches of concurrent uploads of short mixed clips through a fresh local stack
+(every one must end ready), then 10 s of POST /videos and GET /videos/{id} at --rate.
+Prints videos per minute, p50/p95/max time to ready, the stack's RSS per batch, API
+latency p50/p99 and errors, with the load average of each.`;
 
 const REPO = resolve(import.meta.dirname, '..');
 const BENCH_DIR = join(REPO, '.bench');
@@ -266,11 +276,26 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '30' },
       runs: { type: 'string', default: '3' },
       memory: { type: 'boolean', default: true },
+      load: { type: 'boolean', default: false },
+      uploads: { type: 'string', default: '20' },
+      batches: { type: 'string', default: '2' },
+      rate: { type: 'string', default: '50' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(HELP);
+    return;
+  }
+  if (values.load) {
+    const report = await loadBench({
+      dir: join(BENCH_DIR, 'load'),
+      uploads: Number(values.uploads),
+      batches: Number(values.batches),
+      rate: Number(values.rate),
+      burstSeconds: 10,
+    });
+    console.log(report);
     return;
   }
   const seconds = Number(values.seconds);

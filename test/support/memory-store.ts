@@ -1,4 +1,5 @@
 /** An in-memory ObjectStore and MessageQueue, for use-case tests that need no S3 or SQS. */
+import { readFile } from 'node:fs/promises';
 import type {
   MessageQueue,
   ObjectStore,
@@ -42,8 +43,14 @@ export class MemoryStore implements ObjectStore {
     this.objects.set(this.k(bucket, key), { body: String(body), ...opts, at: new Date() });
   }
 
-  async putFile(): Promise<void> {
-    throw new Error('not used');
+  async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    opts: { contentType: string; cacheControl?: string },
+  ): Promise<void> {
+    const body = (await readFile(path)).toString('latin1');
+    this.objects.set(this.k(bucket, key), { body, ...opts, at: new Date() });
   }
 
   async head(bucket: string, key: string): Promise<StoredObject | undefined> {
@@ -51,16 +58,19 @@ export class MemoryStore implements ObjectStore {
     return o ? { key, size: o.body.length, lastModified: o.at } : undefined;
   }
 
-  async list(bucket: string, prefix: string) {
-    const objects = [...this.objects.entries()]
+  /** As S3 lists: keys in byte order, after `startAfter`, at most `limit` of them. */
+  async list(bucket: string, prefix: string, opts: { startAfter?: string; limit?: number } = {}) {
+    const all = [...this.objects.entries()]
       .filter(([k]) => k.startsWith(`${bucket}/${prefix}`))
       .map(([k, o]) => ({
         key: k.slice(bucket.length + 1),
         size: o.body.length,
         lastModified: o.at,
       }))
-      .sort((a, b) => a.key.localeCompare(b.key));
-    return { objects, truncated: false };
+      .filter((o) => opts.startAfter === undefined || o.key > opts.startAfter)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const objects = opts.limit === undefined ? all : all.slice(0, opts.limit);
+    return { objects, truncated: objects.length < all.length };
   }
 
   async presignPut(): Promise<string> {

@@ -1,0 +1,276 @@
+/**
+ * The use cases through in-memory ports, in milliseconds: their idempotency and race rules
+ * (duplicate events, lost races, redelivered jobs, deduplication ids), with no S3, SQS or
+ * ffmpeg. The adapters are tested against the real things elsewhere.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { MediaDeps } from '../../functions/core/deps.js';
+import { jobCount } from '../../functions/core/jobs.js';
+import { keys } from '../../functions/core/keys.js';
+import { noMetrics } from '../../functions/core/metrics.js';
+import type { Plan } from '../../functions/core/plan.js';
+import type { Transcoder } from '../../functions/core/ports.js';
+import type { ChunkOutput } from '../../functions/core/records.js';
+import { markFailed } from '../../functions/core/video-state.js';
+import { handleDeadLetter } from '../../functions/failures/failures.js';
+import { ingestUpload } from '../../functions/ingest/ingest.js';
+import { runJob } from '../../functions/transcode/transcode.js';
+import { createVideo, getVideo, listVideos } from '../../functions/upload/api.js';
+import { testConfig } from '../support/config.js';
+import { MemoryQueue, MemoryStore } from '../support/memory-store.js';
+
+/** What ffprobe says of a 4 s 320x240 H.264 + AAC Matroska file (trimmed to what is read). */
+const PROBE = {
+  format: {
+    format_name: 'matroska,webm',
+    duration: '4.000000',
+    start_time: '0.000000',
+    nb_streams: 2,
+  },
+  streams: [
+    {
+      index: 0,
+      codec_name: 'h264',
+      codec_type: 'video',
+      width: 320,
+      height: 240,
+      pix_fmt: 'yuv420p',
+      r_frame_rate: '25/1',
+      avg_frame_rate: '25/1',
+      time_base: '1/1000',
+      start_time: '0.000000',
+      disposition: { default: 1, attached_pic: 0 },
+    },
+    {
+      index: 1,
+      codec_name: 'aac',
+      codec_type: 'audio',
+      sample_rate: '44100',
+      channels: 1,
+      time_base: '1/1000',
+      start_time: '0.000000',
+      disposition: { default: 1, attached_pic: 0 },
+    },
+  ],
+};
+
+function setup() {
+  const store = new MemoryStore();
+  const queue = new MemoryQueue();
+  let now = Date.parse('2026-12-01T10:00:00Z');
+  let probes = 0;
+  let encodes = 0;
+  const transcoder: Transcoder = {
+    // Writes one real segment per rendition: the use case uploads files from the work dir.
+    async encodeVideoChunk({ plan, workDir }): Promise<ChunkOutput> {
+      encodes++;
+      const renditions: ChunkOutput['renditions'] = {};
+      for (const r of plan.renditions) {
+        const dir = join(workDir, r.name);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'seg_00000.ts'), `segment of ${r.name}`);
+        renditions[r.name] = {
+          dir,
+          codecs: 'avc1.64000d',
+          segments: [{ file: 'seg_00000.ts', duration: 4, bytes: 20 }],
+        };
+      }
+      return { frames: 100, renditions };
+    },
+    async encodeAudio({ workDir }) {
+      encodes++;
+      const dir = join(workDir, 'audio');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'seg_00000.ts'), 'audio');
+      return {
+        dir,
+        codecs: 'mp4a.40.2',
+        segments: [{ file: 'seg_00000.ts', duration: 4, bytes: 5 }],
+      };
+    },
+  };
+  const deps: MediaDeps = {
+    config: testConfig(),
+    store,
+    queue,
+    clock: { now: () => new Date(now) },
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+    metrics: noMetrics,
+    prober: {
+      probe: async () => {
+        probes++;
+        return PROBE;
+      },
+    },
+    transcoder,
+    sources: {
+      open: async () => ({ url: 'memory://source', bytesRead: () => 0, close: async () => {} }),
+    },
+  };
+  /** POST /videos, then the client's PUT of `size` bytes. */
+  const uploaded = async (size = 1000): Promise<string> => {
+    const { id } = await createVideo(deps, { filename: 'a.mp4', contentType: 'video/mp4', size });
+    await store.putObject('up', keys.source(id), 'x'.repeat(size), { contentType: 'video/mp4' });
+    return id;
+  };
+  return {
+    store,
+    queue,
+    deps,
+    uploaded,
+    advance: (ms: number) => (now += ms),
+    probes: () => probes,
+    encodes: () => encodes,
+  };
+}
+
+const planOf = async (store: MemoryStore, id: string) => {
+  const plan = await store.getJson<Plan>('up', keys.plan(id));
+  if (!plan) throw new Error('no plan');
+  return plan;
+};
+
+describe('createVideo and listVideos', () => {
+  it('list newest first, a page at a time, with a cursor', async () => {
+    const { deps, uploaded, advance } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(await uploaded());
+      advance(1000);
+    }
+    const first = await listVideos(deps, { limit: '2' });
+    expect(first.items.map((v) => v.id)).toEqual([ids[4], ids[3]]);
+    const second = await listVideos(deps, { limit: '2', cursor: first.nextCursor });
+    expect(second.items.map((v) => v.id)).toEqual([ids[2], ids[1]]);
+    const last = await listVideos(deps, { limit: '2', cursor: second.nextCursor });
+    expect(last.items.map((v) => v.id)).toEqual([ids[0]]);
+    expect(last.nextCursor).toBeUndefined();
+  });
+
+  it('refuses a cursor that is not one of its own', async () => {
+    const { deps } = setup();
+    await expect(
+      listVideos(deps, { cursor: Buffer.from('state/../x').toString('base64url') }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});
+
+describe('ingestUpload', () => {
+  it('plans once and enqueues every job once, whatever the number of S3 events', async () => {
+    const { deps, store, queue, uploaded, probes } = setup();
+    const id = await uploaded();
+    expect(await ingestUpload(deps, keys.source(id))).toBe('planned');
+    expect(await ingestUpload(deps, keys.source(id))).toBe('already-planned');
+    const plan = await planOf(store, id);
+    expect(queue.sent.filter((s) => s.queueUrl === 'jobs')).toHaveLength(jobCount(plan));
+    expect(probes()).toBe(1);
+    expect((await getVideo(deps, id)).status).toBe('processing');
+  });
+
+  it('uses the plan a racing ingest wrote first, and does not probe again', async () => {
+    const { deps, store, queue, uploaded, probes } = setup();
+    const id = await uploaded();
+    // Another ingest of the same upload wrote the plan, then died before enqueueing.
+    await ingestUpload(deps, keys.source(id));
+    const plan = await planOf(store, id);
+    store.objects.delete(`up/${keys.enqueued(id)}`);
+    queue.sent.length = 0;
+    expect(await ingestUpload(deps, keys.source(id))).toBe('planned');
+    expect(probes()).toBe(1);
+    expect(await planOf(store, id)).toEqual(plan);
+    expect(queue.sent).toHaveLength(jobCount(plan));
+  });
+
+  it('fails an upload whose size is not the declared one, before probing', async () => {
+    const { deps, store, uploaded, probes } = setup();
+    const id = await uploaded(1000);
+    await store.putObject('up', keys.source(id), 'x'.repeat(999), { contentType: 'video/mp4' });
+    expect(await ingestUpload(deps, keys.source(id))).toBe('failed');
+    expect((await getVideo(deps, id)).error?.code).toBe('SIZE_MISMATCH');
+    expect(probes()).toBe(0);
+  });
+
+  it('ignores keys that are not sources, and sources with no video record', async () => {
+    const { deps, store } = setup();
+    expect(await ingestUpload(deps, 'uploads/../state/x')).toBe('ignored');
+    const stray = 'uploads/abcdefghij0123456789/source';
+    await store.putObject('up', stray, 'x', { contentType: 'video/mp4' });
+    expect(await ingestUpload(deps, stray)).toBe('ignored');
+  });
+});
+
+describe('runJob', () => {
+  it('writes each record once; a redelivered job encodes nothing again', async () => {
+    const { deps, store, queue, uploaded, encodes } = setup();
+    const id = await uploaded();
+    await ingestUpload(deps, keys.source(id));
+    const plan = await planOf(store, id);
+    const jobs = queue.sent.filter((s) => s.queueUrl === 'jobs').map((s) => s.message);
+    for (const job of jobs) expect(await runJob(deps, job as never)).toBe('encoded');
+    expect(encodes()).toBe(jobCount(plan));
+    for (const job of jobs) expect(await runJob(deps, job as never)).toBe('already-done');
+    expect(encodes()).toBe(jobCount(plan));
+  });
+
+  it('asks for a publish with the count of finished jobs as the deduplication id', async () => {
+    const { deps, queue, uploaded } = setup();
+    const id = await uploaded();
+    await ingestUpload(deps, keys.source(id));
+    const jobs = queue.sent.filter((s) => s.queueUrl === 'jobs').map((s) => s.message);
+    for (const job of jobs) await runJob(deps, job as never);
+    const publishes = queue.sent.filter((s) => s.queueUrl === 'publish.fifo');
+    expect(publishes.length).toBeGreaterThan(0);
+    // Racing workers that see the same state send the same id, and SQS drops the copies.
+    expect(new Set(publishes.map((p) => p.dedup)).size).toBe(publishes.length);
+    expect(publishes.every((p) => p.group === id)).toBe(true);
+    expect(publishes.at(-1)?.dedup).toContain(String(jobs.length));
+  });
+
+  it('spends nothing on a video that has failed', async () => {
+    const { deps, queue, uploaded, encodes } = setup();
+    const id = await uploaded();
+    await ingestUpload(deps, keys.source(id));
+    await markFailed(deps, id, { code: 'DECODE_FAILED', message: 'x' });
+    const [job] = queue.sent.filter((s) => s.queueUrl === 'jobs').map((s) => s.message);
+    expect(await runJob(deps, job as never)).toBe('skipped');
+    expect(encodes()).toBe(0);
+  });
+});
+
+describe('handleDeadLetter', () => {
+  it.each([
+    [{ type: 'video-chunk', chunk: 3 }, 'JOB_ABANDONED', 'chunk 3 did not complete'],
+    [{ type: 'audio' }, 'JOB_ABANDONED', 'audio did not complete'],
+    [{ type: 'publish' }, 'PUBLISH_FAILED', 'publishing did not complete'],
+  ])('fails the video of a dead %j', async (message, code, text) => {
+    const { deps, uploaded } = setup();
+    const id = await uploaded();
+    expect(await handleDeadLetter(deps, { ...message, videoId: id })).toBe(id);
+    const view = await getVideo(deps, id);
+    expect(view.error?.code).toBe(code);
+    expect(view.error?.message).toContain(text);
+  });
+
+  it('fails the video of an S3 event that ingest could not handle', async () => {
+    const { deps, uploaded } = setup();
+    const id = await uploaded();
+    const event = { Records: [{ s3: { object: { key: keys.source(id) } } }] };
+    expect(await handleDeadLetter(deps, event)).toBe(id);
+    expect((await getVideo(deps, id)).error?.code).toBe('INGEST_FAILED');
+  });
+
+  it('keeps the first reason: failed is written once', async () => {
+    const { deps, uploaded } = setup();
+    const id = await uploaded();
+    await markFailed(deps, id, { code: 'DECODE_FAILED', message: 'first' });
+    await handleDeadLetter(deps, { type: 'publish', videoId: id });
+    expect((await getVideo(deps, id)).error).toEqual({ code: 'DECODE_FAILED', message: 'first' });
+  });
+
+  it('ignores what belongs to no video', async () => {
+    const { deps } = setup();
+    expect(await handleDeadLetter(deps, { hello: 'world' })).toBeUndefined();
+  });
+});
