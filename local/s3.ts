@@ -24,6 +24,8 @@ export const encodeS3Key = (key: string): string =>
 export interface LocalS3 {
   endpoint: string;
   close(): Promise<void>;
+  /** For fault tests: s3rver stopped and started again, same port, same data. */
+  restart(): Promise<void>;
 }
 
 export async function startS3(opts: {
@@ -32,16 +34,7 @@ export async function startS3(opts: {
   /** Each is called for every new object in `bucket` whose key matches its filter. */
   notify: { bucket: string; prefix: string; suffix: string; handler: (e: S3Event) => void }[];
 }): Promise<LocalS3> {
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: opts.directory,
-    configureBuckets: opts.buckets.map((name) => ({ name, configs: [CORS] })),
-  });
-  const address = (await server.run()) as AddressInfo;
-  // s3rver is a Koa app (an EventEmitter); its typings omit the 'event' channel.
-  (server as unknown as import('node:events').EventEmitter).on('event', (event: S3Event) => {
+  const onEvent = (event: S3Event) => {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;
       if (!record.eventName.startsWith('ObjectCreated')) continue;
@@ -62,9 +55,33 @@ export async function startS3(opts: {
         ],
       });
     }
-  });
+  };
+  const start = async (port: number) => {
+    const server = new S3rver({
+      address: '127.0.0.1',
+      port,
+      silent: true,
+      directory: opts.directory,
+      configureBuckets: opts.buckets.map((name) => ({ name, configs: [CORS] })),
+    });
+    const address = (await server.run()) as AddressInfo;
+    // s3rver is a Koa app (an EventEmitter); its typings omit the 'event' channel.
+    (server as unknown as import('node:events').EventEmitter).on('event', onEvent);
+    return { server, port: address.port };
+  };
+  let current = await start(0);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    close: () => server.close(),
+    endpoint: `http://127.0.0.1:${current.port}`,
+    close: () => current.server.close(),
+    // Stop and start again on the same port and data: requests in flight fail, as when S3
+    // has a bad moment; the stack must retry its way through.
+    restart: async () => {
+      // Drop the kept-alive connections too, or close() waits for them to go idle.
+      (
+        current.server as unknown as { httpServer?: import('node:http').Server }
+      ).httpServer?.closeAllConnections();
+      await current.server.close();
+      current = await start(current.port);
+    },
   };
 }

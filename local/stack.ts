@@ -241,6 +241,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   });
   closers.push(() => s3.close());
   process.env.SPOOL_S3_ENDPOINT = s3.endpoint;
+  // Fault tests send SIGUSR2 to restart s3rver under the running pipeline.
+  process.on('SIGUSR2', () => {
+    log('restarting s3rver');
+    void s3.restart().then(
+      () => log('s3rver restarted'),
+      (err: unknown) => log('s3rver restart failed', { error: String(err) }),
+    );
+  });
 
   const cdn = await startCdn({ s3: createS3Client(), bucket: OUTPUT_BUCKET });
   closers.push(() => closeServer(cdn.server));

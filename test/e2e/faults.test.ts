@@ -219,6 +219,20 @@ describe('faults', () => {
     expect(await outputHashes(id)).toEqual(baseline);
   });
 
+  it('s3rver restarted mid-job: the jobs retry their way to the same output', async () => {
+    const id = await api.upload(clip);
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
+      if ((await stackEncoders()).length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const restarts = stack.output().split('s3rver restarted').length;
+    stack.proc.kill('SIGUSR2');
+    const view = await api.waitFor(id);
+    expect(stack.output().split('s3rver restarted').length).toBe(restarts + 1);
+    expect(view.status).toBe('ready');
+    expect(await outputHashes(id)).toEqual(baseline);
+  });
+
   it('jobs and a publish delivered again after the video is ready change nothing', async () => {
     const id = await api.upload(clip);
     expect((await api.waitFor(id)).status).toBe('ready');
