@@ -8,6 +8,7 @@ import {
 import type { SQSEvent } from 'aws-lambda';
 import { createSqsServer } from 'local-aws-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHeartbeat } from '../../functions/adapters/heartbeat.js';
 import { processBatch, retryDelaySeconds } from '../../functions/adapters/sqs-batch.js';
 import type { Logger } from '../../functions/core/ports.js';
 
@@ -80,6 +81,33 @@ describe('the heartbeat of a running job', () => {
     expect(seenWhileRunning).toEqual([0, 0, 0, 0, 0]);
     await sqs.send(
       new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+    );
+  });
+
+  it('lets the job of a worker that died come back within one window', async () => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"n":2}' }));
+    const [message] = await receive();
+    if (!message?.ReceiptHandle) throw new Error('nothing received');
+    const beat = startHeartbeat({
+      sqs,
+      queueUrl,
+      receiptHandle: message.ReceiptHandle,
+      windowSeconds: 2,
+      logger,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await receive()).toEqual([]);
+    // The worker dies: no more beats, no delete, no answer. The last beat's window runs out.
+    await beat.stop();
+    let back: Awaited<ReturnType<typeof receive>> = [];
+    const died = Date.now();
+    while (back.length === 0 && Date.now() - died < 10_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      back = await receive();
+    }
+    expect(back.map((m) => m.Body)).toEqual(['{"n":2}']);
+    await sqs.send(
+      new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: back[0]?.ReceiptHandle }),
     );
   });
 
