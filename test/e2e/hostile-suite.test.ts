@@ -14,10 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FFMPEG, makeSource } from '../support/media.js';
-import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
+import { ApiClient, outputKeyCount, type RunningStack, startStack } from '../support/stack.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -74,18 +73,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function outputKeys(id: string): Promise<number> {
-  const s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const res = await s3.send(
-    new ListObjectsV2Command({ Bucket: 'spool-output', Prefix: `videos/${id}/` }),
-  );
-  return res.KeyCount ?? 0;
-}
+const outputKeys = (id: string) => outputKeyCount(stack, id);
 
 const ffmpeg = async (name: string, args: string[]): Promise<string> => {
   const out = join(dir, name);
@@ -98,6 +86,27 @@ const bytes = async (name: string, body: string | Uint8Array): Promise<string> =
   return out;
 };
 const lavfi = (source: string) => ['-f', 'lavfi', '-i', source];
+/** `frames` black frames of `size` at `rate` (a rational, such as 1/36000 for a lie). */
+const blank = (name: string, size: string, rate: string, frames: number, extra: string[] = []) =>
+  ffmpeg(name, [
+    ...lavfi(`color=black:s=${size}:r=${rate}`),
+    '-frames:v',
+    String(frames),
+    ...extra,
+  ]);
+/** One second of a tiny video with `count` silent audio streams. */
+const withStreams = (name: string, count: number, codecs: string[]) =>
+  ffmpeg(name, [
+    ...lavfi('color=black:s=64x64:r=25:d=1'),
+    ...lavfi('anullsrc=r=8000:cl=mono'),
+    '-map',
+    '0:v',
+    ...Array.from({ length: count }, () => ['-map', '1:a']).flat(),
+    ...codecs,
+    '-shortest',
+  ]);
+/** Refused on the probe, before any job: the video ends failed with one of `codes`. */
+const refused = (...codes: string[]): Outcome => ({ status: 'failed', codes, beforeCompute: true });
 
 /** A MOV of MJPEG frames whose every header says `size`×`size` (the pictures are 64×64). */
 async function lyingMov(name: string, size: number): Promise<string> {
@@ -149,16 +158,12 @@ const CASES: Case[] = [
   {
     name: 'random bytes',
     upload: async () => ({ file: await bytes('noise.mp4', randomBytes(100_000)) }),
-    expect: { status: 'failed', codes: ['UNREADABLE_MEDIA'], beforeCompute: true },
+    expect: refused('UNREADABLE_MEDIA'),
   },
   {
     name: 'text named .mp4',
     upload: async () => ({ file: await bytes('notes.mp4', 'just some text\n'.repeat(500)) }),
-    expect: {
-      status: 'failed',
-      codes: ['UNREADABLE_MEDIA'],
-      beforeCompute: true,
-    },
+    expect: refused('UNREADABLE_MEDIA'),
   },
   {
     name: 'a PDF named .mp4',
@@ -168,11 +173,7 @@ const CASES: Case[] = [
         '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
       ),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNREADABLE_MEDIA'],
-      beforeCompute: true,
-    },
+    expect: refused('UNREADABLE_MEDIA'),
   },
   {
     name: 'a PNG named .mp4',
@@ -180,7 +181,7 @@ const CASES: Case[] = [
       const png = await ffmpeg('image.png', [...lavfi('testsrc=s=320x240'), '-frames:v', '1']);
       return { file: await bytes('image-png.mp4', await readFile(png)) };
     },
-    expect: { status: 'failed', codes: ['UNSUPPORTED_CONTAINER'], beforeCompute: true },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'a JPEG named .mp4',
@@ -188,7 +189,7 @@ const CASES: Case[] = [
       const jpg = await ffmpeg('image.jpg', [...lavfi('testsrc=s=320x240'), '-frames:v', '1']);
       return { file: await bytes('image-jpg.mp4', await readFile(jpg)) };
     },
-    expect: { status: 'failed', codes: ['UNSUPPORTED_CONTAINER'], beforeCompute: true },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'an MP4 with no moov (the index was never written)',
@@ -204,7 +205,7 @@ const CASES: Case[] = [
       const moov = b.indexOf('moov') - 4;
       return { file: await bytes('nomoov.mp4', b.subarray(0, moov)) };
     },
-    expect: { status: 'failed', codes: ['UNREADABLE_MEDIA'], beforeCompute: true },
+    expect: refused('UNREADABLE_MEDIA'),
   },
   {
     name: 'an MP4 whose mdat is cut short (plays what arrived)',
@@ -235,109 +236,59 @@ const CASES: Case[] = [
       const moov = b.indexOf('moov') - 4;
       return { file: await bytes('moovcut.mp4', b.subarray(0, moov + (b.length - moov) / 2)) };
     },
-    expect: { status: 'failed', codes: ['UNREADABLE_MEDIA'], beforeCompute: true },
+    expect: refused('UNREADABLE_MEDIA'),
   },
   // Headers that lie, and limits.
   {
     name: 'headers claiming 16384x16384',
     upload: async () => ({ file: await lyingMov('lie16384', 16384) }),
-    expect: {
-      status: 'failed',
-      codes: ['NO_VIDEO_STREAM'],
-      beforeCompute: true,
-    },
+    expect: refused('NO_VIDEO_STREAM'),
   },
   {
     name: 'headers claiming 16000x16000',
     upload: async () => ({ file: await lyingMov('lie16000', 16000) }),
-    expect: { status: 'failed', codes: ['RESOLUTION_TOO_LARGE'], beforeCompute: true },
+    expect: refused('RESOLUTION_TOO_LARGE'),
   },
   {
     name: '8K at 240 fps',
     upload: async () => ({
-      file: await ffmpeg('8k240.mp4', [
-        ...lavfi('color=black:s=7680x4320:r=240'),
-        '-frames:v',
-        '3',
-        '-c:v',
-        'mpeg4',
-      ]),
+      file: await blank('8k240.mp4', '7680x4320', '240', 3, ['-c:v', 'mpeg4']),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['RESOLUTION_TOO_LARGE'],
-      beforeCompute: true,
-    },
+    expect: refused('RESOLUTION_TOO_LARGE'),
   },
   {
     name: 'over the pixel limit (2560x1440 against 1920x1080)',
-    upload: async () => ({
-      file: await ffmpeg('1440p.mp4', [...lavfi('color=black:s=2560x1440:r=25'), '-frames:v', '2']),
-    }),
-    expect: { status: 'failed', codes: ['RESOLUTION_TOO_LARGE'], beforeCompute: true },
+    upload: async () => ({ file: await blank('1440p.mp4', '2560x1440', '25', 2) }),
+    expect: refused('RESOLUTION_TOO_LARGE'),
   },
   {
     name: 'over the frame-rate limit (200 fps against 120)',
-    upload: async () => ({
-      file: await ffmpeg('200fps.mp4', [...lavfi('color=black:s=64x64:r=200'), '-frames:v', '20']),
-    }),
-    expect: { status: 'failed', codes: ['FRAME_RATE_TOO_HIGH'], beforeCompute: true },
+    upload: async () => ({ file: await blank('200fps.mp4', '64x64', '200', 20) }),
+    expect: refused('FRAME_RATE_TOO_HIGH'),
   },
   {
     name: '20 hours at 1 frame per 10 h (a duration that lies)',
-    upload: async () => ({
-      file: await ffmpeg('20h.mp4', [...lavfi('color=black:s=64x64:r=1/36000'), '-frames:v', '3']),
-    }),
-    expect: { status: 'failed', codes: ['DURATION_TOO_LONG'], beforeCompute: true },
+    upload: async () => ({ file: await blank('20h.mp4', '64x64', '1/36000', 3) }),
+    expect: refused('DURATION_TOO_LONG'),
   },
   {
     name: 'over the duration limit (11 min against 10)',
-    upload: async () => ({
-      file: await ffmpeg('11min.mp4', [...lavfi('color=black:s=64x64:r=1/60'), '-frames:v', '12']),
-    }),
-    expect: { status: 'failed', codes: ['DURATION_TOO_LONG'], beforeCompute: true },
+    upload: async () => ({ file: await blank('11min.mp4', '64x64', '1/60', 12) }),
+    expect: refused('DURATION_TOO_LONG'),
   },
   {
     name: 'a hundred and fifty audio streams',
-    upload: async () => {
-      // MPEG-TS: Matroska stops short of this many tracks.
-      const maps = Array.from({ length: 150 }, () => ['-map', '1:a']).flat();
-      return {
-        file: await ffmpeg('streams.ts', [
-          ...lavfi('color=black:s=64x64:r=25:d=1'),
-          ...lavfi('anullsrc=r=8000:cl=mono'),
-          '-map',
-          '0:v',
-          ...maps,
-          '-c:v',
-          'libx264',
-          '-c:a',
-          'mp2',
-          '-shortest',
-        ]),
-        contentType: 'video/mp2t',
-      };
-    },
-    expect: { status: 'failed', codes: ['TOO_MANY_STREAMS'], beforeCompute: true },
+    // MPEG-TS: Matroska stops short of this many tracks.
+    upload: async () => ({
+      file: await withStreams('streams.ts', 150, ['-c:v', 'libx264', '-c:a', 'mp2']),
+      contentType: 'video/mp2t',
+    }),
+    expect: refused('TOO_MANY_STREAMS'),
   },
   {
     name: 'over the stream limit (10 audio tracks against 8)',
-    upload: async () => {
-      const maps = Array.from({ length: 10 }, () => ['-map', '1:a']).flat();
-      return {
-        file: await ffmpeg('ten.mkv', [
-          ...lavfi('color=black:s=64x64:r=25:d=1'),
-          ...lavfi('anullsrc=r=8000:cl=mono'),
-          '-map',
-          '0:v',
-          ...maps,
-          '-c:a',
-          'pcm_s16le',
-          '-shortest',
-        ]),
-      };
-    },
-    expect: { status: 'failed', codes: ['TOO_MANY_STREAMS'], beforeCompute: true },
+    upload: async () => ({ file: await withStreams('ten.mkv', 10, ['-c:a', 'pcm_s16le']) }),
+    expect: refused('TOO_MANY_STREAMS'),
   },
   {
     name: 'dimensions that change mid-stream (320x240, then 640x480)',
@@ -372,11 +323,7 @@ const CASES: Case[] = [
         `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${fifo}\n#EXT-X-ENDLIST\n`,
       ),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNSUPPORTED_CONTAINER'],
-      beforeCompute: true,
-    },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'an HLS playlist naming a local HTTP server',
@@ -386,11 +333,7 @@ const CASES: Case[] = [
         `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${canaryUrl}\n#EXT-X-ENDLIST\n`,
       ),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNSUPPORTED_CONTAINER'],
-      beforeCompute: true,
-    },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'an ffconcat list naming /etc/passwd and a local file',
@@ -400,22 +343,14 @@ const CASES: Case[] = [
         `ffconcat version 1.0\nfile /etc/passwd\nfile '${fifo}'\n`,
       ),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNSUPPORTED_CONTAINER'],
-      beforeCompute: true,
-    },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'an ffconcat list naming a local HTTP server',
     upload: async () => ({
       file: await bytes('http.ffconcat.mp4', `ffconcat version 1.0\nfile '${canaryUrl}'\n`),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNSUPPORTED_CONTAINER'],
-      beforeCompute: true,
-    },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'an HLS playlist disguised as AVI (file:///etc/passwd and the canary)',
@@ -426,11 +361,7 @@ const CASES: Case[] = [
       ),
       contentType: 'video/x-msvideo',
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNSUPPORTED_CONTAINER'],
-      beforeCompute: true,
-    },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   {
     name: 'an HLS playlist inside a real AVI',
@@ -455,11 +386,7 @@ const CASES: Case[] = [
         'v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=video 5004 RTP/AVP 96\na=rtpmap:96 H264/90000\n',
       ),
     }),
-    expect: {
-      status: 'failed',
-      codes: ['UNSUPPORTED_CONTAINER'],
-      beforeCompute: true,
-    },
+    expect: refused('UNSUPPORTED_CONTAINER'),
   },
   // Bad upload requests.
   {
@@ -469,7 +396,7 @@ const CASES: Case[] = [
       const size = (await readFile(file)).length;
       return { file, declaredSize: size - 1000 };
     },
-    expect: { status: 'failed', codes: ['SIZE_MISMATCH'], beforeCompute: true },
+    expect: refused('SIZE_MISMATCH'),
   },
   {
     name: 'a declared size over the upload limit',

@@ -9,10 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FFMPEG, makeSource } from '../support/media.js';
-import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
+import { ApiClient, outputKeyCount, type RunningStack, startStack } from '../support/stack.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -33,18 +32,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function outputKeys(id: string): Promise<number> {
-  const s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const res = await s3.send(
-    new ListObjectsV2Command({ Bucket: 'spool-output', Prefix: `videos/${id}/` }),
-  );
-  return res.KeyCount ?? 0;
-}
+const outputKeys = (id: string) => outputKeyCount(stack, id);
 
 async function file(name: string, body: string | Buffer): Promise<string> {
   const p = join(dir, name);

@@ -214,3 +214,18 @@ export class ApiClient {
     }
   }
 }
+
+/** Objects in the output bucket below `videos/{id}/`: zero for a video refused before work. */
+export async function outputKeyCount(stack: Pick<RunningStack, 's3Endpoint'>, id: string) {
+  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
+  const s3 = new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  const res = await s3.send(
+    new ListObjectsV2Command({ Bucket: 'spool-output', Prefix: `videos/${id}/` }),
+  );
+  return res.KeyCount ?? 0;
+}
