@@ -2,7 +2,14 @@
  * S3 stand-in: s3rver on a free port, state on disk under the data dir, and its object
  * events turned into the S3 notifications the real bucket sends (same filter, same encoding).
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
 
@@ -16,6 +23,85 @@ const CORS = `<CORSConfiguration>
     <ExposeHeader>ETag</ExposeHeader>
   </CORSRule>
 </CORSConfiguration>`;
+
+/**
+ * Two differences between s3rver and S3 that matter to Spool, closed here:
+ * - S3 writes an object atomically: a reader sees the old object or the new one, never a
+ *   part. s3rver writes in place, and answers the PUT before the file is flushed. Here it
+ *   writes a temporary file and renames it, once flushed.
+ * - S3 honours `If-None-Match: *` on PUT (a conditional write: 412 if the key exists), which
+ *   keeps Spool's records write-once. s3rver ignores it.
+ */
+function makeS3rverBehaveLikeS3(): void {
+  const require = createRequire(import.meta.url);
+  const store = require('s3rver/lib/stores/filesystem.js') as {
+    prototype: Record<string, unknown>;
+  };
+  const objects = require('s3rver/lib/controllers/object.js') as Record<string, unknown>;
+  const S3Error = require('s3rver/lib/models/error.js') as new (
+    code: string,
+    message: string,
+    detail?: Record<string, string>,
+  ) => Error;
+  if ((store.prototype as { spoolAtomic?: boolean }).spoolAtomic) return;
+  (store.prototype as { spoolAtomic?: boolean }).spoolAtomic = true;
+  store.prototype.putObject = async function putObject(
+    this: {
+      getResourcePath(bucket: string, key: string, kind: string): string;
+      putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+    },
+    object: {
+      bucket: string;
+      key: string;
+      content: Buffer | NodeJS.ReadableStream;
+      metadata: unknown;
+    },
+  ) {
+    const target = this.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(target), { recursive: true });
+    const partial = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const source = Buffer.isBuffer(object.content)
+      ? Readable.from([object.content])
+      : (object.content as NodeJS.ReadableStream);
+    await pipeline(
+      source,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          md5.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(partial),
+    );
+    await rename(partial, target);
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+  const put = objects.putObject as (ctx: S3rverContext) => Promise<void>;
+  objects.putObject = async (ctx: S3rverContext) => {
+    if (
+      ctx.headers['if-none-match'] === '*' &&
+      (await ctx.store.existsObject(ctx.params.bucket, ctx.params.key))
+    ) {
+      throw new S3Error(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        { Condition: 'If-None-Match' },
+      );
+    }
+    return put(ctx);
+  };
+}
+
+interface S3rverContext {
+  headers: Record<string, string | undefined>;
+  params: { bucket: string; key: string };
+  store: { existsObject(bucket: string, key: string): Promise<boolean> };
+}
 
 /** S3 notifications URL-encode keys with '+' for spaces; s3rver sends them raw. */
 export const encodeS3Key = (key: string): string =>
@@ -34,6 +120,7 @@ export async function startS3(opts: {
   /** Each is called for every new object in `bucket` whose key matches its filter. */
   notify: { bucket: string; prefix: string; suffix: string; handler: (e: S3Event) => void }[];
 }): Promise<LocalS3> {
+  makeS3rverBehaveLikeS3();
   const onEvent = (event: S3Event) => {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;

@@ -6,28 +6,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../functions/adapters/clients.js';
 import { S3Store } from '../../functions/adapters/s3-store.js';
 import { LoopbackSourceReader } from '../../functions/adapters/source-proxy.js';
+import { type LocalS3, startS3 } from '../../local/s3.js';
 
 const BUCKET = 'test-bucket';
 let dir: string;
-let server: S3rver;
+let server: LocalS3;
 let store: S3Store;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spool-s3-'));
-  server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: BUCKET, configs: [] }],
-  });
-  const { port } = (await server.run()) as AddressInfo;
-  store = new S3Store(createS3Client({ SPOOL_S3_ENDPOINT: `http://127.0.0.1:${port}` }));
+  // The S3 stand-in of the local stack: s3rver, made to write atomically and conditionally.
+  server = await startS3({ directory: dir, buckets: [BUCKET], notify: [] });
+  store = new S3Store(createS3Client({ SPOOL_S3_ENDPOINT: server.endpoint }));
 });
 
 afterAll(async () => {
@@ -36,6 +30,38 @@ afterAll(async () => {
 });
 
 describe('S3Store', () => {
+  it('writes a record once: a second conditional write finds it and changes nothing', async () => {
+    expect(
+      await store.putJson(BUCKET, 'state/c/failed.json', { n: 1 }, { ifNoneMatch: true }),
+    ).toBe('created');
+    expect(
+      await store.putJson(BUCKET, 'state/c/failed.json', { n: 2 }, { ifNoneMatch: true }),
+    ).toBe('exists');
+    expect(await store.getJson(BUCKET, 'state/c/failed.json')).toEqual({ n: 1 });
+  });
+
+  it('never lets a reader see part of an object being rewritten', async () => {
+    const a = 'a'.repeat(2_000_000);
+    const b = 'b'.repeat(2_000_000);
+    await store.putObject(BUCKET, 'videos/x/seg.ts', a, { contentType: 'video/mp2t' });
+    const seen = new Set<string>();
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; i < 10; i++) {
+        await store.putObject(BUCKET, 'videos/x/seg.ts', i % 2 ? a : b, {
+          contentType: 'video/mp2t',
+        });
+      }
+      writing = false;
+    })();
+    while (writing) {
+      const text = (await store.getText(BUCKET, 'videos/x/seg.ts')) ?? '';
+      seen.add(text === a ? 'a' : text === b ? 'b' : `torn (${text.length} bytes)`);
+    }
+    await writer;
+    expect([...seen].filter((s) => s.startsWith('torn'))).toEqual([]);
+  });
+
   it('reads back the JSON record it wrote, and undefined for a missing key', async () => {
     await store.putJson(BUCKET, 'state/a/plan.json', { chunks: 3 });
     expect(await store.getJson(BUCKET, 'state/a/plan.json')).toEqual({ chunks: 3 });
