@@ -3,7 +3,6 @@
  * listing with pages, presigned PUTs, and the loopback reader ffmpeg uses for sources.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
