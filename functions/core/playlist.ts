@@ -210,7 +210,7 @@ export interface SubtitleInput {
  * records written before the API checked labels may still carry them.
  */
 function quotedString(text: string): string {
-  return text.replace(/"/g, "'").replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ');
+  return text.replace(/"/g, "'").replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ');
 }
 
 export function writeMasterPlaylist(

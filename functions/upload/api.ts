@@ -10,8 +10,10 @@ import { deriveView, type VideoView } from '../core/state.js';
 import { outputUrl, readRecords } from '../core/video-state.js';
 
 /**
- * Text a person typed, kept as metadata or shown in a player's menu: any script, but no
- * control or format characters (a newline in a label would start a new playlist tag).
+ * Text a person typed, kept as metadata or shown in a player's menu: any script, emoji
+ * sequences and direction marks, but no control characters or line breaks (a newline in a
+ * label would start a new playlist tag) and no bidi overrides (which make a name read as
+ * something else).
  */
 const displayText = (max: number) =>
   z
@@ -19,7 +21,10 @@ const displayText = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, 'must not contain control characters or line breaks');
+    .regex(
+      /^[^\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]*$/u,
+      'must not contain control characters, line breaks or direction overrides',
+    );
 
 const captionSchema = z.object({
   language: z
