@@ -36,6 +36,7 @@ const say = (text: string) => process.stderr.write(`[load] ${text}\n`);
 const load1 = () => loadavg()[0] ?? 0;
 
 function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
@@ -185,19 +186,21 @@ export async function loadBench(opts: {
           num((b.toReady.length / b.seconds) * 60),
           num(median(b.toReady)),
           num(percentile(b.toReady, 95)),
-          num(Math.max(...b.toReady)),
+          num(b.toReady.length > 0 ? Math.max(...b.toReady) : NaN),
           num(b.peakRssMb, 0),
           num(b.rssAfterMb, 0),
           num(b.load, 2),
         ]),
       ]),
       '',
-      `all batches: ${all.length}/${opts.uploads * opts.batches} ready; time to ready p50 ${num(median(all))} s, p95 ${num(percentile(all, 95))} s, max ${num(Math.max(...all))} s`,
+      `all batches: ${all.length}/${opts.uploads * opts.batches} ready; time to ready p50 ${num(median(all))} s, p95 ${num(percentile(all, 95))} s, max ${num(all.length > 0 ? Math.max(...all) : NaN)} s`,
       `memory: RSS after the last batch / after the first = ${num((batches.at(-1)?.rssAfterMb ?? NaN) / (batches[0]?.rssAfterMb ?? NaN), 2)}`,
       `API: ${total} requests at ${num(achieved)}/s (asked ${opts.rate}/s), latency p50 ${num(percentile(latencies, 50))} ms, p99 ${num(percentile(latencies, 99))} ms, max ${num(Math.max(...latencies))} ms, ${errors} errors (load 1m ${num(burstLoad, 2)})`,
       `error log lines: ${errorLines}`,
       ...batches.flatMap((b) => b.failed.map((f) => `not ready: ${f}`)),
     ];
+    // Every upload must end ready: a run where one did not is a failed run.
+    if (batches.some((b) => b.failed.length > 0) || errors > 0) process.exitCode = 1;
     return lines.join('\n');
   } finally {
     await stack.stop();

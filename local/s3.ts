@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
@@ -65,35 +65,52 @@ function makeS3rverBehaveLikeS3(): void {
     const source = Buffer.isBuffer(object.content)
       ? Readable.from([object.content])
       : (object.content as NodeJS.ReadableStream);
-    await pipeline(
-      source,
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          md5.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      }),
-      createWriteStream(partial),
-    );
-    await rename(partial, target);
+    try {
+      await pipeline(
+        source,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            md5.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(partial),
+      );
+    } catch (err) {
+      await unlink(partial).catch(() => undefined);
+      throw err;
+    }
     const digest = md5.digest('hex');
+    // Metadata first, the object last: a reader never sees a new body with old metadata.
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await rename(partial, target);
     return { size, md5: digest };
   };
   const put = objects.putObject as (ctx: S3rverContext) => Promise<void>;
+  // Conditional PUTs of one key run one at a time, so the check and the write are one step:
+  // of writers racing for a key, exactly one creates it.
+  const locks = new Map<string, Promise<unknown>>();
   objects.putObject = async (ctx: S3rverContext) => {
-    if (
-      ctx.headers['if-none-match'] === '*' &&
-      (await ctx.store.existsObject(ctx.params.bucket, ctx.params.key))
-    ) {
-      throw new S3Error(
-        'PreconditionFailed',
-        'At least one of the pre-conditions you specified did not hold',
-        { Condition: 'If-None-Match' },
-      );
-    }
-    return put(ctx);
+    if (ctx.headers['if-none-match'] !== '*') return put(ctx);
+    const key = `${ctx.params.bucket}/${ctx.params.key}`;
+    const before = locks.get(key) ?? Promise.resolve();
+    const turn = before.then(async () => {
+      if (await ctx.store.existsObject(ctx.params.bucket, ctx.params.key)) {
+        throw new S3Error(
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          { Condition: 'If-None-Match' },
+        );
+      }
+      return put(ctx);
+    });
+    const settled = turn.catch(() => undefined);
+    locks.set(key, settled);
+    void settled.then(() => {
+      if (locks.get(key) === settled) locks.delete(key);
+    });
+    return turn;
   };
 }
 

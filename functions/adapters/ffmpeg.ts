@@ -228,9 +228,9 @@ function runCommand(
         done();
         // Killed for time is not a verdict on the media: the job is retried.
         if (stopped) reject(new TimedOutError(`${what}: stopped at the function's time limit`));
-        // Nor is a kill from outside (the OOM killer, an operator): retried as well. A media
-        // that crashes ffmpeg every time still fails, after its attempts.
-        else if (/killed with signal/i.test(err.message)) {
+        // Nor is a kill from outside (the OOM killer, an operator): retried as well. A crash
+        // (SIGSEGV, SIGABRT…) is the media's doing and is classified like any other error.
+        else if (/killed with signal SIG(KILL|TERM|INT)\b/.test(err.message)) {
           reject(new TransientError(`${what}: ffmpeg was stopped by a signal`));
         } else reject(classify(stderr ?? '', what));
       })

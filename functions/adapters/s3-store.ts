@@ -21,9 +21,9 @@ export class S3Store implements ObjectStore {
 
   /**
    * A record is read again (twice at most, after 50 and 100 ms) when the read fails or its
-   * body is not whole JSON: s3rver writes objects in place, so a read that races a write
-   * can see half a file or an aborted stream (measured: 2 in 1,500 reads racing 300 writes).
-   * S3's writes are atomic, where this costs nothing.
+   * body is not whole JSON: a store that writes in place, as plain s3rver does, lets a read
+   * that races a write see half a file (measured: 2 in 1,500 reads racing 300 writes).
+   * S3's writes are atomic, and so are the local stand-in's: there this costs nothing.
    */
   async getJson<T>(bucket: string, key: string): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {

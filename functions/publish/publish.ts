@@ -87,9 +87,10 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
   ]);
   const all = chunks.filter((c): c is ChunkRecord => c !== undefined);
   const { run: present, ended } = leadingRun(all, plan);
-  const { audioDone } = progress;
-  // The chunks after the source's real end have nothing to add: no need to wait for them.
-  const complete = progress.missing.length === 0 || (ended && audioDone);
+  // Complete from the records actually read (a listed record that could not be read is
+  // not done). The chunks after the source's real end have nothing to add.
+  const audioDone = !plan.audio || audio !== undefined;
+  const complete = (all.length === plan.chunks.length && audioDone) || (ended && audioDone);
   if (present.length === 0) return 'not-ready';
 
   // While the whole-source audio job still runs, its progress record lists what it has

@@ -39,6 +39,18 @@ describe('S3Store', () => {
     expect(await store.getJson(BUCKET, 'state/c/failed.json')).toEqual({ n: 1 });
   });
 
+  it('lets exactly one of several racing conditional writers create a record', async () => {
+    for (let k = 0; k < 20; k++) {
+      const key = `state/race/${k}.json`;
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.putJson(BUCKET, key, { n }, { ifNoneMatch: true })),
+      );
+      expect(results.filter((r) => r === 'created')).toHaveLength(1);
+      const winner = results.indexOf('created') + 1;
+      expect(await store.getJson(BUCKET, key)).toEqual({ n: winner });
+    }
+  });
+
   it('never lets a reader see part of an object being rewritten', async () => {
     const a = 'a'.repeat(2_000_000);
     const b = 'b'.repeat(2_000_000);

@@ -142,15 +142,17 @@ describe('faults', () => {
       env: {
         SPOOL_CHUNK_SEGMENTS: '1',
         SPOOL_RETRY_BACKOFF_SECONDS: '1',
-        SPOOL_LOG_LEVEL: 'silent',
         SPOOL_WORKERS: '2',
         SPOOL_SIMULATE_TIMEOUTS: '2',
+        // Logged, to show the jobs were in fact stopped at the time limit.
+        SPOOL_LOG_LEVEL: 'info',
       },
     });
     try {
       const other = new ApiClient(timed.baseUrl, timed.token);
       const id = await other.upload(clip);
       expect((await other.waitFor(id)).status).toBe('ready');
+      expect(timed.output()).toContain("stopped at the function's time limit");
       const otherS3 = s3;
       s3 = new S3Client({
         region: 'us-east-1',
@@ -166,7 +168,7 @@ describe('faults', () => {
     } finally {
       await timed.stop();
     }
-  });
+  }, 300_000);
 
   it('a duplicate S3 event leaves one plan and the same output', async () => {
     const id = await api.upload(clip);
@@ -182,7 +184,7 @@ describe('faults', () => {
     );
     expect((await api.waitFor(id)).status).toBe('ready');
     expect(await outputHashes(id)).toEqual(baseline);
-  });
+  }, 300_000);
 
   it('the same file PUT twice to the presigned URL (a client retry) gives the same output', async () => {
     const body = await readFile(clip);
@@ -201,7 +203,7 @@ describe('faults', () => {
     }
     expect((await api.waitFor(id)).status).toBe('ready');
     expect(await outputHashes(id)).toEqual(baseline);
-  });
+  }, 300_000);
 
   it('a chunk job whose ffmpeg is killed mid-encode is retried to the same output', async () => {
     const id = await api.upload(clip);
@@ -217,21 +219,23 @@ describe('faults', () => {
     const view = await api.waitFor(id);
     expect(view.status).toBe('ready');
     expect(await outputHashes(id)).toEqual(baseline);
-  });
+  }, 300_000);
 
   it('s3rver restarted mid-job: the jobs retry their way to the same output', async () => {
     const id = await api.upload(clip);
-    for (const end = Date.now() + 60_000; Date.now() < end; ) {
-      if ((await stackEncoders()).length > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
+    let encoding = false;
+    for (const end = Date.now() + 60_000; !encoding && Date.now() < end; ) {
+      encoding = (await stackEncoders()).length > 0;
+      if (!encoding) await new Promise((r) => setTimeout(r, 20));
     }
+    expect(encoding, 'no chunk encoder was seen: the restart would not be mid-job').toBe(true);
     const restarts = stack.output().split('s3rver restarted').length;
     stack.proc.kill('SIGUSR2');
     const view = await api.waitFor(id);
     expect(stack.output().split('s3rver restarted').length).toBe(restarts + 1);
     expect(view.status).toBe('ready');
     expect(await outputHashes(id)).toEqual(baseline);
-  });
+  }, 300_000);
 
   it('jobs and a publish delivered again after the video is ready change nothing', async () => {
     const id = await api.upload(clip);
@@ -266,7 +270,7 @@ describe('faults', () => {
     );
     expect(await outputHashes(id)).toEqual(baseline);
     expect((await api.waitFor(id)).status).toBe('ready');
-  });
+  }, 300_000);
 
   it('a poison job that fails every attempt fails its video with the reason, and only it', async () => {
     // A job for a video that has no plan (a message from nowhere): it fails, transiently,
@@ -294,5 +298,5 @@ describe('faults', () => {
     expect(Date.now() - started).toBeLessThan(120_000);
     expect((await api.waitFor(good)).status).toBe('ready');
     expect(await outputHashes(good)).toEqual(baseline);
-  });
+  }, 300_000);
 });

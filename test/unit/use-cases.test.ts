@@ -16,7 +16,7 @@ import type { ChunkOutput } from '../../functions/core/records.js';
 import { markFailed } from '../../functions/core/video-state.js';
 import { handleDeadLetter } from '../../functions/failures/failures.js';
 import { ingestUpload } from '../../functions/ingest/ingest.js';
-import { runJob } from '../../functions/transcode/transcode.js';
+import { requestPublish, runJob } from '../../functions/transcode/transcode.js';
 import { createVideo, getVideo, listVideos } from '../../functions/upload/api.js';
 import { testConfig } from '../support/config.js';
 import { MemoryQueue, MemoryStore } from '../support/memory-store.js';
@@ -225,7 +225,23 @@ describe('runJob', () => {
     // Racing workers that see the same state send the same id, and SQS drops the copies.
     expect(new Set(publishes.map((p) => p.dedup)).size).toBe(publishes.length);
     expect(publishes.every((p) => p.group === id)).toBe(true);
-    expect(publishes.at(-1)?.dedup).toContain(String(jobs.length));
+    // The last one says every job is done.
+    expect(publishes.at(-1)?.dedup).toBe(`${id}-${jobs.length}`);
+  });
+
+  it('gives racing workers that see the same state the same deduplication id', async () => {
+    const { deps, queue, store, uploaded } = setup();
+    const id = await uploaded();
+    await ingestUpload(deps, keys.source(id));
+    const jobs = queue.sent.filter((s) => s.queueUrl === 'jobs').map((s) => s.message);
+    for (const job of jobs) await runJob(deps, job as never);
+    queue.sent.length = 0;
+    const plan = await planOf(store, id);
+    // Two workers finishing at once both see every record, and both ask.
+    await requestPublish(deps, plan, jobs[0] as never);
+    await requestPublish(deps, plan, jobs[1] as never);
+    const ids = queue.sent.map((s) => s.dedup);
+    expect(ids).toEqual([`${id}-${jobs.length}`, `${id}-${jobs.length}`]);
   });
 
   it('spends nothing on a video that has failed', async () => {
