@@ -1,7 +1,9 @@
 /**
  * SDK clients, created once per cold start and injected into the core.
- * `SPOOL_S3_ENDPOINT` / `SPOOL_SQS_ENDPOINT` point them at the local stand-ins; everything else about a client is the same locally and on AWS.
+ * `SPOOL_S3_ENDPOINT`, `SPOOL_SQS_ENDPOINT` and `SPOOL_EVENTS_ENDPOINT` point them at the local
+ * stand-ins; everything else about a client is the same locally and on AWS.
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -35,6 +37,16 @@ export function createSqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient
   const endpoint = env.SPOOL_SQS_ENDPOINT;
   if (!endpoint) return new SQSClient({});
   return new SQSClient({
+    endpoint,
+    region: env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+export function createEventBridgeClient(env: NodeJS.ProcessEnv = process.env): EventBridgeClient {
+  const endpoint = env.SPOOL_EVENTS_ENDPOINT;
+  if (!endpoint) return new EventBridgeClient({});
+  return new EventBridgeClient({
     endpoint,
     region: env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },

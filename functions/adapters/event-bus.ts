@@ -1,18 +1,8 @@
 /** EventPublisher over EventBridge (or the local stack's stand-in for it). */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { TransientError } from '../core/errors.js';
 import { EVENT_SOURCE, type VideoEventDetail } from '../core/events.js';
 import type { EventPublisher } from '../core/ports.js';
-
-export function createEventBridgeClient(env: NodeJS.ProcessEnv = process.env): EventBridgeClient {
-  const endpoint = env.SPOOL_EVENTS_ENDPOINT;
-  if (!endpoint) return new EventBridgeClient({});
-  return new EventBridgeClient({
-    endpoint,
-    region: env.AWS_REGION ?? 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-}
 
 export class EventBridgePublisher implements EventPublisher {
   constructor(

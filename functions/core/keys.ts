@@ -47,6 +47,9 @@ export const keys = {
   caption: (id: string, language: string) => `uploads/${id}/captions/${language}`,
 } as const;
 
+/** S3 event notifications URL-encode keys, with '+' for spaces (unlike encodeURIComponent). */
+export const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
+
 /** `uploads/{id}/source` → id, or undefined for any other key. */
 export function videoIdFromSourceKey(key: string): string | undefined {
   const m = /^uploads\/([a-z0-9]{20})\/source$/.exec(key);

@@ -4,7 +4,7 @@
  */
 import type { Deps } from '../core/deps.js';
 import { describeJob } from '../core/jobs.js';
-import { videoIdFromSourceKey } from '../core/keys.js';
+import { decodeS3Key, videoIdFromSourceKey } from '../core/keys.js';
 import { deadLetterSchema } from '../core/messages.js';
 import { markFailed } from '../core/video-state.js';
 
@@ -15,7 +15,7 @@ function s3Keys(body: unknown): string[] {
   return records
     .map((r) => r.s3?.object?.key)
     .filter((k): k is string => typeof k === 'string')
-    .map((k) => decodeURIComponent(k.replace(/\+/g, ' ')));
+    .map(decodeS3Key);
 }
 
 export async function handleDeadLetter(deps: Deps, body: unknown): Promise<string | undefined> {

@@ -2,12 +2,10 @@
 import type { S3Event } from 'aws-lambda';
 import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
+import { decodeS3Key } from '../core/keys.js';
 import { ingestUpload } from './ingest.js';
 
 const deps = runtime();
-
-/** S3 event keys are URL-encoded with '+' for spaces (unlike encodeURIComponent). */
-export const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
 
 export const handler = observed<S3Event, void>().handler(async (event) => {
   for (const record of event.Records) {
