@@ -71,6 +71,11 @@ export interface SourceReader {
 export interface OpenSource {
   url: string;
   bytesRead(): number;
+  /**
+   * Why a read from storage failed after its retries, if one did. ffmpeg sees such a read end
+   * early and takes it for the end of the file, so output made from it cannot be trusted.
+   */
+  failure(): Error | undefined;
   close(): Promise<void>;
 }
 

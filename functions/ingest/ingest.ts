@@ -10,6 +10,7 @@ import { keys, videoIdFromSourceKey } from '../core/keys.js';
 import { isMp4Family, normalizeProbe, validateMedia, withKeyframes } from '../core/media.js';
 import { makePlan, type Plan } from '../core/plan.js';
 import type { VideoRecord } from '../core/records.js';
+import { fromSource } from '../core/source.js';
 import { isFinished, markFailed } from '../core/video-state.js';
 import { readMp4Keyframes } from './keyframes.js';
 
@@ -55,7 +56,9 @@ export async function ingestUpload(
         );
       }
       const source = await deps.sources.open(bucket, keys.source(id));
-      const raw = await deps.prober.probe(source.url).finally(() => source.close());
+      const raw = await fromSource(source, deps.prober.probe(source.url)).finally(() =>
+        source.close(),
+      );
       let info = normalizeProbe(raw);
       // Every limit is checked here, on the probe, before any job is paid for.
       validateMedia(info, {

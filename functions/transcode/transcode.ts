@@ -20,6 +20,7 @@ import type {
   RenditionOutput,
   Segment,
 } from '../core/records.js';
+import { fromSource } from '../core/source.js';
 import { isFinished } from '../core/video-state.js';
 
 /** Segments are immutable once written: players and CDNs may cache them for a year. */
@@ -98,20 +99,23 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
     const workDir = await mkdtemp(join(tmpdir(), 'spool-'));
     const source = await deps.sources.open(bucket, keys.source(id));
     const input = source.url;
+    const read = <T>(work: Promise<T>) => fromSource(source, work);
     try {
       const uploader = segmentUploader(deps, id);
       if (job.type === 'audio') {
         const progress = audioProgress(deps, plan);
-        let out = await deps.transcoder.encodeAudio({
-          input,
-          plan,
-          workDir,
-          signal,
-          onSegment: async (rendition, file, path, duration) => {
-            await uploader.upload(rendition, file, path);
-            await progress.uploaded(file, duration, (await stat(path)).size);
-          },
-        });
+        let out = await read(
+          deps.transcoder.encodeAudio({
+            input,
+            plan,
+            workDir,
+            signal,
+            onSegment: async (rendition, file, path, duration) => {
+              await uploader.upload(rendition, file, path);
+              await progress.uploaded(file, duration, (await stat(path)).size);
+            },
+          }),
+        );
         await progress.settled();
         let up = uploader;
         const until = videoLengthIfNotPlanned(plan, out.videoEnd);
@@ -120,7 +124,7 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
           // the sound must end with the picture, not run on in silence or stop early.
           logger.info('audio cut to the video', { videoId: id, seconds: until });
           up = segmentUploader(deps, id);
-          out = await deps.transcoder.encodeAudio({ input, plan, workDir, until, signal });
+          out = await read(deps.transcoder.encodeAudio({ input, plan, workDir, until, signal }));
         }
         await up.rest('audio', out);
         await store.putJson(bucket, recordKey, strip(out) satisfies AudioRecord);
@@ -128,8 +132,8 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
       } else {
         const encode = (bounded: boolean) => {
           const up = bounded ? uploader : segmentUploader(deps, id);
-          return deps.transcoder
-            .encodeVideoChunk({
+          return read(
+            deps.transcoder.encodeVideoChunk({
               input,
               plan,
               chunk: job.chunk,
@@ -137,8 +141,8 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
               onSegment: up.upload,
               bounded,
               signal,
-            })
-            .then((out) => ({ out, up }));
+            }),
+          ).then((out) => ({ out, up }));
         };
         let { out, up } = await encode(true);
         const planned = plan.chunks[job.chunk]?.frames ?? null;

@@ -233,7 +233,7 @@ describe('faults', () => {
     stack.proc.kill('SIGUSR2');
     const view = await api.waitFor(id);
     expect(stack.output().split('s3rver restarted').length).toBe(restarts + 1);
-    expect(view.status).toBe('ready');
+    expect(view.status, JSON.stringify(view.error)).toBe('ready');
     expect(await outputHashes(id)).toEqual(baseline);
   }, 300_000);
 

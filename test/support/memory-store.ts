@@ -77,7 +77,7 @@ export class MemoryStore implements ObjectStore {
     return 'http://example.invalid/put';
   }
 
-  async getRange(): Promise<RangeBody | undefined> {
+  async getRange(_bucket: string, _key: string, _range?: string): Promise<RangeBody | undefined> {
     return undefined;
   }
 }

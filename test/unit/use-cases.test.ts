@@ -106,7 +106,12 @@ function setup() {
     },
     transcoder,
     sources: {
-      open: async () => ({ url: 'memory://source', bytesRead: () => 0, close: async () => {} }),
+      open: async () => ({
+        url: 'memory://source',
+        bytesRead: () => 0,
+        failure: () => undefined,
+        close: async () => {},
+      }),
     },
   };
   /** POST /videos, then the client's PUT of `size` bytes. */
