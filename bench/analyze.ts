@@ -4,7 +4,7 @@ import type { PipelineRun } from './pipeline.js';
 
 export interface JobFigures {
   job: string;
-  /** Seconds of source this job encodes (video chunks), or the whole source (audio). */
+  /** Seconds of source this job encodes. */
   sourceSeconds: number;
   jobSeconds: number;
   /** ffmpeg's own lifetime (sampled every 100 ms), and the job's time before/after it. */
@@ -25,16 +25,16 @@ export interface JobFigures {
 export interface RunFigures {
   uploadSeconds: number;
   readySeconds: number;
-  chunk0AudioSeconds?: number;
+  chunk0Seconds?: number;
   masterSeconds?: number;
   probePlanSeconds?: number;
   dispatchSeconds?: number;
   publishSeconds?: number;
-  /** Chunk 0 and audio jobs done → the first early publish logged `playable`. */
+  /** Chunk 0 done → the first early publish logged `playable`. */
   firstPublishSeconds?: number;
   stackPeakRssMb: number;
   stackCpuSeconds: number;
-  /** CPU seconds of every transcode ffmpeg (chunks and audio). */
+  /** CPU seconds of every transcode ffmpeg (the chunks' encodes and audio muxes). */
   ffmpegCpuSeconds: number;
   ffmpegPeakRssMb: number;
   tmpPeakMb: number;
@@ -51,8 +51,6 @@ export interface RunFigures {
   throughputPerVcpu?: number;
   /** Mean job time outside ffmpeg (video jobs). */
   jobOverheadSeconds?: number;
-  /** Audio job: source seconds per wall-second. */
-  audioSpeed?: number;
 }
 
 const s = (ms: number) => ms / 1000;
@@ -93,7 +91,7 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
     const index = chunk === undefined ? undefined : Number(chunk);
     const proc =
       index === undefined
-        ? run.ffmpeg.find((f) => f.label === 'audio')
+        ? undefined
         : videos.find((f) => f.firstSegment === plan.chunks[index]?.firstSegment);
     const fig: JobFigures = {
       job: j.job,
@@ -113,9 +111,8 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
     return fig;
   });
 
-  const videoJobs = jobs.filter((j) => j.job !== 'audio' && j.ffmpegSeconds);
+  const videoJobs = jobs.filter((j) => j.ffmpegSeconds);
   const cpuSeconds = sum(videoJobs.map((j) => j.cpuSeconds ?? 0));
-  const audio = jobs.find((j) => j.job === 'audio');
 
   // The most transcodes alive at once, from the sampled lifetimes.
   const edges = run.ffmpeg.flatMap((f) => [
@@ -130,15 +127,12 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
     maxAlive = Math.max(maxAlive, alive);
   }
 
-  const records = [run.chunk0RecordAt, plan.audio ? run.audioRecordAt : 0];
   const lastEnd = Math.max(...run.jobs.map((j) => j.end));
   const firstStart = Math.min(...run.jobs.map((j) => j.start));
   return {
     uploadSeconds: s(run.uploadedAt - run.postAt),
     readySeconds: s(run.readyAt - t0),
-    chunk0AudioSeconds: records.every((r) => r !== undefined)
-      ? s(Math.max(...(records as number[])) - t0)
-      : undefined,
+    chunk0Seconds: run.chunk0RecordAt !== undefined ? s(run.chunk0RecordAt - t0) : undefined,
     masterSeconds: run.masterAt ? s(run.masterAt - t0) : undefined,
     probePlanSeconds: run.plannedAt ? s(run.plannedAt - t0) : undefined,
     dispatchSeconds: run.plannedAt && run.jobs.length ? s(firstStart - run.plannedAt) : undefined,
@@ -159,13 +153,12 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
     jobOverheadSeconds: videoJobs.length
       ? sum(videoJobs.map((j) => j.jobSeconds - (j.ffmpegSeconds ?? 0))) / videoJobs.length
       : undefined,
-    audioSpeed: audio ? audio.sourceSeconds / audio.jobSeconds : undefined,
   };
 }
 
-/** From the opening jobs (chunk 0 and the audio) being done to the first `playable` publish. */
+/** From the opening job (chunk 0, picture and sound) being done to the first `playable` publish. */
 function firstPublish(run: PipelineRun): number | undefined {
-  const opening = run.jobs.filter((j) => j.job === 'chunk 0' || j.job === 'audio');
+  const opening = run.jobs.filter((j) => j.job === 'chunk 0');
   if (!run.playableAt || opening.length === 0) return undefined;
   return s(run.playableAt - Math.max(...opening.map((j) => j.end)));
 }

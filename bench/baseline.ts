@@ -13,7 +13,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { makePlan, type Plan } from '../functions/core/plan.js';
-import { audioCommand, chunkCommand, type FfmpegCommand } from '../functions/core/recipe.js';
+import { chunkCommand, type FfmpegCommand } from '../functions/core/recipe.js';
 import { mediaInfoOf } from '../test/support/media.js';
 import { ProcSampler } from './procfs.js';
 
@@ -48,30 +48,25 @@ function wholeVideo(plan: Plan): Plan {
   return { ...plan, chunks: [{ ...rest, frames: null }] };
 }
 
-const argsOf = (command: FfmpegCommand, extra: FfmpegCommand['outputs'] = []): string[] => [
+const argsOf = (command: FfmpegCommand): string[] => [
   ...command.inputOptions,
   '-i',
   command.input,
   '-y',
   ...(command.filterGraph ? ['-filter_complex', command.filterGraph] : []),
-  ...[...command.outputs, ...extra].flatMap((o) => [...o.options, o.path]),
+  ...command.outputs.flatMap((o) => [...o.options, o.path]),
 ];
 
 /** The single-process command: one input, one filter graph, every rendition + audio. */
 export function baselineArgs(plan: Plan, input: string, outDir: string): string[] {
-  const video = chunkCommand(wholeVideo(plan), 0, {
-    input,
-    workDir: outDir,
-    cpus: availableParallelism(),
-    bounded: false,
-  });
-  const audio = plan.audio ? audioCommand(plan, { input, workDir: outDir }).outputs : [];
-  return argsOf(video, audio);
-}
-
-/** The audio rendition alone, from the local file: the audio job's speed without contention. */
-export function audioOnlyArgs(plan: Plan, input: string, outDir: string): string[] {
-  return argsOf(audioCommand(plan, { input, workDir: outDir }));
+  return argsOf(
+    chunkCommand(wholeVideo(plan), 0, {
+      input,
+      workDir: outDir,
+      cpus: availableParallelism(),
+      bounded: false,
+    }),
+  );
 }
 
 export interface FfmpegResult {
@@ -116,21 +111,6 @@ export async function runBaseline(
   const dirs = [...plan.renditions.map((r) => r.name), 'audio'].map((n) => join(outDir, n));
   try {
     return await timeFfmpeg(bins, baselineArgs(plan, input, outDir), dirs);
-  } finally {
-    await rm(outDir, { recursive: true, force: true });
-  }
-}
-
-export async function runAudioOnly(
-  bins: Binaries,
-  plan: Plan,
-  input: string,
-  outDir: string,
-): Promise<FfmpegResult | undefined> {
-  if (!plan.audio) return undefined;
-  await rm(outDir, { recursive: true, force: true });
-  try {
-    return await timeFfmpeg(bins, audioOnlyArgs(plan, input, outDir), [join(outDir, 'audio')]);
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }

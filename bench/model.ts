@@ -36,8 +36,6 @@ export const ASSUMPTIONS = {
   coldStartSeconds: 1.5,
   /** Warm invocations add nothing beyond the measured per-job overhead. */
   warmStartSeconds: 0,
-  /** Throughput of one Lambda's ranged S3 GETs, MB/s (the audio job reads the whole source). */
-  s3ReadMBps: 80,
   /** Memory of the non-transcode functions (lib/ingest.ts, lib/publish.ts). */
   ingestMemoryMb: 1024,
   publishMemoryMb: 512,
@@ -67,8 +65,6 @@ export interface Measured {
   dispatchSeconds: number;
   /** Last job done → published (publish message, playlists, master, ready record). */
   publishSeconds: number;
-  /** Source seconds per wall-second of the audio encode alone (one job for the whole source). */
-  audioSpeed: number;
 }
 
 export interface Scenario {
@@ -78,25 +74,18 @@ export interface Scenario {
   chunkSeconds: number;
   /** Every chunk's length in order, if not all full (the planner's short opening chunks). */
   chunkLengths?: number[];
-  /** The audio job is queued before the chunks (as jobsOf() does), not after them. */
-  audioFirst?: boolean;
   memoryMb?: number;
 }
 
-export interface Prediction extends Required<Omit<Scenario, 'chunkLengths' | 'audioFirst'>> {
+export interface Prediction extends Required<Omit<Scenario, 'chunkLengths'>> {
   vcpus: number;
   chunks: number;
-  /** One full chunk job, warm, seconds. */
+  /** One full chunk job (picture and sound), warm, seconds. */
   chunkJobSeconds: number;
-  audioJobSeconds: number;
-  /** Upload complete → ready (the pipeline as it is: publish after the last job). */
+  /** Upload complete → ready: publish after the last job. */
   readySeconds: number;
-  /** Upload complete → first playable: chunk 0 done and the audio under it uploaded. */
+  /** Upload complete → first playable: chunk 0 (picture and sound) done and published. */
   playableSeconds: number;
-  /** If audio were encoded per chunk like the video (no whole-source audio job): */
-  readyChunkedAudioSeconds: number;
-  /** … and chunk 0 alone gates the first playable segment. */
-  playableChunkedAudioSeconds: number;
   gbSeconds: number;
   requests: number;
   usd: number;
@@ -157,38 +146,20 @@ export function predict(m: Measured, s: Scenario): Prediction {
       Math.min(s.chunkSeconds, s.sourceSeconds - i * s.chunkSeconds),
     );
   const chunks = lengths.length;
+  // Each chunk job encodes its stretch of the audio too: the throughput measured includes it.
   const videoJobs = lengths.map(encode);
-  // The audio job decodes the audio of the whole source and reads every byte of it.
-  const sourceMB = (s.sourceSeconds * ASSUMPTIONS.sourceMbps) / 8;
-  const audioJob =
-    m.jobOverheadSeconds +
-    Math.max(s.sourceSeconds / m.audioSpeed, sourceMB / ASSUMPTIONS.s3ReadMBps);
   // In queue order: SQS hands jobs out roughly in the order they were sent.
-  const audioFirst = s.audioFirst ?? true;
-  const { ends, workers } = schedule(
-    audioFirst ? [audioJob, ...videoJobs] : [...videoJobs, audioJob],
-    s.concurrency,
-  );
-  const jobsDone = Math.max(...ends);
-  const chunk0Done = (audioFirst ? ends[1] : ends[0]) ?? 0;
-  const audioEnd = (audioFirst ? ends[0] : ends[ends.length - 1]) ?? 0;
-  // The audio job publishes its progress as it goes (audio-progress.json): the opening plays
-  // once its segments reach the end of chunk 0, not when the whole audio is done.
-  const audioUnderChunk0 =
-    audioEnd - audioJob + m.jobOverheadSeconds + (lengths[0] ?? 0) * (audioJob / s.sourceSeconds);
+  const { ends, workers } = schedule(videoJobs, s.concurrency);
   const before = m.probePlanSeconds + m.dispatchSeconds;
-
-  // Chunked audio: each chunk job also encodes its stretch of audio (not counted: ~1% of it).
-  const chunkedEnds = schedule(videoJobs, s.concurrency).ends;
 
   // Lambda bills the init phase of on-demand functions too: every cold start is paid for.
   const transcodeSeconds =
-    videoJobs.reduce((a, b) => a + b, 0) + audioJob + workers * ASSUMPTIONS.coldStartSeconds;
+    videoJobs.reduce((a, b) => a + b, 0) + workers * ASSUMPTIONS.coldStartSeconds;
   const gbSeconds =
     (transcodeSeconds * memoryMb) / 1024 +
     (m.probePlanSeconds * ASSUMPTIONS.ingestMemoryMb) / 1024 +
     (m.publishSeconds * ASSUMPTIONS.publishMemoryMb) / 1024;
-  const requests = chunks + 1 + 2; // chunk jobs, audio, ingest, publish
+  const requests = chunks + 2; // chunk jobs, ingest, publish
   return {
     sourceSeconds: s.sourceSeconds,
     concurrency: s.concurrency,
@@ -197,11 +168,8 @@ export function predict(m: Measured, s: Scenario): Prediction {
     vcpus,
     chunks,
     chunkJobSeconds: encode(s.chunkSeconds),
-    audioJobSeconds: audioJob,
-    readySeconds: before + jobsDone + m.publishSeconds,
-    playableSeconds: before + Math.max(chunk0Done, audioUnderChunk0) + m.publishSeconds,
-    readyChunkedAudioSeconds: before + Math.max(...chunkedEnds) + m.publishSeconds,
-    playableChunkedAudioSeconds: before + (chunkedEnds[0] ?? 0) + m.publishSeconds,
+    readySeconds: before + Math.max(...ends) + m.publishSeconds,
+    playableSeconds: before + (ends[0] ?? 0) + m.publishSeconds,
     gbSeconds,
     requests,
     usd: gbSeconds * LAMBDA.priceGbSecond + requests * LAMBDA.pricePerRequest,

@@ -43,7 +43,6 @@ export interface PipelineRun {
   /** Epoch ms of each milestone (undefined when never seen). */
   plannedAt?: number;
   chunk0RecordAt?: number;
-  audioRecordAt?: number;
   masterAt?: number;
   readyAt: number;
   /** The first early publish (`playable` log line) and the final one (`published`). */
@@ -164,7 +163,6 @@ export async function runPipeline(opts: {
       // A job's record is written just before its `job done` line; the first publish (the
       // `playable` line, or `published` when nothing was published early) writes master.m3u8.
       chunk0RecordAt: at(logged('job done', 'chunk 0')),
-      audioRecordAt: at(logged('job done', 'audio')),
       masterAt: at(logged('playable')) ?? at(logged('published')),
       readyAt,
       playableAt: at(lines.find((l) => l.message === 'playable')),
@@ -202,7 +200,8 @@ function describeFfmpeg(p: ChildProc): FfmpegRun {
     peakRssMb: p.hwmKb / 1024,
     cpuSeconds: p.cpuSeconds,
   };
-  if (!isVideoEncode(p)) return { label: 'audio', ...base };
+  // The short ffmpeg that wraps a chunk's audio segments in MPEG-TS.
+  if (!isVideoEncode(p)) return { label: 'mux', ...base };
   const start = Number(argAfter(p, '-start_number'));
   return { label: 'video', ...(Number.isFinite(start) ? { firstSegment: start } : {}), ...base };
 }

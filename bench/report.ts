@@ -1,6 +1,5 @@
 /** The scale-model section of the bench output. */
 
-import { jobsOf } from '../functions/core/jobs.js';
 import type { MediaInfo } from '../functions/core/media.js';
 import { makePlan } from '../functions/core/plan.js';
 import { median, type RunFigures, chunkSeconds as secondsOfChunk } from './analyze.js';
@@ -20,11 +19,7 @@ const f = num;
 const med = (runs: RunFigures[], get: (r: RunFigures) => number | undefined): number =>
   median(runs.map(get).filter((v): v is number => v !== undefined));
 
-export function measuredInputs(
-  runs: RunFigures[],
-  baselineThroughput: number[],
-  audioAloneSpeed?: number,
-): Measured {
+export function measuredInputs(runs: RunFigures[], baselineThroughput: number[]): Measured {
   const pipeline = med(runs, (r) => r.throughputPerVcpu);
   return {
     throughputPerVcpu: Number.isFinite(pipeline) ? pipeline : median(baselineThroughput),
@@ -32,20 +27,18 @@ export function measuredInputs(
     probePlanSeconds: med(runs, (r) => r.probePlanSeconds) || 0,
     dispatchSeconds: med(runs, (r) => r.dispatchSeconds) || 0,
     publishSeconds: med(runs, (r) => r.publishSeconds) || 0,
-    audioSpeed: audioAloneSpeed ?? (med(runs, (r) => r.audioSpeed) || 100),
   };
 }
 
 /**
  * The jobs the pipeline's own planner makes of a `seconds`-long 1080p30 source: the chunk
- * lengths (it may open with shorter chunks so the first segments are ready sooner) and
- * whether the audio job is queued first.
+ * lengths (it opens with shorter chunks so the first segments are ready sooner).
  */
 export function plannedJobs(
   seconds: number,
   segmentSeconds: number,
   chunkSegments: number,
-): { chunkLengths: number[]; audioFirst: boolean } {
+): { chunkLengths: number[] } {
   const info: MediaInfo = {
     formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
     duration: seconds,
@@ -68,10 +61,7 @@ export function plannedJobs(
     chunkSegments,
     x264Preset: 'veryfast',
   });
-  return {
-    chunkLengths: plan.chunks.map((c) => secondsOfChunk(plan, c.index)),
-    audioFirst: jobsOf(plan)[0]?.type === 'audio',
-  };
+  return { chunkLengths: plan.chunks.map((c) => secondsOfChunk(plan, c.index)) };
 }
 
 export function modelReport(opts: {
@@ -79,9 +69,8 @@ export function modelReport(opts: {
   segmentSeconds: number;
   chunkSegments: number;
   baselineThroughput: number[];
-  audioAloneSpeed?: number;
 }): string {
-  const m = measuredInputs(opts.runs, opts.baselineThroughput, opts.audioAloneSpeed);
+  const m = measuredInputs(opts.runs, opts.baselineThroughput);
   const { segmentSeconds, chunkSegments } = opts;
   const chunkSeconds = segmentSeconds * chunkSegments;
   // A scenario with the planner's chunk lengths for this source length and chunk size.
@@ -100,11 +89,6 @@ export function modelReport(opts: {
       `(${f(median(opts.baselineThroughput), 3)} in the one-process baseline)`,
     `  chunk-job time outside ffmpeg ${f(m.jobOverheadSeconds, 2)} s; probe+plan ${f(m.probePlanSeconds, 2)} s; ` +
       `plan→first job ${f(m.dispatchSeconds, 2)} s; last job→published ${f(m.publishSeconds, 2)} s`,
-    `  audio encode alone ${f(m.audioSpeed, 0)}x real time ` +
-      `(the audio job in the pipeline: ${f(
-        med(opts.runs, (r) => r.audioSpeed),
-        0,
-      )}x, sharing the CPU)`,
     `Lambda: ${mem} MB = ${f(mem / LAMBDA.mbPerVcpu, 2)} vCPU (1 per ${LAMBDA.mbPerVcpu} MB, max ${LAMBDA.maxVcpus} at ${LAMBDA.maxMemoryMb} MB); ` +
       `$${LAMBDA.priceGbSecond}/GB-s + $${(LAMBDA.pricePerRequest * 1e6).toFixed(2)}/1M requests (x86, us-east-1)`,
     `  price: ${LAMBDA.priceSource}`,
@@ -112,19 +96,7 @@ export function modelReport(opts: {
   ];
 
   const rows = [
-    [
-      'source',
-      'workers',
-      'chunks',
-      'chunk job s',
-      'audio job s',
-      'ready s',
-      'playable s*',
-      'ready s**',
-      'playable s**',
-      'GB-s',
-      'USD',
-    ],
+    ['source', 'workers', 'chunks', 'chunk job s', 'ready s', 'playable s', 'GB-s', 'USD'],
   ];
   for (const minutes of [1, 10, 60]) {
     for (const concurrency of [100, 1000]) {
@@ -134,11 +106,8 @@ export function modelReport(opts: {
         String(concurrency),
         String(p.chunks),
         f(p.chunkJobSeconds),
-        f(p.audioJobSeconds),
         f(p.readySeconds),
         f(p.playableSeconds),
-        f(p.readyChunkedAudioSeconds),
-        f(p.playableChunkedAudioSeconds),
         f(p.gbSeconds, 0),
         `$${p.usd.toFixed(3)}`,
       ]);
@@ -151,9 +120,7 @@ export function modelReport(opts: {
         .map((c) => f(c, 0))
         .join(', ')}, … s), ${mem} MB workers, times from upload complete:`,
     table(rows),
-    '  ready, playable*: the pipeline as it is (one whole-source audio job that reports its progress;',
-    '  the leading chunks are published once they and the audio under them are uploaded)',
-    '  ** if each chunk job also encoded its stretch of audio (no whole-source audio job)',
+    '  each chunk job encodes its picture in every rung and its stretch of the sound',
     '',
   );
 
@@ -163,9 +130,9 @@ export function modelReport(opts: {
       'jobs',
       'job s',
       'encode share',
-      'ready s** @100',
-      'ready s** @1000',
-      'playable s**',
+      'ready s @100',
+      'ready s @1000',
+      'playable s',
       'USD',
     ],
   ];
@@ -179,19 +146,13 @@ export function modelReport(opts: {
       String(a.chunks),
       f(a.chunkJobSeconds),
       `${f((100 * encode) / (encode + m.jobOverheadSeconds + ASSUMPTIONS.coldStartSeconds), 0)}%`,
-      f(a.readyChunkedAudioSeconds),
-      f(b.readyChunkedAudioSeconds),
-      f(b.playableChunkedAudioSeconds),
+      f(a.readySeconds),
+      f(b.readySeconds),
+      f(b.playableSeconds),
       `$${b.usd.toFixed(3)}`,
     ]);
   }
-  const audio60 = predict(m, scenario(3600, 1000));
-  out.push(
-    `Chunk length, 60 min source, ${mem} MB workers (** audio per chunk; today the whole-source`,
-    `audio job alone takes ${f(audio60.audioJobSeconds)} s, so ready ≥ that whatever the chunk length):`,
-    table(sweep),
-    '',
-  );
+  out.push(`Chunk length, 60 min source, ${mem} MB workers:`, table(sweep), '');
 
   const one = (mb: number) => singleLambdaMaxSeconds(m, mb) / 60;
   const p60 = predict(m, scenario(3600, 1000));
@@ -200,8 +161,8 @@ export function modelReport(opts: {
     'Anchors:',
     `  Mux, median time to ready, all inputs: ${ANCHORS.muxMedianReadySeconds60Plus} s for 60+ min, ` +
       `${ANCHORS.muxMedianReadySecondsUnder1Min} s under 1 min (${ANCHORS.muxSource}; Mux plays before a full encode).`,
-    `  Spool predicted at 1000 workers: 60 min → ready ${f(p60.readySeconds)} s today, ${f(p60.readyChunkedAudioSeconds)} s with ` +
-      `audio per chunk, playable ${f(p60.playableChunkedAudioSeconds)} s; 1 min → ready ${f(p1.readySeconds)} s.`,
+    `  Spool predicted at 1000 workers: 60 min → ready ${f(p60.readySeconds)} s, playable ` +
+      `${f(p60.playableSeconds)} s; 1 min → ready ${f(p1.readySeconds)} s, playable ${f(p1.playableSeconds)} s.`,
     `  One Lambda doing everything within ${LAMBDA.timeoutSeconds / 60} min (no chunks): at most ${f(one(mem))} min of 1080p ` +
       `at ${mem} MB, ${f(one(LAMBDA.maxMemoryMb))} min at ${LAMBDA.maxMemoryMb} MB (if x264 scaled linearly to ` +
       `${LAMBDA.maxVcpus} vCPUs), ready after ~15 min; the longest chunk one worker can take: ${f(maxChunkSeconds(m, mem) / 60)} min at ${mem} MB.`,
@@ -212,7 +173,6 @@ export function modelReport(opts: {
     `${LAMBDA.sqsRampPerMinute}/min (${LAMBDA.sqsScalingSource}), up to the worker cap,`,
     "which the account's concurrency limit (1000 by default, often less on new accounts) must allow;",
     `SQS hand-off, segment uploads and publish as measured locally (publish independent of length);`,
-    `S3 GETs ${ASSUMPTIONS.s3ReadMBps} MB/s per worker and a ${ASSUMPTIONS.sourceMbps} Mb/s source (bounds the whole-source audio job);`,
     'ingest and publish at 1024 and 512 MB; S3, SQS, CloudFront and transfer costs not included.',
     'Chunk length: every job pays a fixed cost (cold start, source open, seek and decode from the',
     'previous keyframe, probes, record writes), a larger share of a short chunk; long chunks leave',

@@ -9,14 +9,7 @@ import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Plan } from '../functions/core/plan.js';
 import { analyze, chunkSeconds, median, type RunFigures } from './analyze.js';
-import {
-  type Binaries,
-  type FfmpegResult,
-  planFor,
-  planOptions,
-  runAudioOnly,
-  runBaseline,
-} from './baseline.js';
+import { type Binaries, type FfmpegResult, planFor, planOptions, runBaseline } from './baseline.js';
 import { num, table } from './format.js';
 import { loadBench } from './load.js';
 import { type PipelineRun, runPipeline } from './pipeline.js';
@@ -93,7 +86,7 @@ function mainTable(results: RunResult[], baselineThroughput: number[]): string {
     ['upload→ready s', (r) => r.figures.readySeconds, 1],
     ['baseline (one ffmpeg) s', (r) => r.baseline.seconds, 1],
     ['ratio', (r) => r.figures.readySeconds / r.baseline.seconds, 2],
-    ['first chunk+audio records s', (r) => r.figures.chunk0AudioSeconds, 1],
+    ['first chunk record s', (r) => r.figures.chunk0Seconds, 1],
     ['master.m3u8 in output s', (r) => r.figures.masterSeconds, 1],
     ['peak RSS stack MB', (r) => r.figures.stackPeakRssMb, 0],
     ['peak RSS per ffmpeg MB (max)', (r) => r.figures.ffmpegPeakRssMb, 0],
@@ -102,7 +95,7 @@ function mainTable(results: RunResult[], baselineThroughput: number[]): string {
     ['  upload (POST + PUT) s', (r) => r.figures.uploadSeconds, 1],
     ['  probe + plan s', (r) => r.figures.probePlanSeconds, 2],
     ['  plan → first job s', (r) => r.figures.dispatchSeconds, 2],
-    ['  chunk 0 + audio done → playable s', (r) => r.figures.firstPublishSeconds, 2],
+    ['  chunk 0 done → playable s', (r) => r.figures.firstPublishSeconds, 2],
     ['  last job → published s', (r) => r.figures.publishSeconds, 2],
     ['  CPU s, pipeline ffmpeg (all jobs)', (r) => r.figures.ffmpegCpuSeconds, 1],
     ['  CPU s, baseline ffmpeg', (r) => r.baseline.cpuSeconds, 1],
@@ -225,7 +218,7 @@ async function memoryMode(bins: Binaries, done?: DoneRun): Promise<string> {
       say(`memory: ${seconds} s source through the pipeline…`);
       f = analyze(await pipelineOnce(file), plan);
     }
-    const video = f.jobs.filter((j) => j.job !== 'audio');
+    const video = f.jobs;
     const rss = Math.max(0, ...video.map((j) => j.peakRssMb ?? 0));
     const rest = Math.max(
       0,
@@ -242,7 +235,6 @@ async function memoryMode(bins: Binaries, done?: DoneRun): Promise<string> {
       num(f.tmpPeakMb, 0),
       num(f.readySeconds),
     ]);
-    const audio = f.jobs.find((j) => j.job === 'audio');
     perJob.push(
       `  ${seconds} s, job (source s): peak RSS MB — ` +
         [...video]
@@ -251,8 +243,7 @@ async function memoryMode(bins: Binaries, done?: DoneRun): Promise<string> {
             (j) =>
               `${j.job.replace('chunk ', '#')} (${num(j.sourceSeconds, 0)}): ${num(j.peakRssMb, 0)}`,
           )
-          .join(', ') +
-        (audio ? `; audio (${num(audio.sourceSeconds, 0)}): ${num(audio.peakRssMb, 0)}` : ''),
+          .join(', '),
     );
   }
   lines.push(table(rows), ...perJob);
@@ -335,8 +326,8 @@ async function main(): Promise<void> {
       `${plan.chunks.length} chunk job(s) (${plan.chunks.map((c) => num(chunkSeconds(plan, c.index), 0)).join('+')} s)` +
       `${plan.audio ? ' + audio' : ''}, ${runs} run(s), ${cores} cores`,
     '',
-    'Times are from the PUT completing, taken from the stack\'s log lines. "first chunk+audio',
-    'records": both state/{id}/chunks/00000.json and state/{id}/audio.json are written;',
+    'Times are from the PUT completing, taken from the stack\'s log lines. "first chunk',
+    'record": state/{id}/chunks/00000.json (picture and sound of the opening) is written;',
     '"master.m3u8": the first publish wrote videos/{id}/master.m3u8 (a player can start then).',
     '',
     mainTable(results, baselineThroughput),
@@ -351,8 +342,6 @@ async function main(): Promise<void> {
     const reuse = values.input ? undefined : { seconds, plan, figures: last.figures };
     out.push(await memoryMode(bins, reuse));
   }
-  say('audio encode alone (for the model)…');
-  const audioAlone = await runAudioOnly(bins, plan, file, join(BENCH_DIR, 'audio-out'));
   out.push(
     '',
     modelReport({
@@ -360,7 +349,6 @@ async function main(): Promise<void> {
       segmentSeconds: opts.segmentSeconds,
       chunkSegments: opts.chunkSegments,
       baselineThroughput,
-      audioAloneSpeed: audioAlone ? plan.source.duration / audioAlone.seconds : undefined,
     }),
   );
   out.push('', `ratio=${medianRatio.toFixed(2)}`);

@@ -31,7 +31,7 @@ export interface TranscodeProps {
 }
 
 /**
- * Transcoding stage: the jobs queue (one message per chunk or audio rendition) and the
+ * Transcoding stage: the jobs queue (one message per chunk) and the
  * ffmpeg workers that consume it, one job per invocation.
  */
 export class Transcode extends Construct {
@@ -64,12 +64,7 @@ export class Transcode extends Construct {
       props.uploadsBucket,
       {
         read: [`${keys.records('*')}*`, keys.source('*')],
-        write: [
-          `${keys.chunksPrefix('*')}*`,
-          keys.audio('*'),
-          keys.audioProgress('*'),
-          keys.failed('*'),
-        ],
+        write: [`${keys.chunksPrefix('*')}*`, keys.failed('*')],
       },
       'Transcode reads byte ranges of the source and writes its write-once job records.',
     );

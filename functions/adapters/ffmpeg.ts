@@ -3,24 +3,34 @@
  * Every command that opens an upload carries the same guards (DESIGN.md §5, security).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ffmpeg from 'fluent-ffmpeg';
+import {
+  AAC_FRAME,
+  AUDIO_POSTROLL_SAMPLES,
+  audioCut,
+  audioEnd,
+  audioSegmentCuts,
+} from '../core/audio.js';
 import { MediaError, TimedOutError, TransientError } from '../core/errors.js';
 import { sheetCapacity } from '../core/images.js';
 import { measuresFrameTiming, TIMING_PACKETS } from '../core/media.js';
-import type { Plan } from '../core/plan.js';
+import type { ChunkSpec, Plan } from '../core/plan.js';
 import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
 import {
-  audioCommand,
+  audioSegmentsCommand,
+  chunkAudio,
+  chunkAudioCommand,
   chunkCommand,
   chunkFiles,
   type FfmpegCommand,
   inputGuards,
 } from '../core/recipe.js';
-import type { AudioOutput, ChunkOutput, Segment } from '../core/records.js';
+import type { ChunkOutput, RenditionOutput, Segment } from '../core/records.js';
+import { adtsFrames } from './adts.js';
 import { avcCodecString, scanKeyframes } from './ts-scan.js';
 
 const run = promisify(execFile);
@@ -158,24 +168,6 @@ export class FfprobeProber implements MediaProber {
   }
 }
 
-/**
- * The end (pts + duration, seconds) of the latest packet in a framecrc log: where the
- * video really ends. Undefined if the log has no packets.
- */
-async function lastPacketEnd(path: string): Promise<number | undefined> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const tb = /^#tb 0: (\d+)\/(\d+)$/m.exec(text);
-  if (!tb) return undefined;
-  const [num, den] = [Number(tb[1]), Number(tb[2])];
-  let end = Number.NEGATIVE_INFINITY;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const [, , pts, duration] = line.split(',').map((f) => Number(f.trim()));
-    if (Number.isFinite(pts)) end = Math.max(end, (pts ?? 0) + (duration || 0));
-  }
-  return Number.isFinite(end) && den > 0 ? (end * num) / den : undefined;
-}
-
 /** Parse the media playlist ffmpeg's hls muxer wrote for one chunk (trusted, our own output). */
 async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
   const text = await readFile(join(dir, playlist), 'utf8');
@@ -208,6 +200,8 @@ function runCommand(
     .setFfmpegPath(paths.ffmpegPath)
     .input(command.input)
     .inputOptions(command.inputOptions);
+  for (const more of command.moreInputs ?? [])
+    cmd.input(more.input).inputOptions(more.inputOptions);
   if (command.filterGraph) cmd.complexFilter(command.filterGraph);
   for (const o of command.outputs) cmd.output(o.path).outputOptions(o.options);
   return new Promise((resolve, reject) => {
@@ -375,43 +369,99 @@ export class FfmpegTranscoder implements Transcoder {
       spec.index === 0 && frames > 0
         ? { jpeg: files.posterJpeg, webp: files.posterWebp }
         : undefined;
-    return { frames, renditions, storyboard, poster, firstFrameTime };
+    const top = plan.renditions[0] ? renditions[plan.renditions[0].name] : undefined;
+    const audio =
+      plan.audio && frames > 0
+        ? await this.chunkAudio(
+            args,
+            spec,
+            frames,
+            (top?.segments ?? []).map((s) => Math.round(s.duration * fps)),
+          )
+        : undefined;
+    return { frames, renditions, storyboard, poster, firstFrameTime, ...(audio ? { audio } : {}) };
   }
 
-  async encodeAudio(args: {
-    input: string;
-    plan: Plan;
-    workDir: string;
-    onSegment?: SegmentListener;
-    until?: number;
-    signal?: AbortSignal;
-  }): Promise<AudioOutput> {
-    const command = audioCommand(args.plan, {
-      input: args.input,
-      workDir: args.workDir,
-      ...(args.until !== undefined ? { until: args.until } : {}),
-    });
-    const dir = join(args.workDir, 'audio');
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    const watcher = watchSegments(
-      [{ rendition: 'audio', dir, playlist: 'index.m3u8' }],
-      args.onSegment,
-    );
-    try {
-      await runCommand(this.paths, command, 'the audio could not be encoded', {
-        signal: args.signal,
-        timeoutMs: this.timeoutMs,
-      });
-    } finally {
-      await watcher.stop();
+  /**
+   * The chunk's audio segments, from what its encode wrote (see core/audio.ts): the frames of
+   * its stretch, cut where its video segments end, each wrapped in MPEG-TS. `frames` is the
+   * video frames the chunk made; the audio ends with them.
+   */
+  private async chunkAudio(
+    args: { input: string; plan: Plan; workDir: string; bounded?: boolean; signal?: AbortSignal },
+    spec: ChunkSpec,
+    frames: number,
+    videoSegments: number[],
+  ): Promise<RenditionOutput & { dir: string }> {
+    const { plan, workDir } = args;
+    // A whole chunk's sound runs to where the next chunk's starts; the last chunk's, or one
+    // where the source ended early, stops with the picture.
+    const whole = spec.frames !== null && frames >= spec.frames;
+    const endSample = (whole ? audioCut : audioEnd)(plan, spec.startFrame + frames);
+    let recipe = chunkAudio(plan, spec.index);
+    if (recipe.to < endSample + AUDIO_POSTROLL_SAMPLES) {
+      // The video ran on past the plan's guess and past the padding: encode the audio again,
+      // now that its end is known.
+      recipe = chunkAudio(plan, spec.index, endSample);
+      await runCommand(
+        this.paths,
+        chunkAudioCommand(plan, spec.index, {
+          input: args.input,
+          workDir,
+          bounded: args.bounded !== false,
+          endSample,
+        }),
+        `the audio of chunk ${spec.index} could not be encoded`,
+        { signal: args.signal, timeoutMs: this.timeoutMs },
+      );
     }
-    const videoEnd = command.videoPackets ? await lastPacketEnd(command.videoPackets) : undefined;
-    return {
-      dir,
-      segments: await readSegments(dir, 'index.m3u8'),
-      codecs: 'mp4a.40.2',
-      ...(videoEnd !== undefined ? { videoEnd } : {}),
-    };
+    const encoded = adtsFrames(await readFile(recipe.path(workDir)));
+    if (recipe.from + (encoded.length - 1) * AAC_FRAME < endSample) {
+      throw new MediaError('DECODE_FAILED', `the audio of chunk ${spec.index} came out short`);
+    }
+    const cuts = audioSegmentCuts({
+      plan,
+      startFrame: spec.startFrame,
+      encodedFrom: recipe.from,
+      frames: encoded.length,
+      videoSegments,
+      endSample,
+      keepPriming: spec.index === 0,
+    });
+    const dir = join(workDir, 'audio');
+    await mkdir(dir, { recursive: true });
+    const rate = plan.audio?.sampleRate ?? 48_000;
+    const written = await Promise.all(
+      cuts.map(async (cut) => {
+        const name = `seg_${String(spec.firstSegment + cut.segment).padStart(5, '0')}`;
+        const adts = join(dir, `${name}.aac`);
+        await writeFile(adts, Buffer.concat(encoded.slice(cut.first, cut.first + cut.count)));
+        return { adts, ts: join(dir, `${name}.ts`), file: `${name}.ts`, cut };
+      }),
+    );
+    if (written.length > 0) {
+      await runCommand(
+        this.paths,
+        audioSegmentsCommand(
+          plan,
+          written.map((w) => ({
+            adts: w.adts,
+            ts: w.ts,
+            startSample: w.cut.startSample,
+            samples: w.cut.count * AAC_FRAME,
+          })),
+        ),
+        `the audio of chunk ${spec.index} could not be written`,
+        { signal: args.signal, timeoutMs: this.timeoutMs },
+      );
+    }
+    const segments: Segment[] = await Promise.all(
+      written.map(async (w) => ({
+        file: w.file,
+        duration: (w.cut.count * AAC_FRAME) / rate,
+        bytes: (await stat(w.ts)).size,
+      })),
+    );
+    return { dir, segments, codecs: 'mp4a.40.2' };
   }
 }

@@ -4,14 +4,11 @@ import type { Job } from './jobs.js';
 
 const videoId = z.string().regex(/^[a-z0-9]{20}$/);
 
-export const jobSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('video-chunk'),
-    videoId,
-    chunk: z.number().int().min(0).max(100_000),
-  }),
-  z.object({ type: z.literal('audio'), videoId }),
-]) satisfies z.ZodType<Job>;
+export const jobSchema = z.object({
+  type: z.literal('video-chunk'),
+  videoId,
+  chunk: z.number().int().min(0).max(100_000),
+}) satisfies z.ZodType<Job>;
 
 export const publishSchema = z.object({ type: z.literal('publish'), videoId });
 export type PublishRequest = z.infer<typeof publishSchema>;

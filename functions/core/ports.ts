@@ -5,7 +5,7 @@
 
 import type { VideoEventDetail } from './events.js';
 import type { Plan } from './plan.js';
-import type { AudioOutput, ChunkOutput } from './records.js';
+import type { ChunkOutput } from './records.js';
 
 export interface StoredObject {
   key: string;
@@ -114,17 +114,6 @@ export interface Transcoder {
     /** Aborted when the job's time is up: the encode stops with a TimedOutError. */
     signal?: AbortSignal;
   }): Promise<ChunkOutput>;
-  /** Encode the source's main audio stream into the stereo AAC rendition. */
-  encodeAudio(args: {
-    input: string;
-    plan: Plan;
-    workDir: string;
-    onSegment?: SegmentListener;
-    /** The video's real length in seconds, when it is shorter than the plan says. */
-    until?: number;
-    /** Aborted when the job's time is up: the encode stops with a TimedOutError. */
-    signal?: AbortSignal;
-  }): Promise<AudioOutput>;
 }
 
 /**

@@ -12,8 +12,6 @@ import type { Plan } from './plan.js';
 export interface Progress {
   /** Chunk indexes with a record, ascending. */
   chunksDone: number[];
-  /** The audio job's record exists (true when the plan has no audio). */
-  audioDone: boolean;
   /** Jobs with a record, and jobs in the plan. */
   done: number;
   total: number;
@@ -23,12 +21,8 @@ export interface Progress {
   missing: Job[];
 }
 
-/** From the keys of the chunk records and whether the audio record exists. */
-export function progressOf(
-  plan: Plan,
-  chunkRecordKeys: readonly string[],
-  audioRecord: boolean,
-): Progress {
+/** From the keys of the chunk records. */
+export function progressOf(plan: Plan, chunkRecordKeys: readonly string[]): Progress {
   const inPlan = new Set(plan.chunks.map((c) => c.index));
   const chunksDone = [
     ...new Set(
@@ -38,16 +32,12 @@ export function progressOf(
     ),
   ].sort((a, b) => a - b);
   const done = new Set(chunksDone);
-  const audioDone = !plan.audio || audioRecord;
   let leadingChunks = 0;
   while (done.has(leadingChunks)) leadingChunks++;
-  const missing = jobsOf(plan).filter((j) =>
-    j.type === 'audio' ? !audioDone : !done.has(j.chunk),
-  );
+  const missing = jobsOf(plan).filter((j) => !done.has(j.chunk));
   const total = jobCount(plan);
   return {
     chunksDone,
-    audioDone,
     done: total - missing.length,
     total,
     leadingChunks,
@@ -55,19 +45,14 @@ export function progressOf(
   };
 }
 
-/** One LIST of the chunk records and one HEAD of the audio record. */
+/** One LIST of the chunk records. */
 export async function readProgress(
   deps: Pick<Deps, 'store' | 'config'>,
   plan: Plan,
 ): Promise<Progress> {
-  const bucket = deps.config.UPLOADS_BUCKET;
-  const [chunks, audio] = await Promise.all([
-    deps.store.list(bucket, keys.chunksPrefix(plan.videoId)),
-    plan.audio ? deps.store.head(bucket, keys.audio(plan.videoId)) : Promise.resolve(undefined),
-  ]);
+  const chunks = await deps.store.list(deps.config.UPLOADS_BUCKET, keys.chunksPrefix(plan.videoId));
   return progressOf(
     plan,
     chunks.objects.map((o) => o.key),
-    audio !== undefined,
   );
 }

@@ -14,13 +14,16 @@
  *    4:2:0, and tagged so on the way out.
  */
 import { join } from 'node:path';
+import { AUDIO_POSTROLL_SAMPLES, AUDIO_PREROLL_SAMPLES, audioCut, audioEnd } from './audio.js';
 import { type ImageSpec, sheetCapacity } from './images.js';
-import { ALLOWED_DEMUXERS, type ColourTags, isMp4Family } from './media.js';
+import { ALLOWED_DEMUXERS, type ColourTags } from './media.js';
 import { type ChunkSpec, type Plan, type SourceStreams, slotTime } from './plan.js';
 
 export interface FfmpegCommand {
   input: string;
   inputOptions: string[];
+  /** Further inputs, numbered from 1 in `-map`. */
+  moreInputs?: { input: string; inputOptions: string[] }[];
   /** A -filter_complex graph; absent when the outputs carry their own filters. */
   filterGraph?: string;
   outputs: { path: string; options: string[] }[];
@@ -294,18 +297,12 @@ export const chunkFiles = (workDir: string, chunk: number) => ({
   posterWebp: join(workDir, 'poster.webp'),
 });
 
-export function chunkCommand(
-  plan: Plan,
-  chunk: number,
-  args: { input: string; workDir: string; cpus: number; bounded: boolean },
-): FfmpegCommand {
-  const spec = plan.chunks[chunk];
-  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
-  const files = chunkFiles(args.workDir, spec.index);
-  const bounded = args.bounded && spec.readEndByte !== undefined && /^https?:/.test(args.input);
-  const inputOptions = [
+/** How a chunk's ffmpeg opens the source: guarded, seeking to the chunk, reading no further. */
+function chunkInputOptions(spec: ChunkSpec, input: string, bounded: boolean): string[] {
+  const bound = bounded && spec.readEndByte !== undefined && /^https?:/.test(input);
+  return [
     '-nostdin',
-    ...inputGuards(args.input),
+    ...inputGuards(input),
     // Ingest already probed the source fully. ffmpeg's default probe reads and decodes
     // up to 5 MB / 5 s at the start of the file, which a later chunk then throws away
     // when it seeks: a small probe is enough to open the video stream.
@@ -322,8 +319,19 @@ export function chunkCommand(
     ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
     // Ask the source server for no more than the chunk needs (an http option). Reaching
     // the bound is the end of the input, not a dropped connection to reconnect.
-    ...(bounded ? ['-end_offset', String(spec.readEndByte), '-reconnect', '0'] : []),
+    ...(bound ? ['-end_offset', String(spec.readEndByte), '-reconnect', '0'] : []),
   ];
+}
+
+export function chunkCommand(
+  plan: Plan,
+  chunk: number,
+  args: { input: string; workDir: string; cpus: number; bounded: boolean },
+): FfmpegCommand {
+  const spec = plan.chunks[chunk];
+  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+  const files = chunkFiles(args.workDir, spec.index);
+  const inputOptions = chunkInputOptions(spec, args.input, args.bounded);
   const outputs = plan.renditions.map((r, i) => ({
     path: files.playlist(r.name),
     options: renditionOptions(plan, i, spec, files.dir(r.name), args.cpus),
@@ -341,6 +349,10 @@ export function chunkCommand(
       },
     );
   }
+  if (plan.audio) {
+    const audio = chunkAudio(plan, spec.index);
+    outputs.push({ path: audio.path(args.workDir), options: audio.options });
+  }
   return {
     input: args.input,
     inputOptions,
@@ -349,107 +361,145 @@ export function chunkCommand(
   };
 }
 
+/** A chunk's audio alone, to `endSample`: when the video turned out longer than the plan. */
+export function chunkAudioCommand(
+  plan: Plan,
+  chunk: number,
+  args: { input: string; workDir: string; bounded: boolean; endSample: number },
+): FfmpegCommand {
+  const spec = plan.chunks[chunk];
+  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+  const audio = chunkAudio(plan, chunk, args.endSample);
+  return {
+    input: args.input,
+    inputOptions: chunkInputOptions(spec, args.input, args.bounded),
+    outputs: [{ path: audio.path(args.workDir), options: audio.options }],
+  };
+}
+
 /**
- * A clip of under two seconds (a phone's 0.1 s capture, quiet broadcast audio) makes a
+ * A chunk's audio: the main audio track on the video's timeline, from the encoder's pre-roll
+ * before the chunk's first cut to its post-roll past the last (see core/audio.ts), as ADTS.
+ * Samples before the first video frame are cut, a late start is filled with silence (so the
+ * offset between sound and picture is the source's), gaps and overlaps in the timestamps are
+ * evened out, and a track that ends early is padded with silence. Any layout becomes stereo
+ * with ffmpeg's standard downmix, at 48 kHz.
+ *
+ * The last chunk's video runs to the end of the source, which may be later than the plan
+ * guessed: its audio is padded well past the guess, and cut where the video ended. `endSample`
+ * says where that is when a second pass knows it.
+ */
+export function chunkAudio(
+  plan: Plan,
+  chunk: number,
+  endSample?: number,
+): { from: number; to: number; options: string[]; path: (workDir: string) => string } {
+  const spec = plan.chunks[chunk];
+  if (!plan.audio || !plan.source.audio || !spec) throw new Error('the plan has no audio here');
+  const rate = plan.audio.sampleRate;
+  const from = spec.index === 0 ? 0 : audioCut(plan, spec.startFrame) - AUDIO_PREROLL_SAMPLES;
+  const end =
+    endSample ??
+    (spec.frames !== null
+      ? audioCut(plan, spec.startFrame + spec.frames)
+      : audioEnd(plan, plan.estimatedFrames) +
+        Math.max(
+          LAST_CHUNK_AUDIO_MARGIN_SECONDS * rate,
+          Math.round((plan.source.duration * rate) / 4),
+        ));
+  const to = end + AUDIO_POSTROLL_SAMPLES;
+  const filters = [
+    `asetpts=PTS-${fmt(plan.source.video.start)}/TB`,
+    // Resample first, then place on the timeline at the output rate: this ffmpeg's resampler
+    // counts a start trim (first_pts) in input samples when it also converts the rate.
+    `aresample=${rate}`,
+    `aresample=${rate}:async=1:first_pts=${from}`,
+    'apad',
+    `atrim=end_pts=${to}`,
+  ];
+  return {
+    from,
+    to,
+    path: (workDir) => join(workDir, `audio-${String(spec.index).padStart(5, '0')}.aac`),
+    options: [
+      '-map',
+      `0:${plan.source.audio.stream}`,
+      '-vn',
+      '-sn',
+      '-dn',
+      '-map_metadata',
+      '-1',
+      '-af',
+      filters.join(','),
+      '-c:a',
+      'aac',
+      '-b:a',
+      String(plan.audio.bitrate),
+      '-ac',
+      String(plan.audio.channels),
+      '-ar',
+      String(rate),
+      '-f',
+      'adts',
+    ],
+  };
+}
+
+/** Seconds of silence the last chunk's audio runs past the planned end, at least. */
+const LAST_CHUNK_AUDIO_MARGIN_SECONDS = 10;
+
+/**
+ * A segment of under two seconds (a phone's 0.1 s capture, the tail of a video) makes a
  * transport stream of a few packets: one PES with its AAC frames back to back. Probing
  * players and tools then take the segment for raw ADTS audio, since ffmpeg's MPEG-TS probe
  * needs ten packets, and read the TS headers as audio. One PES per frame (no mux delay),
  * each behind its own PAT/PMT/SDT, makes enough packets; on longer audio that would cost
- * ~200 kb/s, so only the tiny ones get it.
+ * ~200 kb/s, so only the short ones get it.
  */
 const TINY_AUDIO_SECONDS = 2;
-const TINY_AUDIO_TS = ['-muxdelay', '0', '-hls_ts_options', 'pat_period=0:sdt_period=0'];
+const TINY_AUDIO_TS = ['-muxdelay', '0', '-pat_period', '0', '-sdt_period', '0'];
 /**
- * The MPEG-TS muxer delays every timestamp by twice its mux delay (0.7 s by default), so
- * every other segment starts 1.4 s later than its -output_ts_offset: with no mux delay,
- * the offset carries those 1.4 s itself, and the tiny audio stays on the same timeline.
+ * The MPEG-TS muxer delays every timestamp by twice its mux delay (0.7 s by default), as it
+ * does the video's: with no mux delay, the offset carries those 1.4 s itself, and the short
+ * segment stays on the same timeline.
  */
 const TS_MUX_SHIFT_SECONDS = 1.4;
 
 /**
- * The audio rendition: the main audio track on the video's timeline. Samples before the
- * first video frame are cut, a late start is filled with silence (so the offset between
- * sound and picture is the source's), gaps and overlaps in the timestamps are evened out,
- * and the track is padded or cut to the video's length (`until` seconds, when known better
- * than the plan). Any layout becomes stereo with ffmpeg's standard downmix, at 48 kHz.
- *
- * Outside MP4 (whose index says how much video a file really holds), a container's
- * duration can overstate a cut-short upload's. The same pass then also logs the video's
- * packets (copied, not decoded, to `videoPackets`), so the job can tell where the video
- * really ends.
+ * Wraps each audio segment's AAC frames (an ADTS file, copied, not re-encoded) in MPEG-TS at
+ * its place on the timeline: one ffmpeg, one input and one output per segment.
  */
-export function audioCommand(
+export function audioSegmentsCommand(
   plan: Plan,
-  args: { input: string; workDir: string; until?: number },
-): FfmpegCommand & { videoPackets?: string } {
-  if (!plan.audio || !plan.source.audio) throw new Error('the plan has no audio rendition');
-  const dir = join(args.workDir, 'audio');
-  const fps = plan.output.frameRate.num / plan.output.frameRate.den;
-  const rate = plan.audio.sampleRate;
-  const samples = Math.round((args.until ?? plan.estimatedFrames / fps) * rate);
-  const tiny = samples < TINY_AUDIO_SECONDS * rate;
-  // A second pass (cut to the video's real length) names its segments apart: the first
-  // pass's may already be published and cached as immutable, and must not change.
-  const videoPackets =
-    args.until === undefined && !isMp4Family(plan.source.formatName)
-      ? join(args.workDir, 'video-packets.txt')
-      : undefined;
-  const filters = [
-    `asetpts=PTS-${fmt(plan.source.video.start)}/TB`,
-    `aresample=${rate}:async=1:first_pts=0`,
-    `apad=whole_len=${samples}`,
-    `atrim=end_sample=${samples}`,
-  ];
+  segments: readonly { adts: string; ts: string; startSample: number; samples: number }[],
+): FfmpegCommand {
+  const rate = plan.audio?.sampleRate ?? 48_000;
+  const [first, ...rest] = segments;
+  if (!first) throw new Error('no audio segments to write');
+  const inputOptions = ['-nostdin', '-f', 'aac'];
   return {
-    input: args.input,
-    inputOptions: ['-nostdin', ...inputGuards(args.input), '-copyts'],
-    outputs: [
-      {
-        path: join(dir, 'index.m3u8'),
+    input: first.adts,
+    inputOptions,
+    moreInputs: rest.map((s) => ({ input: s.adts, inputOptions })),
+    outputs: segments.map((s, i) => {
+      const tiny = s.samples < TINY_AUDIO_SECONDS * rate;
+      return {
+        path: s.ts,
         options: [
           '-map',
-          `0:${plan.source.audio.stream}`,
-          '-vn',
-          '-sn',
-          '-dn',
-          '-map_metadata',
-          '-1',
-          '-af',
-          filters.join(','),
+          `${i}:a`,
           '-c:a',
-          'aac',
-          '-b:a',
-          String(plan.audio.bitrate),
-          '-ac',
-          String(plan.audio.channels),
-          '-ar',
-          String(rate),
+          'copy',
           // The same timeline origin as the video chunks (see Plan.output.timelineOrigin).
           '-output_ts_offset',
-          fmt(plan.output.timelineOrigin + (tiny ? TS_MUX_SHIFT_SECONDS : 0)),
+          fmt(
+            plan.output.timelineOrigin + s.startSample / rate + (tiny ? TS_MUX_SHIFT_SECONDS : 0),
+          ),
           ...(tiny ? TINY_AUDIO_TS : []),
           '-f',
-          'hls',
-          // Audio segments end where the video's do, so both lists advance together.
-          '-hls_time',
-          fmt(plan.output.segmentFrames / fps),
-          '-hls_list_size',
-          '0',
-          '-hls_playlist_type',
-          'vod',
-          '-hls_segment_filename',
-          join(dir, `${args.until === undefined ? 'seg' : 'end'}_%05d.ts`),
+          'mpegts',
         ],
-      },
-      ...(videoPackets
-        ? [
-            {
-              path: videoPackets,
-              options: ['-map', `0:${plan.source.video.stream}`, '-c:v', 'copy', '-f', 'framecrc'],
-            },
-          ]
-        : []),
-    ],
-    ...(videoPackets ? { videoPackets } : {}),
+      };
+    }),
   };
 }

@@ -64,12 +64,8 @@ export interface ChunkOutput {
   poster?: { jpeg: string; webp: string };
   /** Presentation time of the chunk's first frame in the transport stream, seconds. */
   firstFrameTime?: number;
-}
-
-export interface AudioOutput extends RenditionOutput {
-  dir: string;
-  /** Where the source's video really ends (its clock, seconds), when the encode logged it. */
-  videoEnd?: number;
+  /** The audio rendition's segments for the chunk's stretch, when the video has sound. */
+  audio?: RenditionOutput & { dir: string };
 }
 
 /** `state/{id}/chunks/{n}.json`: one chunk's segments in every rendition, already uploaded. */
@@ -81,18 +77,8 @@ export interface ChunkRecord {
   /** Chunk 0 only. */
   poster?: boolean;
   firstFrameTime?: number;
-}
-
-/** `state/{id}/audio.json`. */
-export type AudioRecord = RenditionOutput;
-
-/**
- * `state/{id}/audio-progress.json`: the audio segments uploaded so far, in order, rewritten
- * by the one audio job as it goes (its only writer), so the opening of a long video can play
- * before the whole-source audio job ends. The final word is `audio.json`.
- */
-export interface AudioProgressRecord {
-  segments: Segment[];
+  /** The audio rendition's segments for the chunk's stretch (core/audio.ts). */
+  audio?: RenditionOutput;
 }
 
 export interface RenditionSummary {

@@ -20,19 +20,15 @@ export async function readRecords(
   const { store } = deps;
   const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
   if (!video) return undefined;
-  const [failed, ready, plan, source, chunks, audio, playable, audioProgress] = await Promise.all([
+  const [failed, ready, plan, source, chunks, playable] = await Promise.all([
     store.getJson<FailedRecord>(bucket, keys.failed(id)),
     store.getJson<ReadyRecord>(bucket, keys.ready(id)),
     store.getJson<Plan>(bucket, keys.plan(id)),
     store.head(bucket, keys.source(id)),
     store.list(bucket, keys.chunksPrefix(id)),
-    store.head(bucket, keys.audio(id)),
     store.head(bucket, keys.playable(id)),
-    store.head(bucket, keys.audioProgress(id)),
   ]);
-  const times = [source, audio, audioProgress, ...chunks.objects].map(
-    (o) => o?.lastModified.getTime() ?? 0,
-  );
+  const times = [source, ...chunks.objects].map((o) => o?.lastModified.getTime() ?? 0);
   return {
     video,
     lastChange: new Date(Math.max(0, ...times)),
@@ -42,7 +38,6 @@ export async function readRecords(
       ? progressOf(
           plan,
           chunks.objects.map((o) => o.key),
-          audio !== undefined,
         ).done
       : 0,
     playable: playable !== undefined,

@@ -2,7 +2,7 @@
  * Publish: join the chunks' segments into one media playlist per rendition and write the
  * multivariant playlist with measured bandwidths.
  *
- * While chunks are still being encoded, the leading run of finished chunks (with the audio)
+ * While chunks are still being encoded, the leading run of finished chunks (sound included)
  * is published as EVENT playlists, so the video plays before it is finished; players start
  * at its beginning (EXT-X-START) and follow it as it grows. When every job is done the
  * playlists become VOD with EXT-X-ENDLIST, I-frame playlists, subtitles, and `ready.json`.
@@ -24,8 +24,6 @@ import {
 } from '../core/playlist.js';
 import { readProgress } from '../core/progress.js';
 import type {
-  AudioProgressRecord,
-  AudioRecord,
   ChunkRecord,
   PlayableRecord,
   ReadyRecord,
@@ -77,43 +75,21 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
   if (!plan) return 'not-ready';
 
   const progress = await readProgress(deps, plan);
-  const [chunks, audio] = await Promise.all([
-    Promise.all(
-      progress.chunksDone.map((i) => store.getJson<ChunkRecord>(bucket, keys.chunk(videoId, i))),
-    ),
-    plan.audio && progress.audioDone
-      ? store.getJson<AudioRecord>(bucket, keys.audio(videoId))
-      : undefined,
-  ]);
+  const chunks = await Promise.all(
+    progress.chunksDone.map((i) => store.getJson<ChunkRecord>(bucket, keys.chunk(videoId, i))),
+  );
   const all = chunks.filter((c): c is ChunkRecord => c !== undefined);
   const { run: present, ended } = leadingRun(all, plan);
   // Complete from the records actually read (a listed record that could not be read is
   // not done). The chunks after the source's real end have nothing to add.
-  const audioDone = !plan.audio || audio !== undefined;
-  const complete = (all.length === plan.chunks.length && audioDone) || (ended && audioDone);
+  const complete = all.length === plan.chunks.length || ended;
   if (present.length === 0) return 'not-ready';
 
-  // While the whole-source audio job still runs, its progress record lists what it has
-  // uploaded; the growing playlists go as far as both the video and the audio do.
-  const audioSoFar =
-    plan.audio && !audio
-      ? ((await store.getJson<AudioProgressRecord>(bucket, keys.audioProgress(videoId)))
-          ?.segments ?? [])
-      : undefined;
+  // Each chunk brings its picture in every rendition and its stretch of the sound.
   const segmentsOf = (name: string): Segment[] =>
     present.flatMap((c) => c.renditions[name]?.segments ?? []);
-  let lists = plan.renditions.map((r) => segmentsOf(r.name));
-  // The audio is padded to the planned length; a video that ended sooner ends it too.
-  let audioSegments = (audio?.segments ?? audioSoFar ?? []).slice(0, lists[0]?.length ?? 0);
-  if (!complete) {
-    const extent = Math.min(
-      lists[0]?.length ?? 0,
-      plan.audio ? audioSegments.length : Number.POSITIVE_INFINITY,
-    );
-    if (extent === 0) return 'not-ready';
-    lists = lists.map((l) => l.slice(0, extent));
-    audioSegments = audioSegments.slice(0, extent);
-  }
+  const lists = plan.renditions.map((r) => segmentsOf(r.name));
+  const audioSegments = present.flatMap((c) => c.audio?.segments ?? []);
   const videoSegments = lists[0] ?? [];
   const hasAudio = plan.audio !== null;
   // One target duration for every rendition, audio included (HLS authoring spec).
@@ -178,7 +154,7 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     hasAudio
       ? {
           uri: 'audio/index.m3u8',
-          audio: { codecs: audio?.codecs ?? 'mp4a.40.2', segments: audioSegments },
+          audio: { codecs: present[0]?.audio?.codecs ?? 'mp4a.40.2', segments: audioSegments },
         }
       : null,
   );

@@ -60,8 +60,6 @@ describe('least privilege', () => {
         'output/videos/*/poster.jpg',
         'output/videos/*/poster.webp',
         'output/videos/*/storyboard/*.jpg',
-        'uploads/state/*/audio-progress.json',
-        'uploads/state/*/audio.json',
         'uploads/state/*/chunks/*',
         'uploads/state/*/failed.json',
       ],

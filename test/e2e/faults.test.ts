@@ -247,7 +247,6 @@ describe('faults', () => {
     for (const body of [
       { type: 'video-chunk', videoId: id, chunk: 0 },
       { type: 'video-chunk', videoId: id, chunk: 1 },
-      { type: 'audio', videoId: id },
     ]) {
       await sqs.send(new SendMessageCommand({ QueueUrl: jobs, MessageBody: JSON.stringify(body) }));
     }

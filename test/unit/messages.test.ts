@@ -10,10 +10,8 @@ describe('jobSchema', () => {
     expect(jobSchema.parse(job)).toEqual(job);
   });
 
-  it('parses an audio job', () => {
-    const job = { type: 'audio', videoId: ID };
-
-    expect(jobSchema.parse(job)).toEqual(job);
+  it('refuses the whole-source audio job that chunk jobs replaced', () => {
+    expect(jobSchema.safeParse({ type: 'audio', videoId: ID }).success).toBe(false);
   });
 
   it('parses chunk 0', () => {
@@ -21,9 +19,9 @@ describe('jobSchema', () => {
   });
 
   it('drops fields it does not know', () => {
-    const parsed = jobSchema.parse({ type: 'audio', videoId: ID, bucket: 'elsewhere' });
+    const parsed = jobSchema.parse({ type: 'video-chunk', videoId: ID, chunk: 2, bucket: 'x' });
 
-    expect(parsed).toEqual({ type: 'audio', videoId: ID });
+    expect(parsed).toEqual({ type: 'video-chunk', videoId: ID, chunk: 2 });
   });
 
   it.each([
@@ -31,7 +29,7 @@ describe('jobSchema', () => {
     ['upper case', 'K3X9Q2M7P4Z8R1T6W5Y0'],
     ['too short', 'abc'],
   ])('rejects a video id that is %s', (_label, videoId) => {
-    expect(jobSchema.safeParse({ type: 'audio', videoId }).success).toBe(false);
+    expect(jobSchema.safeParse({ type: 'video-chunk', videoId, chunk: 1 }).success).toBe(false);
   });
 
   it('rejects a negative chunk', () => {
@@ -81,7 +79,6 @@ describe('publishSchema', () => {
 describe('deadLetterSchema', () => {
   it.each([
     { type: 'video-chunk', videoId: ID, chunk: 2 },
-    { type: 'audio', videoId: ID },
     { type: 'publish', videoId: ID },
   ])('parses a dead $type message', (message) => {
     expect(deadLetterSchema.parse(message)).toEqual(message);

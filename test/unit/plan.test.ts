@@ -478,16 +478,12 @@ describe('chunk boundaries from the source keyframes', () => {
 });
 
 describe('jobsOf', () => {
-  it('fans a plan out to the audio job, then one job per chunk', () => {
+  it('fans a plan out to one job per chunk, in order: each brings its picture and its sound', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
 
-    const jobs = jobsOf(plan);
-
-    // Audio first: it is short work, and the opening plays only once it is done.
-    expect(jobs).toEqual([
-      { type: 'audio', videoId: VIDEO_ID },
-      ...[0, 1, 2, 3, 4].map((chunk) => ({ type: 'video-chunk', videoId: VIDEO_ID, chunk })),
-    ]);
+    expect(jobsOf(plan)).toEqual(
+      [0, 1, 2, 3, 4].map((chunk) => ({ type: 'video-chunk', videoId: VIDEO_ID, chunk })),
+    );
   });
 
   it('fans a silent plan out to chunk jobs only', () => {
@@ -501,10 +497,10 @@ describe('jobsOf', () => {
 });
 
 describe('jobCount', () => {
-  it('counts chunks plus one audio job when there is audio', () => {
+  it('counts the chunks, with or without audio', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
 
-    expect(jobCount(plan)).toBe(6);
+    expect(jobCount(plan)).toBe(5);
   });
 
   it('counts only the chunks when there is no audio', () => {
@@ -523,9 +519,5 @@ describe('jobCount', () => {
 describe('describeJob', () => {
   it('names a chunk job by its index', () => {
     expect(describeJob({ type: 'video-chunk', videoId: VIDEO_ID, chunk: 7 })).toBe('chunk 7');
-  });
-
-  it('names the audio job', () => {
-    expect(describeJob({ type: 'audio', videoId: VIDEO_ID })).toBe('audio');
   });
 });

@@ -8,7 +8,7 @@ import { MemoryStore } from '../support/memory-store.js';
 
 const ID = 'abcdefghij0123456789';
 const OTHER = 'zzzzzzzzzz0123456789';
-// 60 s at 6 s segments, 1 segment per chunk: 10 chunks, plus the audio job.
+// 60 s at 6 s segments, 1 segment per chunk: 10 chunks, each with its stretch of audio.
 const plan = makePlan(ID, sourceInfo({ width: 640, height: 360 }, { duration: 60 }), {
   segmentSeconds: 6,
   chunkSegments: 1,
@@ -17,51 +17,32 @@ const plan = makePlan(ID, sourceInfo({ width: 640, height: 360 }, { duration: 60
 
 describe('progressOf', () => {
   it('counts the jobs with a record, and knows which are missing', () => {
-    const p = progressOf(plan, [keys.chunk(ID, 0), keys.chunk(ID, 1), keys.chunk(ID, 3)], false);
+    const p = progressOf(plan, [keys.chunk(ID, 0), keys.chunk(ID, 1), keys.chunk(ID, 3)]);
     expect(plan.chunks).toHaveLength(10);
-    expect(p).toMatchObject({ chunksDone: [0, 1, 3], audioDone: false, done: 3, total: 11 });
+    expect(p).toMatchObject({ chunksDone: [0, 1, 3], done: 3, total: 10 });
     expect(p.leadingChunks).toBe(2);
-    expect(p.missing.map((j) => (j.type === 'audio' ? 'audio' : j.chunk))).toEqual([
-      'audio',
-      2,
-      4,
-      5,
-      6,
-      7,
-      8,
-      9,
-    ]);
+    expect(p.missing.map((j) => j.chunk)).toEqual([2, 4, 5, 6, 7, 8, 9]);
   });
 
   it('ignores keys that are not this video’s chunk records, and duplicates', () => {
-    const p = progressOf(
-      plan,
-      [
-        keys.chunk(ID, 0),
-        keys.chunk(ID, 0),
-        keys.chunk(OTHER, 1),
-        `${keys.chunksPrefix(ID)}00001.json.tmp`,
-        keys.chunk(ID, 99), // not in the plan
-      ],
-      true,
-    );
-    expect(p).toMatchObject({ chunksDone: [0], done: 2, leadingChunks: 1, audioDone: true });
+    const p = progressOf(plan, [
+      keys.chunk(ID, 0),
+      keys.chunk(ID, 0),
+      keys.chunk(OTHER, 1),
+      `${keys.chunksPrefix(ID)}00001.json.tmp`,
+      keys.chunk(ID, 99), // not in the plan
+    ]);
+    expect(p).toMatchObject({ chunksDone: [0], done: 1, leadingChunks: 1 });
   });
 
-  it('is complete when every chunk and the audio are done', () => {
+  it('is complete when every chunk is done', () => {
     const all = plan.chunks.map((c) => keys.chunk(ID, c.index));
-    expect(progressOf(plan, all, true)).toMatchObject({ done: 11, missing: [], leadingChunks: 10 });
-    expect(progressOf(plan, all, false).missing).toEqual([{ type: 'audio', videoId: ID }]);
-  });
-
-  it('counts a plan without audio as having its audio done', () => {
-    const silent = { ...plan, audio: null };
-    expect(progressOf(silent, [], false)).toMatchObject({ audioDone: true, total: 10, done: 0 });
+    expect(progressOf(plan, all)).toMatchObject({ done: 10, missing: [], leadingChunks: 10 });
   });
 });
 
 describe('readProgress', () => {
-  it('reads the records with one listing and one HEAD', async () => {
+  it('reads the records with one listing', async () => {
     const store = new MemoryStore();
     const calls: string[] = [];
     const counting = new Proxy(store, {
@@ -75,9 +56,8 @@ describe('readProgress', () => {
       },
     });
     for (const i of [0, 1, 2]) await store.putJson('up', keys.chunk(ID, i), {});
-    await store.putJson('up', keys.audio(ID), {});
     const p = await readProgress({ store: counting, config: testConfig() }, plan);
-    expect(p).toMatchObject({ chunksDone: [0, 1, 2], audioDone: true, done: 4, leadingChunks: 3 });
-    expect(calls.sort()).toEqual(['head', 'list']);
+    expect(p).toMatchObject({ chunksDone: [0, 1, 2], done: 3, leadingChunks: 3 });
+    expect(calls).toEqual(['list']);
   });
 });

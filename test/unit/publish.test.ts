@@ -54,24 +54,23 @@ function chunkRecord(index: number): ChunkRecord {
     renditions: Object.fromEntries(
       plan.renditions.map((r) => [r.name, { segments, codecs: 'avc1.64001e' }]),
     ),
+    // Its stretch of the sound, in segments named like the video's.
+    audio: { segments: segments.map((s) => ({ ...s, keyframes: undefined })), codecs: 'mp4a.40.2' },
   };
 }
 
 describe('publishVideo', () => {
-  it('waits while no audio lies under the first chunk yet', async () => {
+  it('waits for the first chunk', async () => {
     const { store, deps } = setup();
-    await store.putJson('up', keys.chunk(ID, 0), chunkRecord(0));
+    await store.putJson('up', keys.chunk(ID, 1), chunkRecord(1));
 
     expect(await publishVideo(deps, ID)).toBe('not-ready');
     expect(store.text('out', keys.master(ID))).toBeUndefined();
   });
 
-  it('publishes the opening as a growing EVENT playlist as far as audio and video both go', async () => {
+  it('publishes the opening, picture and sound, as a growing EVENT playlist', async () => {
     const { store, deps } = setup();
     await store.putJson('up', keys.chunk(ID, 0), chunkRecord(0));
-    await store.putJson('up', keys.chunk(ID, 1), chunkRecord(1));
-    // The whole-source audio job has uploaded one segment so far.
-    await store.putJson('up', keys.audioProgress(ID), { segments: [seg(0)] });
 
     expect(await publishVideo(deps, ID)).toBe('playable');
 
@@ -91,10 +90,6 @@ describe('publishVideo', () => {
     const { store, deps } = setup();
     await store.putJson('up', keys.chunk(ID, 0), chunkRecord(0));
     await store.putJson('up', keys.chunk(ID, 2), chunkRecord(2));
-    await store.putJson('up', keys.audio(ID), {
-      segments: Array.from({ length: 10 }, (_, i) => seg(i)),
-      codecs: 'mp4a.40.2',
-    });
 
     expect(await publishVideo(deps, ID)).toBe('playable');
     expect(store.text('out', keys.mediaPlaylist(ID, '360p'))?.match(/seg_\d+\.ts/g)).toEqual([
@@ -114,17 +109,14 @@ describe('publishVideo', () => {
       ...short,
       frames: 60,
       renditions: { '360p': { segments: [{ ...first, duration: 2 }], codecs: 'avc1.64001e' } },
-    });
-    await store.putJson('up', keys.audio(ID), {
-      segments: Array.from({ length: 10 }, (_, i) => seg(i)),
-      codecs: 'mp4a.40.2',
+      audio: { segments: [{ ...first, duration: 2 }], codecs: 'mp4a.40.2' },
     });
 
     expect(await publishVideo(deps, ID)).toBe('published');
     const video = store.text('out', keys.mediaPlaylist(ID, '360p')) ?? '';
     const audio = store.text('out', keys.mediaPlaylist(ID, 'audio')) ?? '';
     expect(video.match(/seg_\d+\.ts/g)).toEqual(['seg_00000.ts', 'seg_00001.ts']);
-    // The audio (padded to the planned length) ends with the video.
+    // The chunk's audio ended with its video.
     expect(audio.match(/seg_\d+\.ts/g)).toHaveLength(2);
     expect((await store.getJson<{ duration: number }>('up', keys.ready(ID)))?.duration).toBe(8);
   });
@@ -133,10 +125,6 @@ describe('publishVideo', () => {
     const { store, deps } = setup();
     for (const c of plan.chunks)
       await store.putJson('up', keys.chunk(ID, c.index), chunkRecord(c.index));
-    await store.putJson('up', keys.audio(ID), {
-      segments: Array.from({ length: 10 }, (_, i) => seg(i)),
-      codecs: 'mp4a.40.2',
-    });
 
     expect(await publishVideo(deps, ID)).toBe('published');
 

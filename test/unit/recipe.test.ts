@@ -1,15 +1,17 @@
 /** The encode recipe as data: what ffmpeg is told for each kind of source, without running it. */
 import { describe, expect, it } from 'vitest';
+import { audioCut, audioEnd } from '../../functions/core/audio.js';
 import type { MediaInfo } from '../../functions/core/media.js';
 import { makePlan } from '../../functions/core/plan.js';
 import {
-  audioCommand,
+  audioSegmentsCommand,
   BT709_TAGS,
+  chunkAudio,
+  chunkAudioCommand,
   chunkCommand,
   chunkFilterGraph,
   colourPlan,
 } from '../../functions/core/recipe.js';
-import { videoLengthIfNotPlanned } from '../../functions/transcode/transcode.js';
 import { sourceInfo } from '../support/media-info.js';
 
 function planOf(video: Parameters<typeof sourceInfo>[0] = {}, extra: Partial<MediaInfo> = {}) {
@@ -121,62 +123,62 @@ describe('chunkCommand', () => {
   });
 });
 
-describe('audioCommand', () => {
-  it('takes the main audio track onto the video timeline, padded or cut to its length', () => {
+describe('chunkAudio', () => {
+  it("takes the main audio track onto the video timeline, from the chunk's pre-roll to its post-roll", () => {
     const plan = planOf({ startTime: 43474.1094 });
-    const options = audioCommand(plan, args).outputs[0]?.options.join(' ') ?? '';
+    const second = plan.chunks[1];
+    if (!second) throw new Error('one chunk only');
+    const audio = chunkAudio(plan, 1);
+    const options = audio.options.join(' ');
 
     expect(options).toContain('-map 0:1');
-    // Sound before the first picture is cut, a late start filled with silence.
-    expect(options).toContain('asetpts=PTS-43474.109400/TB,aresample=48000:async=1:first_pts=0');
-    expect(options).toContain(`apad=whole_len=${20 * 48_000},atrim=end_sample=${20 * 48_000}`);
-    expect(options).toContain('-ac 2 -ar 48000');
-  });
-
-  it('logs the video packets of a non-MP4 upload, whose container may overstate its length', () => {
-    const mkv = planOf({}, { formatName: 'matroska,webm' });
-
-    const command = audioCommand(mkv, args);
-
-    expect(command.videoPackets).toBe('/tmp/w/video-packets.txt');
-    expect(command.outputs[1]?.options).toEqual(['-map', '0:2', '-c:v', 'copy', '-f', 'framecrc']);
-    // MP4's index already says how much video the file holds.
-    expect(audioCommand(planOf(), args).videoPackets).toBeUndefined();
-  });
-
-  it('writes a clip under two seconds as a transport stream that probes as one', () => {
-    const tiny = planOf({}, { duration: 0.1 });
-
-    // The muxer's usual 1.4 s timestamp delay, which no mux delay drops, goes in the offset.
-    expect(audioCommand(tiny, args).outputs[0]?.options.join(' ')).toContain(
-      '-output_ts_offset 2.400000 -muxdelay 0 -hls_ts_options pat_period=0:sdt_period=0',
+    // On the 1024-sample grid, 0.15 s after the chunk's first frame (6.15 s → 295936), and
+    // encoded from two AAC frames before that.
+    expect(audioCut(plan, second.startFrame)).toBe(295_936);
+    expect(audio.from).toBe(295_936 - 2048);
+    expect(audio.to).toBe(audioCut(plan, second.startFrame + (second.frames ?? 0)) + 2048);
+    // Sound before the first picture is cut; a late start or an early end filled with silence.
+    expect(options).toContain(
+      `asetpts=PTS-43474.109400/TB,aresample=48000,aresample=48000:async=1:first_pts=${audio.from},apad,atrim=end_pts=${audio.to}`,
     );
-    expect(audioCommand(planOf(), args).outputs[0]?.options).not.toContain('-muxdelay');
+    expect(options).toContain('-ac 2 -ar 48000 -f adts');
+    // The first chunk starts at the video's first frame, with the encoder's priming.
+    expect(chunkAudio(plan, 0).from).toBe(0);
   });
 
-  it('cuts the audio where the video really ends, when told', () => {
-    const mkv = planOf({}, { formatName: 'matroska,webm' });
+  it("pads the last chunk's audio well past the planned end, or to the end it is given", () => {
+    const plan = planOf();
+    const last = plan.chunks.length - 1;
+    expect(chunkAudio(plan, last).to).toBeGreaterThan(
+      audioEnd(plan, plan.estimatedFrames) + 10 * 48_000,
+    );
+    expect(chunkAudio(plan, last, 1_000_448).to).toBe(1_000_448 + 2048);
+  });
 
-    const command = audioCommand(mkv, { ...args, until: 7.2 });
-
-    expect(command.outputs[0]?.options.join(' ')).toContain(`atrim=end_sample=${7.2 * 48_000}`);
-    // Apart from the first pass's segments, which may be published and cached already.
-    expect(command.outputs[0]?.options.at(-1)).toBe('/tmp/w/audio/end_%05d.ts');
-    expect(command.videoPackets).toBeUndefined();
+  it('is an output of every chunk command, and the only output of the second pass', () => {
+    expect(chunkCommand(planOf(), 1, args).outputs.at(-1)?.path).toBe('/tmp/w/audio-00001.aac');
+    const silent = planOf({}, { audio: undefined });
+    expect(chunkCommand(silent, 1, args).outputs.some((o) => o.path.endsWith('.aac'))).toBe(false);
+    const again = chunkAudioCommand(planOf(), 1, { ...args, endSample: 500_000 });
+    expect(again.outputs).toHaveLength(1);
+    expect(again.inputOptions).toEqual(chunkCommand(planOf(), 1, args).inputOptions);
   });
 });
 
-describe('videoLengthIfNotPlanned', () => {
-  const plan = planOf({ startTime: 1.5 }, { formatName: 'matroska,webm' });
-
-  it('says how long the video really is when the file ends a frame or more early or late', () => {
-    expect(videoLengthIfNotPlanned(plan, 1.5 + 7.2)).toBeCloseTo(7.2, 6);
-    expect(videoLengthIfNotPlanned(plan, 1.5 + 22)).toBeCloseTo(22, 6);
-  });
-
-  it('says nothing when the video ends where the plan expected, or nothing was logged', () => {
-    expect(videoLengthIfNotPlanned(plan, 1.5 + 20)).toBeUndefined();
-    expect(videoLengthIfNotPlanned(plan, 1.5 + 20 - 0.5 / 30)).toBeUndefined();
-    expect(videoLengthIfNotPlanned(plan, undefined)).toBeUndefined();
+describe('audioSegmentsCommand', () => {
+  it('wraps each segment at its place on the timeline; one under two seconds probes as TS', () => {
+    const command = audioSegmentsCommand(planOf(), [
+      { adts: '/w/a.aac', ts: '/w/a.ts', startSample: 288_768, samples: 288_768 },
+      { adts: '/w/b.aac', ts: '/w/b.ts', startSample: 577_536, samples: 48_128 },
+    ]);
+    expect(command.input).toBe('/w/a.aac');
+    expect(command.moreInputs?.map((i) => i.input)).toEqual(['/w/b.aac']);
+    expect(command.outputs[0]?.options.join(' ')).toBe(
+      '-map 0:a -c:a copy -output_ts_offset 7.016000 -f mpegts',
+    );
+    // The muxer's usual 1.4 s timestamp delay, which no mux delay drops, goes in the offset.
+    expect(command.outputs[1]?.options.join(' ')).toBe(
+      '-map 1:a -c:a copy -output_ts_offset 14.432000 -muxdelay 0 -pat_period 0 -sdt_period 0 -f mpegts',
+    );
   });
 });

@@ -49,7 +49,6 @@ function setup() {
     await store.putJson('up', keys.enqueued(id), {});
     if (state === 'all-done' || state === 'ready') {
       for (const c of plan.chunks) await store.putJson('up', keys.chunk(id, c.index), {});
-      await store.putJson('up', keys.audio(id), {});
     }
     if (state === 'ready') await store.putJson('up', keys.ready(id), { renditions: [] });
     return id;
