@@ -36,8 +36,7 @@ export const ASSUMPTIONS = {
   coldStartSeconds: 1.5,
   /** Warm invocations add nothing beyond the measured per-job overhead. */
   warmStartSeconds: 0,
-  /** Memory of the non-transcode functions (lib/ingest.ts, lib/publish.ts). */
-  ingestMemoryMb: 1024,
+  /** Memory of publish (lib/publish.ts); ingest is sized like the transcode workers. */
   publishMemoryMb: 512,
   /** Default transcode memory (lib/video-pipeline.ts transcodeMemoryMb). */
   transcodeMemoryMb: 3008,
@@ -157,7 +156,7 @@ export function predict(m: Measured, s: Scenario): Prediction {
     videoJobs.reduce((a, b) => a + b, 0) + workers * ASSUMPTIONS.coldStartSeconds;
   const gbSeconds =
     (transcodeSeconds * memoryMb) / 1024 +
-    (m.probePlanSeconds * ASSUMPTIONS.ingestMemoryMb) / 1024 +
+    (m.probePlanSeconds * memoryMb) / 1024 +
     (m.publishSeconds * ASSUMPTIONS.publishMemoryMb) / 1024;
   const requests = chunks + 2; // chunk jobs, ingest, publish
   return {

@@ -15,6 +15,10 @@ import { deadLetterQueue } from './work-queue.js';
 export interface IngestProps {
   /** Its `uploads/{id}/source` objects trigger ingest; the plan is written back to it. */
   readonly uploadsBucket: s3.Bucket;
+  /** Where the opening's segments and first playlists go. */
+  readonly outputBucket: s3.IBucket;
+  /** Ingest encodes the opening: sized like a transcode worker (Lambda's CPU follows memory). */
+  readonly memorySize: number;
   /** Receives one message per planned chunk job. */
   readonly jobsQueue: sqs.IQueue;
   readonly ffmpegLayer: lambda.ILayerVersion;
@@ -24,7 +28,8 @@ export interface IngestProps {
 
 /**
  * Ingest stage: when a source lands in the uploads bucket, probe it with ffprobe,
- * validate it, write the plan and enqueue the transcode jobs.
+ * validate it, write the plan, encode and publish the opening (its first two seconds), and
+ * enqueue the other transcode jobs.
  */
 export class Ingest extends Construct {
   public readonly handler: SpoolFunction;
@@ -43,8 +48,8 @@ export class Ingest extends Construct {
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'ingest',
       trigger: 's3',
-      description: 'Spool ingest: probes a new upload, plans its chunks, enqueues jobs',
-      memorySize: FUNCTIONS.ingest.memoryMb,
+      description: 'Spool ingest: probes an upload, plans it, plays its opening, enqueues jobs',
+      memorySize: props.memorySize,
       timeout: Duration.seconds(FUNCTIONS.ingest.timeoutSeconds),
       layers: [props.ffmpegLayer],
       environment: { FFMPEG_PATH, FFPROBE_PATH },
@@ -56,9 +61,22 @@ export class Ingest extends Construct {
       props.uploadsBucket,
       {
         read: [`${keys.records('*')}*`, keys.source('*')],
-        write: [keys.plan('*'), keys.enqueued('*'), keys.failed('*')],
+        write: [
+          keys.plan('*'),
+          keys.enqueued('*'),
+          keys.failed('*'),
+          // The opening: its chunk record, and what its first publish writes.
+          keys.chunk('*', 0),
+          keys.playable('*'),
+          keys.ready('*'),
+        ],
       },
-      'Ingest reads the source by byte range for ffprobe and writes the plan (or the failure).',
+      'Ingest reads the source by byte range, writes the plan (or the failure), and encodes and publishes the opening.',
+    );
+    this.handler.grantObjects(
+      props.outputBucket,
+      { write: [`${keys.output('*')}*`] },
+      "Ingest uploads the opening's segments and images and writes its first playlists.",
     );
     props.jobsQueue.grantSendMessages(this.handler);
     // Only the source object: state records written to the same bucket must not

@@ -139,6 +139,8 @@ export class VideoPipeline extends Construct {
     });
     this.ingest = new Ingest(this, 'Ingest', {
       uploadsBucket,
+      outputBucket,
+      memorySize: config.transcodeMemoryMb,
       jobsQueue: this.transcode.jobsQueue.queue,
       ffmpegLayer: this.ffmpegLayer,
       ...common,

@@ -275,7 +275,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     return lambdaContext(
       name,
       name === 'transcode' ? (simulated ? 21 : transcodeTimeout) : FUNCTIONS[name].timeoutSeconds,
-      name === 'transcode' ? settings.transcodeMemoryMb : FUNCTIONS[name].memoryMb,
+      name === 'transcode' || name === 'ingest'
+        ? settings.transcodeMemoryMb
+        : FUNCTIONS[name].memoryMb,
     );
   };
   apiHandler = (e) => upload.handler(e, ctx('upload'));

@@ -16,7 +16,7 @@ import {
   audioSegmentCuts,
 } from '../core/audio.js';
 import { MediaError, TimedOutError, TransientError } from '../core/errors.js';
-import { sheetCapacity } from '../core/images.js';
+import { posterChunk, sheetCapacity } from '../core/images.js';
 import { measuresFrameTiming, TIMING_PACKETS } from '../core/media.js';
 import type { ChunkSpec, Plan } from '../core/plan.js';
 import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
@@ -366,7 +366,7 @@ export class FfmpegTranscoder implements Transcoder {
         }
       : undefined;
     const poster =
-      spec.index === 0 && frames > 0
+      spec.index === posterChunk(plan) && frames > 0
         ? { jpeg: files.posterJpeg, webp: files.posterWebp }
         : undefined;
     const top = plan.renditions[0] ? renditions[plan.renditions[0].name] : undefined;

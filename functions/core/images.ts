@@ -57,6 +57,12 @@ export function imageSpec(
   };
 }
 
+/**
+ * The chunk that makes the poster: the first after the opening (whose two seconds are often a
+ * fade-in, and too few to choose from), or the opening when it is the whole video.
+ */
+export const posterChunk = (plan: Pick<Plan, 'chunks'>): number => (plan.chunks.length > 1 ? 1 : 0);
+
 /** Thumbnails a chunk's sheet has room for (the last chunk's length is an estimate). */
 export function sheetCapacity(plan: Plan, chunk: ChunkSpec): number {
   const { intervalFrames } = plan.images.storyboard;

@@ -33,7 +33,10 @@ export const TIMELINE_ORIGIN_SECONDS = 1;
 
 export interface ChunkSpec {
   index: number;
-  /** First output frame (slot on the output grid); a whole multiple of the segment length. */
+  /**
+   * First output frame (slot on the output grid): 0 for the opening; after it, the opening's
+   * end plus a whole multiple of the segment length.
+   */
   startFrame: number;
   /** Output frames to make; null for the last chunk, which runs to the end of the source. */
   frames: number | null;
@@ -152,13 +155,13 @@ function reduce(r: Rational): Rational {
 }
 
 /**
- * Segments in chunk `index`. The first chunks are short so the opening of the video is
- * encoded, and playable, first (the first chunks finish soonest whatever the parallelism);
- * after them every chunk has the configured length.
+ * Segments in chunk `index` (from 1; chunk 0 is the opening). The first chunks after the
+ * opening are short so the video is encoded, and playable, from its start (the first chunks
+ * finish soonest whatever the parallelism); after them every chunk has the configured length.
  */
 export const CHUNK_RAMP = [1, 1, 2] as const;
 export const chunkSegmentsAt = (index: number, chunkSegments: number): number =>
-  Math.min(chunkSegments, CHUNK_RAMP[index] ?? chunkSegments);
+  index === 0 ? 1 : Math.min(chunkSegments, CHUNK_RAMP[index - 1] ?? chunkSegments);
 
 /** The source time (seconds, the file's own clock) of output frame `frame`. */
 export const slotTime = (plan: Plan, frame: number): number =>
@@ -191,11 +194,12 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       ...(video.keyframeInterval !== undefined ? { keyframeInterval: video.keyframeInterval } : {}),
     });
   let startFrame = 0;
+  let firstSegment = 0;
   for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {
     const nominal = chunkSegmentsAt(index, options.chunkSegments);
     const keyframes = video.keyframes;
     const segments =
-      index === 0 || !keyframes
+      index <= 1 || !keyframes
         ? nominal
         : chunkSegmentsByKeyframes({
             nominal,
@@ -204,7 +208,8 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
             estimatedFrames,
             preRoll: (frame) => seekAt(frame).preRoll,
           });
-    const frames = segmentFrames * segments;
+    // The opening is one segment of one keyframe interval; every other segment is full length.
+    const frames = index === 0 ? gopFrames : segmentFrames * segments;
     const last = startFrame + frames >= estimatedFrames;
     chunks.push({
       index,
@@ -213,9 +218,10 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       seekSeconds: index === 0 ? 0 : seekAt(startFrame).seekSeconds,
       ...(last ? {} : readEnd(video.byteEnds, video.startOffset + (startFrame + frames) / fps)),
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + startFrame / fps),
-      firstSegment: startFrame / segmentFrames,
+      firstSegment,
     });
     startFrame += frames;
+    firstSegment += index === 0 ? 1 : segments;
   }
 
   const renditions = buildLadder(video, options.ladder);

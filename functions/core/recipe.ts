@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { AUDIO_POSTROLL_SAMPLES, AUDIO_PREROLL_SAMPLES, audioCut, audioEnd } from './audio.js';
-import { type ImageSpec, sheetCapacity } from './images.js';
+import { posterChunk, sheetCapacity } from './images.js';
 import { ALLOWED_DEMUXERS, type ColourTags } from './media.js';
 import { type ChunkSpec, type Plan, type SourceStreams, slotTime } from './plan.js';
 
@@ -152,12 +152,13 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
   const spec = plan.chunks[chunk];
   if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
   const { num, den } = plan.output.frameRate;
-  const { storyboard: sb, poster } = plan.images;
+  const { storyboard: sb } = plan.images;
   const top = plan.renditions[0];
   if (!top) throw new Error('the plan has no renditions');
   const colour = colourPlan(plan.source.video, plan.source.height);
   const branches = [...plan.renditions.map((_, i) => `[s${i}]`), '[sb]'];
-  if (chunk === 0) branches.push('[po]');
+  const poster = chunk === posterChunk(plan);
+  if (poster) branches.push('[po]');
   const coded = plan.source.video.coded;
   const pre = [
     // bwdif cannot take a change of picture size (a broadcast's SD ad break in an HD
@@ -189,7 +190,7 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
     ...scales,
     `[sb]select='not(mod(n,${sb.intervalFrames}))',scale=${sb.width}:${sb.height}:${toBt709},setsar=1,tile=${sb.columns}x${rows}[sbo]`,
   ];
-  if (chunk === 0) graph.push(posterBranch(plan, poster, toBt709));
+  if (poster) graph.push(posterBranch(plan, chunk, toBt709));
   return graph.join(';');
 }
 
@@ -199,9 +200,10 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
  * fifteen, already scaled to the poster's size (a dozen 720p frames, not 300 of 1080p: tens
  * of MB instead of a gigabyte).
  */
-function posterBranch(plan: Plan, poster: ImageSpec['poster'], toBt709: string): string {
+function posterBranch(plan: Plan, chunk: number, toBt709: string): string {
+  const { poster } = plan.images;
   const { num, den } = plan.output.frameRate;
-  const opening = Math.min(plan.chunks[0]?.frames ?? 300, Math.round((10 * num) / den));
+  const opening = Math.min(plan.chunks[chunk]?.frames ?? 300, Math.round((10 * num) / den));
   // thumbnail needs at least two frames to choose between (a 1 fps source has few).
   const candidates = Math.max(2, Math.ceil(opening / POSTER_STRIDE));
   return (
@@ -340,7 +342,7 @@ export function chunkCommand(
     path: join(args.workDir, files.sheet),
     options: ['-map', '[sbo]', '-frames:v', '1', '-q:v', '5'],
   });
-  if (spec.index === 0) {
+  if (spec.index === posterChunk(plan)) {
     outputs.push(
       { path: files.posterJpeg, options: ['-map', '[pj]', '-frames:v', '1', '-q:v', '3'] },
       {

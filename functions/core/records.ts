@@ -60,7 +60,7 @@ export interface ChunkOutput {
   renditions: Record<string, RenditionOutput & { dir: string }>;
   /** Local path of the sprite sheet, with the thumbnail count. */
   storyboard?: SpriteSheet & { path: string };
-  /** Chunk 0 only: local paths of the poster images. */
+  /** The poster chunk only (images.ts posterChunk): local paths of the poster images. */
   poster?: { jpeg: string; webp: string };
   /** Presentation time of the chunk's first frame in the transport stream, seconds. */
   firstFrameTime?: number;
@@ -74,7 +74,7 @@ export interface ChunkRecord {
   frames: number;
   renditions: Record<string, RenditionOutput>;
   storyboard?: SpriteSheet;
-  /** Chunk 0 only. */
+  /** The poster chunk only. */
   poster?: boolean;
   firstFrameTime?: number;
   /** The audio rendition's segments for the chunk's stretch (core/audio.ts). */

@@ -104,7 +104,10 @@ export const settingsSchema = z
      * a job that is still being retried.
      */
     stuckAfterMinutes: int(5, 24 * 60).default(90),
-    /** Memory of the transcode workers; Lambda gives about one vCPU per 1769 MB. */
+    /**
+     * Memory of the transcode workers, and of ingest (it encodes the opening); Lambda gives
+     * about one vCPU per 1769 MB.
+     */
     transcodeMemoryMb: int(128, 10240).default(3008),
     /** Timeout of one transcode job: Lambda's limit is 15 minutes. */
     transcodeTimeoutSeconds: int(60, 900).default(900),

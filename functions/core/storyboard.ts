@@ -19,10 +19,13 @@ export function writeStoryboardVtt(
   sheets.forEach((sheet, chunk) => {
     if (!sheet) return;
     const first = (startFrames[chunk] ?? 0) / fps;
+    // A chunk shorter than the interval (the opening) hands over at the next chunk's start.
+    const next = startFrames[chunk + 1];
+    const until = next === undefined ? duration : Math.min(duration, next / fps);
     for (let i = 0; i < sheet.count; i++) {
       const start = first + i * interval;
-      if (start >= duration) break;
-      const end = Math.min(start + interval, duration);
+      if (start >= until) break;
+      const end = Math.min(start + interval, until);
       const x = (i % spec.columns) * spec.width;
       const y = Math.floor(i / spec.columns) * spec.height;
       lines.push(

@@ -5,7 +5,8 @@
  */
 export const FUNCTIONS = {
   upload: { memoryMb: 512, timeoutSeconds: 10 },
-  ingest: { memoryMb: 1024, timeoutSeconds: 120 },
+  // Ingest's memory is the transcode workers' (settings.ts): it encodes the opening.
+  ingest: { timeoutSeconds: 120 },
   publish: { memoryMb: 512, timeoutSeconds: 60 },
   failures: { memoryMb: 256, timeoutSeconds: 30 },
   sweeper: { memoryMb: 512, timeoutSeconds: 300 },

@@ -1,7 +1,8 @@
 /**
  * Ingest: an uploaded source → probe (over a presigned GET; ffprobe reads byte ranges) →
- * validate → plan → enqueue every job. Idempotent: a duplicate S3 event finds the plan or
- * the enqueued marker and does no work twice.
+ * validate → plan → encode and publish the opening → enqueue every other job. Idempotent: a
+ * duplicate S3 event finds the plan, the opening's record or the enqueued marker and does
+ * no work twice.
  */
 import type { MediaDeps } from '../core/deps.js';
 import { MediaError } from '../core/errors.js';
@@ -12,13 +13,16 @@ import { makePlan, type Plan } from '../core/plan.js';
 import type { VideoRecord } from '../core/records.js';
 import { fromSource } from '../core/source.js';
 import { isFinished, markFailed } from '../core/video-state.js';
+import { publishVideo } from '../publish/publish.js';
+import { encodeChunk } from '../transcode/transcode.js';
 import { readMp4Keyframes } from './keyframes.js';
 
 export type IngestResult = 'planned' | 'already-planned' | 'ignored' | 'failed';
 
 export async function ingestUpload(
-  deps: Omit<MediaDeps, 'transcoder'>,
+  deps: MediaDeps,
   key: string,
+  signal?: AbortSignal,
 ): Promise<IngestResult> {
   const { store, config, logger } = deps;
   const bucket = config.UPLOADS_BUCKET;
@@ -94,8 +98,10 @@ export async function ingestUpload(
         renditions: plan.renditions.map((r) => r.name),
       });
     }
-    await deps.queue.sendAll(config.JOBS_QUEUE_URL, jobsOf(plan));
-    await store.putJson(bucket, keys.enqueued(id), { jobs: jobsOf(plan).length });
+    const opened = await playOpening(deps, plan, signal);
+    const jobs = jobsOf(plan).filter((j) => !opened || j.chunk !== 0);
+    await deps.queue.sendAll(config.JOBS_QUEUE_URL, jobs);
+    await store.putJson(bucket, keys.enqueued(id), { jobs: jobs.length });
     return 'planned';
   } catch (err) {
     if (err instanceof MediaError) {
@@ -103,5 +109,27 @@ export async function ingestUpload(
       return 'failed';
     }
     throw err;
+  }
+}
+
+/**
+ * The opening (chunk 0, one keyframe interval) is encoded here and published at once, so the
+ * video plays seconds after its upload: no queue hop, no second cold start. It runs before
+ * the other jobs are sent, so it has the worker's every core and no other publish can race
+ * this one. If it cannot be done here (a timeout, a storage error), it becomes a job like
+ * the others; media the opening cannot decode fails the video, as a job would.
+ */
+async function playOpening(deps: MediaDeps, plan: Plan, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await encodeChunk(deps, plan, 0, signal);
+    await publishVideo(deps, plan.videoId);
+    return true;
+  } catch (err) {
+    if (err instanceof MediaError) throw err;
+    deps.logger.warn('the opening is left to a transcode job', {
+      videoId: plan.videoId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return false;
   }
 }

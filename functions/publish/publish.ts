@@ -196,7 +196,7 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
       codecs: v.codecs,
       frameRate: v.frameRate,
     })),
-    poster: present[0]?.poster ? { jpeg: 'poster.jpg', webp: 'poster.webp' } : undefined,
+    poster: present.some((c) => c.poster) ? { jpeg: 'poster.jpg', webp: 'poster.webp' } : undefined,
     storyboard: storyboardSheets ? 'storyboard/storyboard.vtt' : undefined,
     captions: subtitles.length > 0 ? subtitles : undefined,
   };

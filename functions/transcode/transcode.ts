@@ -75,7 +75,7 @@ const strip = ({ segments, codecs }: RenditionOutput): RenditionOutput => ({ seg
  * ffmpeg is stopped and the job fails with a TimedOutError, to be retried.
  */
 export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): Promise<JobResult> {
-  const { store, config, logger } = deps;
+  const { store, config } = deps;
   const bucket = config.UPLOADS_BUCKET;
   const id = job.videoId;
   const finished = await isFinished(deps, id);
@@ -83,7 +83,26 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
   if (finished.failed || finished.ready) return 'skipped';
   const plan = await store.getJson<Plan>(bucket, keys.plan(id));
   if (!plan) throw new Error(`no plan for video ${id}`);
-  const recordKey = keys.chunk(id, job.chunk);
+  const result = await encodeChunk(deps, plan, job.chunk, signal);
+  await requestPublish(deps, plan, job);
+  return result;
+}
+
+/**
+ * Encode chunk `chunk` of `plan` (every rendition, its audio, its images), upload it and write
+ * its record, unless the record exists. Ingest runs the opening through here as well.
+ */
+export async function encodeChunk(
+  deps: MediaDeps,
+  plan: Plan,
+  chunk: number,
+  signal?: AbortSignal,
+): Promise<JobResult> {
+  const { store, config, logger } = deps;
+  const bucket = config.UPLOADS_BUCKET;
+  const id = plan.videoId;
+  const job: Job = { type: 'video-chunk', videoId: id, chunk };
+  const recordKey = keys.chunk(id, chunk);
 
   let result: JobResult = 'already-done';
   /** Seconds of media the job encoded, for the encode-speed metric. */
@@ -177,7 +196,6 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
       await rm(workDir, { recursive: true, force: true });
     }
   }
-  await requestPublish(deps, plan, job);
   return result;
 }
 

@@ -80,12 +80,16 @@ describe('least privilege', () => {
     });
   });
 
-  it('ingest writes only the plan, the enqueued mark and a failure', () => {
+  it('ingest writes the plan, the enqueued mark, a failure, and the opening and its publish', () => {
     expect(s3Access(pipeline.ingest.handler)).toMatchObject({
       's3:PutObject': [
+        'output/videos/*/*',
+        'uploads/state/*/chunks/00000.json',
         'uploads/state/*/enqueued.json',
         'uploads/state/*/failed.json',
         'uploads/state/*/plan.json',
+        'uploads/state/*/playable.json',
+        'uploads/state/*/ready.json',
       ],
     });
   });

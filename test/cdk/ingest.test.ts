@@ -20,10 +20,10 @@ describe('Ingest', () => {
     ]);
   });
 
-  it('probes with ffprobe from the layer, with 1024 MB for 2 minutes', () => {
+  it('probes and encodes the opening with the layer, sized like a transcode worker', () => {
     const props = propertiesOf(template, ingest.handler);
     expect(props).toMatchObject({
-      MemorySize: 1024,
+      MemorySize: 3008,
       Timeout: 120,
       Layers: [{ Ref: logicalId(spool.stack.pipeline.ffmpegLayer) }],
       Environment: {

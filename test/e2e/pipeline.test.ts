@@ -59,9 +59,9 @@ describe('a clip uploaded through the presigned URL', () => {
     const id = await api.upload(file, spec.kind?.startsWith('webm') ? 'video/webm' : 'video/mp4');
     const view = await api.waitFor(id);
     await expectPlayable(view, file, { framesCoded: true });
-    // Several chunk jobs whenever the source is longer than one chunk (one 6 s segment here).
+    // The 2 s opening, then a chunk job per 6 s segment (one segment per chunk here).
     expect(await countRecords(stack.s3Endpoint, 'spool-uploads', `state/${id}/chunks/`)).toBe(
-      Math.ceil(spec.seconds / 6.0001),
+      1 + Math.ceil((spec.seconds - 2) / 6.0001),
     );
   });
 
@@ -174,7 +174,7 @@ describe('captions uploaded with the video', () => {
     const srt = join(dir, 'en.srt');
     await writeFile(
       srt,
-      '1\r\n00:00:01,000 --> 00:00:03,000\r\nHello <b>there</b>\r\n\r\n2\r\n00:00:05,000 --> 00:00:07,500\r\nAcross the join\r\n',
+      '1\r\n00:00:01,000 --> 00:00:03,000\r\nHello <b>there</b>\r\n\r\n2\r\n00:00:05,000 --> 00:00:07,500\r\nLater on\r\n',
     );
     const id = await api.uploadWithCaptions(file, srt);
     const view = await api.waitFor(id);
@@ -186,13 +186,16 @@ describe('captions uploaded with the video', () => {
     expect(subs?.language).toBe('en');
     const listUrl = new URL(subs?.uri ?? '', view.playbackUrl).toString();
     const list = await fetchManifest(listUrl);
-    expect(list.manifest.segments?.map((s) => s.duration)).toEqual([6, 2]);
+    // The opening's 2 s segment, then the rest.
+    expect(list.manifest.segments?.map((s) => s.duration)).toEqual([2, 6]);
     const first = await (await fetch(new URL('sub_00000.vtt', listUrl))).text();
     // The first video frame's MPEG-TS time is LOCAL 0, so cue times are video times.
     expect(first).toMatch(/^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:\d+,LOCAL:00:00:00\.000\n/);
     expect(first).toContain('00:00:01.000 --> 00:00:03.000\nHello <b>there</b>');
     const second = await (await fetch(new URL('sub_00001.vtt', listUrl))).text();
-    expect(second).toContain('00:00:05.000 --> 00:00:07.500\nAcross the join');
+    // The first cue crosses the join at 2 s: it is in both segments.
+    expect(second).toContain('00:00:01.000 --> 00:00:03.000\nHello <b>there</b>');
+    expect(second).toContain('00:00:05.000 --> 00:00:07.500\nLater on');
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeJob, jobCount, jobsOf } from '../../functions/core/jobs.js';
 import type { MediaInfo, Rational } from '../../functions/core/media.js';
 import {
+  chunkSegmentsAt,
   makePlan,
   outputFrameRate,
   type PlanOptions,
@@ -109,41 +110,72 @@ describe('outputFrameRate', () => {
 });
 
 describe('makePlan', () => {
-  it('starts every chunk on a whole multiple of the segment length in frames', () => {
+  it('starts every chunk after the opening at its end plus a whole multiple of the segment length', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
 
-    for (const chunk of plan.chunks) {
-      expect(chunk.startFrame % plan.output.segmentFrames).toBe(0);
+    const { gopFrames, segmentFrames } = plan.output;
+    for (const chunk of plan.chunks.slice(1)) {
+      expect((chunk.startFrame - gopFrames) % segmentFrames).toBe(0);
     }
-    expect(plan.chunks.map((c) => c.startFrame)).toEqual([0, 180, 360, 720, 1620]);
+    expect(plan.chunks.map((c) => c.startFrame)).toEqual([0, 60, 240, 420, 780, 1680]);
   });
 
-  it('ramps up: one, one and two segments, then the configured chunk length', () => {
+  it('ramps up: the opening GOP, then one, one and two segments, then the configured chunk length', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
 
-    // The opening chunks are short so the start of the video is ready first.
-    expect(plan.chunks.map((c) => c.frames)).toEqual([180, 180, 360, 900, null]);
+    // The first chunks are short so the start of the video is ready first.
+    expect(plan.chunks.map((c) => c.frames)).toEqual([60, 180, 180, 360, 900, null]);
+    // The ramp is indexed from chunk 1: chunk 0 is the opening.
+    expect([1, 2, 3, 4].map((i) => chunkSegmentsAt(i, 5))).toEqual([1, 1, 2, 5]);
   });
 
   it('never makes a ramp chunk longer than the configured chunk length', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), { ...OPTIONS, chunkSegments: 1 });
 
-    expect(plan.chunks.slice(0, -1).every((c) => c.frames === 180)).toBe(true);
+    // The opening is one GOP whatever the chunk length; every later chunk one segment.
+    expect(plan.chunks[0]?.frames).toBe(60);
+    expect(plan.chunks.slice(1, -1).every((c) => c.frames === 180)).toBe(true);
   });
 
-  it('lets a single-chunk video run its only chunk to the end', () => {
-    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 5 }), OPTIONS);
+  it('lets a video no longer than the opening be one chunk, run to the end', () => {
+    // Exactly one GOP (60 frames): nothing is left for a chunk 1.
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 2 }), OPTIONS);
 
     expect(plan.chunks).toHaveLength(1);
-    expect(plan.chunks[0]?.frames).toBeNull();
+    expect(plan.chunks[0]).toMatchObject({ startFrame: 0, frames: null, firstSegment: 0 });
   });
 
-  it('cuts a 14 s 30 fps source into three one-segment chunks', () => {
+  it('ends the opening at one GOP in a short video too, the rest one chunk to the end', () => {
+    // 5 s is less than a segment after the opening: two chunks, not one.
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 5 }), OPTIONS);
+
+    expect(plan.chunks.map((c) => [c.startFrame, c.frames, c.firstSegment])).toEqual([
+      [0, 60, 0],
+      [60, null, 1],
+    ]);
+  });
+
+  it.each([
+    { label: '30', rate: { num: 30, den: 1 }, gop: 60, seconds: 2 },
+    { label: '25', rate: { num: 25, den: 1 }, gop: 50, seconds: 2 },
+    { label: '23.976', rate: { num: 24000, den: 1001 }, gop: 48, seconds: 2.002 },
+    { label: '60', rate: { num: 60, den: 1 }, gop: 120, seconds: 2 },
+  ])('makes chunk 0 the opening at $label fps: one GOP of $gop frames, one segment', (c) => {
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, frameRate: c.rate }), OPTIONS);
+
+    expect(plan.chunks[0]).toMatchObject({ startFrame: 0, frames: c.gop, firstSegment: 0 });
+    // Chunk 1 follows it on the grid, and its segments are numbered after the opening's one
+    // (not startFrame / segmentFrames, which is no longer whole).
+    expect(plan.chunks[1]).toMatchObject({ startFrame: c.gop, firstSegment: 1 });
+    expect(plan.chunks[1]?.offsetSeconds).toBeCloseTo(TIMELINE_ORIGIN_SECONDS + c.seconds, 6);
+  });
+
+  it('cuts a 14 s 30 fps source into the opening and two one-segment chunks', () => {
     const options = { ...OPTIONS, segmentSeconds: 6, chunkSegments: 1 };
 
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 14 }), options);
 
-    expect(plan.chunks).toHaveLength(3);
+    expect(plan.chunks.map((c) => c.frames)).toEqual([60, 180, null]);
     expect(plan.estimatedFrames).toBe(420);
   });
 
@@ -187,16 +219,17 @@ describe('makePlan', () => {
   it('seeks every later chunk of an indexed container a quarter frame before its first frame', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), OPTIONS);
 
-    // A quarter frame at 30 fps is 8.333 ms.
+    // A quarter frame at 30 fps is 8.333 ms; the chunks start at 2, 8, 14, 26 and 56 s.
     expect(plan.chunks.slice(1).map((c) => c.seekSeconds)).toEqual([
-      5.991667, 11.991667, 23.991667, 53.991667,
+      1.991667, 7.991667, 13.991667, 25.991667, 55.991667,
     ]);
   });
 
   it('adds the video start offset to a later chunk seek', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, startOffset: 0.5 }), OPTIONS);
 
-    expect(plan.chunks[1]?.seekSeconds).toBe(6.491667);
+    // Chunk 1 starts after the 2 s opening.
+    expect(plan.chunks[1]?.seekSeconds).toBe(2.491667);
   });
 
   it('starts the output timeline at a positive origin, so no chunk begins at a negative DTS', () => {
@@ -213,14 +246,16 @@ describe('makePlan', () => {
       OPTIONS,
     );
 
-    expect(plan.chunks[1]?.seekSeconds).toBe(4.4);
+    // Chunk 2 starts at 8 s (the opening, one segment): 8.4 s in the file.
+    expect(plan.chunks[2]?.seekSeconds).toBe(6.4);
   });
 
   it("seeks a chunk of an MPEG-TS back by its source's longest GOP, plus half a second", () => {
     const info = mediaInfo({ duration: 75, formatName: 'mpegts' });
     const longGop = { ...info, video: info.video && { ...info.video, keyframeInterval: 8 } };
 
-    expect(makePlan(VIDEO_ID, longGop, OPTIONS).chunks[2]?.seekSeconds).toBe(12 - 8.5);
+    // Chunk 3 starts at 14 s: far enough in that the seek is not clamped at the file's start.
+    expect(makePlan(VIDEO_ID, longGop, OPTIONS).chunks[3]?.seekSeconds).toBe(14 - 8.5);
   });
 
   it('places each chunk at the origin plus its first frame time: the video starts the timeline', () => {
@@ -229,10 +264,11 @@ describe('makePlan', () => {
     const origin = plan.output.timelineOrigin;
     expect(plan.chunks.map((c) => c.offsetSeconds)).toEqual([
       origin,
-      origin + 6,
-      origin + 12,
-      origin + 24,
-      origin + 54,
+      origin + 2,
+      origin + 8,
+      origin + 14,
+      origin + 26,
+      origin + 56,
     ]);
   });
 
@@ -246,7 +282,7 @@ describe('makePlan', () => {
 
     expect(plan.source.video.start).toBe(1.7);
     expect(plan.chunks.map((c) => slotTime(plan, c.startFrame))).toEqual([
-      1.7, 7.7, 13.7, 25.7, 55.7,
+      1.7, 3.7, 9.7, 15.7, 27.7, 57.7,
     ]);
   });
 
@@ -270,9 +306,9 @@ describe('makePlan', () => {
 
     const plan = makePlan(VIDEO_ID, info, OPTIONS);
 
-    // Frame 720 at 30000/1001 fps is 720 × 1001 / 30000 = 24.024 s after the first.
-    expect(plan.chunks[3]?.startFrame).toBe(720);
-    expect(plan.chunks[3]?.offsetSeconds).toBeCloseTo(plan.output.timelineOrigin + 24.024, 6);
+    // Frame 420 at 30000/1001 fps is 420 × 1001 / 30000 = 14.014 s after the first.
+    expect(plan.chunks[3]?.startFrame).toBe(420);
+    expect(plan.chunks[3]?.offsetSeconds).toBeCloseTo(plan.output.timelineOrigin + 14.014, 6);
   });
 
   it('numbers each chunk first segment by the segments before it', () => {
@@ -280,7 +316,8 @@ describe('makePlan', () => {
 
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 40 }), options);
 
-    expect(plan.chunks.map((c) => c.firstSegment)).toEqual([0, 1, 2, 4, 6]);
+    // The opening is segment 0; then 1, 1, 2 and 2 segments.
+    expect(plan.chunks.map((c) => c.firstSegment)).toEqual([0, 1, 2, 3, 5, 7]);
   });
 
   it('halves a 120 fps source to 60 fps', () => {
@@ -397,20 +434,25 @@ describe('chunk boundaries from the source keyframes', () => {
   it('moves a boundary by a segment where that saves decoding: 30 s of 8.33 s GOPs', () => {
     const keyframes = gop250(30);
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), OPTIONS);
-    // Nominal 6+6+12+6 s would decode 6 + 3.67 + 7.33 s before the chunks' first frames.
+    // Nominal 2+6+6+12+4 s would decode 2 + 8 + 5.67 + 1 s before the chunks' first frames;
+    // chunk 2 made two segments long moves the next start to 20 s, 3.33 s past a keyframe.
+    // Chunks 1 and 2 start where the opening and the ramp put them, whatever the keyframes.
     expect(plan.chunks.map((c) => [c.startFrame, c.frames])).toEqual([
-      [0, 180],
-      [180, 360],
-      [540, null],
+      [0, 60],
+      [60, 180],
+      [240, 360],
+      [600, null],
     ]);
-    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(6 + 1.333333, 4);
+    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2 + 8 + 3.333333, 4);
     const nominal = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
-    expect(totalPreRoll(nominal, keyframes)).toBeCloseTo(17, 4);
+    expect(totalPreRoll(nominal, keyframes)).toBeCloseTo(2 + 8 + 5.666667 + 1, 4);
   });
 
-  it('keeps the first chunk one segment long, so the opening still plays first', () => {
+  it('keeps the opening one GOP and chunk 1 one segment, so the start still plays first', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 600, keyframes: gop250(600) }), OPTIONS);
-    expect(plan.chunks[0]?.frames).toBe(180);
+    // Chunk 1 made two segments long would save its successor 2.33 s of decoding: not done.
+    expect(plan.chunks[0]?.frames).toBe(60);
+    expect(plan.chunks[1]?.frames).toBe(180);
   });
 
   it('stays within a segment (or a fifth) of the nominal length, whole segments, no gaps', () => {
@@ -429,11 +471,16 @@ describe('chunk boundaries from the source keyframes', () => {
       let next = 0;
       for (const c of plan.chunks) {
         expect(c.startFrame).toBe(next);
-        expect(c.startFrame % 180).toBe(0);
-        const segments = (c.frames ?? 180 * 5) / 180;
-        const expected = Math.min(5, [1, 1, 2][c.index] ?? 5);
-        if (c.frames !== null) expect(Math.abs(segments - expected)).toBeLessThanOrEqual(1);
         next = c.startFrame + (c.frames ?? 0);
+        // The opening is one GOP, whatever the keyframes; the segments start after it.
+        if (c.index === 0) {
+          expect(c.frames).toBe(60);
+          continue;
+        }
+        expect((c.startFrame - 60) % 180).toBe(0);
+        const segments = (c.frames ?? 180 * 5) / 180;
+        const expected = Math.min(5, [1, 1, 2][c.index - 1] ?? 5);
+        if (c.frames !== null) expect(Math.abs(segments - expected)).toBeLessThanOrEqual(1);
       }
       expect(plan.chunks.at(-1)?.frames).toBeNull();
       expect(totalPreRoll(plan, keyframes)).toBeLessThanOrEqual(totalPreRoll(nominal, keyframes));
@@ -468,12 +515,13 @@ describe('chunk boundaries from the source keyframes', () => {
       mediaInfo({ duration: 30, frameRate: { num: 120, den: 1 }, keyframes: [0, 6, 12, 18, 24] }),
       OPTIONS,
     );
-    expect(plan.chunks[1]?.seekSeconds).toBeCloseTo(6 + 3 / 23 + 0.25 / 60, 6);
+    // Chunk 2 starts at 8 s (the opening, one segment): the keyframe at 6 s.
+    expect(plan.chunks[2]?.seekSeconds).toBeCloseTo(6 + 3 / 23 + 0.25 / 60, 6);
   });
 
   it('is the nominal plan when the keyframes are not known', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
-    expect(plan.chunks.map((c) => c.frames)).toEqual([180, 180, 360, null]);
+    expect(plan.chunks.map((c) => c.frames)).toEqual([60, 180, 180, 360, null]);
   });
 });
 
@@ -481,8 +529,9 @@ describe('jobsOf', () => {
   it('fans a plan out to one job per chunk, in order: each brings its picture and its sound', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
 
+    // The opening's job too: ingest sends it when it could not encode the opening itself.
     expect(jobsOf(plan)).toEqual(
-      [0, 1, 2, 3, 4].map((chunk) => ({ type: 'video-chunk', videoId: VIDEO_ID, chunk })),
+      [0, 1, 2, 3, 4, 5].map((chunk) => ({ type: 'video-chunk', videoId: VIDEO_ID, chunk })),
     );
   });
 
@@ -492,7 +541,7 @@ describe('jobsOf', () => {
     const jobs = jobsOf(plan);
 
     expect(jobs.every((j) => j.type === 'video-chunk')).toBe(true);
-    expect(jobs).toHaveLength(5);
+    expect(jobs).toHaveLength(6);
   });
 });
 
@@ -500,13 +549,13 @@ describe('jobCount', () => {
   it('counts the chunks, with or without audio', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: true }), OPTIONS);
 
-    expect(jobCount(plan)).toBe(5);
+    expect(jobCount(plan)).toBe(6);
   });
 
   it('counts only the chunks when there is no audio', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75, hasAudio: false }), OPTIONS);
 
-    expect(jobCount(plan)).toBe(5);
+    expect(jobCount(plan)).toBe(6);
   });
 
   it('agrees with the number of jobs fanned out', () => {

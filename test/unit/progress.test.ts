@@ -8,7 +8,7 @@ import { MemoryStore } from '../support/memory-store.js';
 
 const ID = 'abcdefghij0123456789';
 const OTHER = 'zzzzzzzzzz0123456789';
-// 60 s at 6 s segments, 1 segment per chunk: 10 chunks, each with its stretch of audio.
+// 60 s: the 2 s opening, then 6 s segments, one per chunk: 11 chunks, each with its audio.
 const plan = makePlan(ID, sourceInfo({ width: 640, height: 360 }, { duration: 60 }), {
   segmentSeconds: 6,
   chunkSegments: 1,
@@ -18,10 +18,10 @@ const plan = makePlan(ID, sourceInfo({ width: 640, height: 360 }, { duration: 60
 describe('progressOf', () => {
   it('counts the jobs with a record, and knows which are missing', () => {
     const p = progressOf(plan, [keys.chunk(ID, 0), keys.chunk(ID, 1), keys.chunk(ID, 3)]);
-    expect(plan.chunks).toHaveLength(10);
-    expect(p).toMatchObject({ chunksDone: [0, 1, 3], done: 3, total: 10 });
+    expect(plan.chunks).toHaveLength(11);
+    expect(p).toMatchObject({ chunksDone: [0, 1, 3], done: 3, total: 11 });
     expect(p.leadingChunks).toBe(2);
-    expect(p.missing.map((j) => j.chunk)).toEqual([2, 4, 5, 6, 7, 8, 9]);
+    expect(p.missing.map((j) => j.chunk)).toEqual([2, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it('ignores keys that are not this video’s chunk records, and duplicates', () => {
@@ -37,7 +37,7 @@ describe('progressOf', () => {
 
   it('is complete when every chunk is done', () => {
     const all = plan.chunks.map((c) => keys.chunk(ID, c.index));
-    expect(progressOf(plan, all)).toMatchObject({ done: 10, missing: [], leadingChunks: 10 });
+    expect(progressOf(plan, all)).toMatchObject({ done: 11, missing: [], leadingChunks: 11 });
   });
 });
 

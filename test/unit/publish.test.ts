@@ -131,7 +131,7 @@ describe('publishVideo', () => {
     const video = store.text('out', keys.mediaPlaylist(ID, '360p')) ?? '';
     expect(video).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
     expect(video).toContain('#EXT-X-ENDLIST');
-    expect(video.match(/seg_\d+\.ts/g)).toHaveLength(10);
+    expect(video.match(/seg_\d+\.ts/g)).toHaveLength(11); // the opening, then 58 s in 6 s segments
     expect(store.text('out', keys.master(ID))).toContain('#EXT-X-I-FRAME-STREAM-INF');
     expect(await store.head('up', keys.ready(ID))).toBeDefined();
     expect(await publishVideo(deps, ID)).toBe('already-published');

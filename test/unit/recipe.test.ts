@@ -42,14 +42,18 @@ describe('chunkFilterGraph', () => {
     const plan = planOf({ startTime: 1.72, startOffset: 0.3 });
 
     expect(chunkFilterGraph(plan, 0)).toContain('fps=fps=30/1:start_time=1.720000');
-    expect(chunkFilterGraph(plan, 1)).toContain('fps=fps=30/1:start_time=7.720000');
+    // Chunk 1 starts after the 2 s opening.
+    expect(chunkFilterGraph(plan, 1)).toContain('fps=fps=30/1:start_time=3.720000');
+    expect(chunkFilterGraph(plan, 2)).toContain('fps=fps=30/1:start_time=9.720000');
   });
 
   it('makes exactly the planned frames of a chunk, and runs the last one to the end', () => {
     const plan = planOf();
     const last = plan.chunks.length - 1;
 
-    expect(chunkFilterGraph(plan, 0)).toContain('trim=end_frame=180,');
+    // The opening is one GOP; the next chunk one segment.
+    expect(chunkFilterGraph(plan, 0)).toContain('trim=end_frame=60,');
+    expect(chunkFilterGraph(plan, 1)).toContain('trim=end_frame=180,');
     expect(chunkFilterGraph(plan, last)).not.toContain('trim=');
   });
 
@@ -107,19 +111,24 @@ describe('chunkCommand', () => {
     expect(command.inputOptions).toEqual(
       expect.arrayContaining(['-copyts', '-noaccurate_seek', '-reinit_filter', '0']),
     );
-    expect(command.inputOptions.join(' ')).toMatch(/-ss 5\.991667/);
+    expect(command.inputOptions.join(' ')).toMatch(/-ss 1\.991667/);
   });
 
-  it('tags every rendition BT.709 and writes poster images from the first chunk only', () => {
+  it('tags every rendition BT.709 and writes poster images from one chunk only', () => {
     const plan = planOf();
-    const first = chunkCommand(plan, 0, args);
-    const later = chunkCommand(plan, 1, args);
+    const paths = (chunk: number) => chunkCommand(plan, chunk, args).outputs.map((o) => o.path);
 
-    for (const o of first.outputs.filter((o) => o.path.endsWith('.m3u8'))) {
+    for (const o of chunkCommand(plan, 0, args).outputs.filter((o) => o.path.endsWith('.m3u8'))) {
       expect(o.options.join(' ')).toContain(BT709_TAGS.join(' '));
     }
-    expect(first.outputs.map((o) => o.path)).toContain('/tmp/w/poster.jpg');
-    expect(later.outputs.map((o) => o.path)).not.toContain('/tmp/w/poster.jpg');
+    // The chunk after the opening: the opening's 2 s are often a fade-in, and too few.
+    expect(paths(1)).toContain('/tmp/w/poster.jpg');
+    expect(paths(0)).not.toContain('/tmp/w/poster.jpg');
+    expect(paths(2)).not.toContain('/tmp/w/poster.jpg');
+    // A video that is only its opening makes its poster there.
+    expect(
+      chunkCommand(planOf({}, { duration: 1.5 }), 0, args).outputs.map((o) => o.path),
+    ).toContain('/tmp/w/poster.jpg');
   });
 });
 
@@ -132,10 +141,10 @@ describe('chunkAudio', () => {
     const options = audio.options.join(' ');
 
     expect(options).toContain('-map 0:1');
-    // On the 1024-sample grid, 0.15 s after the chunk's first frame (6.15 s → 295936), and
+    // On the 1024-sample grid, 0.15 s after the chunk's first frame (2.15 s → 103424), and
     // encoded from two AAC frames before that.
-    expect(audioCut(plan, second.startFrame)).toBe(295_936);
-    expect(audio.from).toBe(295_936 - 2048);
+    expect(audioCut(plan, second.startFrame)).toBe(103_424);
+    expect(audio.from).toBe(103_424 - 2048);
     expect(audio.to).toBe(audioCut(plan, second.startFrame + (second.frames ?? 0)) + 2048);
     // Sound before the first picture is cut; a late start or an early end filled with silence.
     expect(options).toContain(

@@ -66,4 +66,21 @@ describe('writeStoryboardVtt', () => {
       '00:00:08.000 --> 00:00:09.000\nthumbs-00001.jpg#xywh=160,0,160,90\n',
     ]);
   });
+
+  it('hands over at the next chunk when a chunk is shorter than the interval (the opening)', () => {
+    const vtt = writeStoryboardVtt(
+      [
+        { file: 'thumbs-00000.jpg', count: 1 },
+        { file: 'thumbs-00001.jpg', count: 1 },
+      ],
+      [0, 30],
+      spec,
+      30,
+      3,
+    );
+    expect(vtt.split('\n\n').slice(1, 3)).toEqual([
+      '00:00:00.000 --> 00:00:01.000\nthumbs-00000.jpg#xywh=0,0,160,90',
+      '00:00:01.000 --> 00:00:03.000\nthumbs-00001.jpg#xywh=0,0,160,90\n',
+    ]);
+  });
 });

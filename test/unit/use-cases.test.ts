@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MediaDeps } from '../../functions/core/deps.js';
+import { MediaError } from '../../functions/core/errors.js';
 import { jobCount } from '../../functions/core/jobs.js';
 import { keys } from '../../functions/core/keys.js';
 import { noMetrics } from '../../functions/core/metrics.js';
@@ -62,9 +63,13 @@ function setup() {
   let now = Date.parse('2026-12-01T10:00:00Z');
   let probes = 0;
   let encodes = 0;
+  let nextFailure: Error | undefined;
   const transcoder: Transcoder = {
     // Writes one real segment per rendition: the use case uploads files from the work dir.
     async encodeVideoChunk({ plan, workDir }): Promise<ChunkOutput> {
+      const failure = nextFailure;
+      nextFailure = undefined;
+      if (failure) throw failure;
       encodes++;
       const renditions: ChunkOutput['renditions'] = {};
       for (const r of plan.renditions) {
@@ -125,6 +130,9 @@ function setup() {
     advance: (ms: number) => (now += ms),
     probes: () => probes,
     encodes: () => encodes,
+    failNextEncode: (error: Error) => {
+      nextFailure = error;
+    },
   };
 }
 
@@ -161,18 +169,22 @@ describe('createVideo and listVideos', () => {
 
 describe('ingestUpload', () => {
   it('plans once and enqueues every job once, whatever the number of S3 events', async () => {
-    const { deps, store, queue, uploaded, probes } = setup();
+    const { deps, store, queue, uploaded, probes, encodes } = setup();
     const id = await uploaded();
     expect(await ingestUpload(deps, keys.source(id))).toBe('planned');
     expect(await ingestUpload(deps, keys.source(id))).toBe('already-planned');
     const plan = await planOf(store, id);
-    expect(queue.sent.filter((s) => s.queueUrl === 'jobs')).toHaveLength(jobCount(plan));
+    // Ingest encoded and published the opening itself, once; the rest are jobs.
+    expect(encodes()).toBe(1);
+    expect(await store.head('up', keys.playable(id))).toBeDefined();
+    expect(queue.sent.filter((s) => s.queueUrl === 'jobs')).toHaveLength(jobCount(plan) - 1);
+    expect(queue.sent.some((s) => (s.message as { chunk?: number }).chunk === 0)).toBe(false);
     expect(probes()).toBe(1);
     expect((await getVideo(deps, id)).status).toBe('processing');
   });
 
-  it('uses the plan a racing ingest wrote first, and does not probe again', async () => {
-    const { deps, store, queue, uploaded, probes } = setup();
+  it('uses the plan a racing ingest wrote first, and does not probe or encode again', async () => {
+    const { deps, store, queue, uploaded, probes, encodes } = setup();
     const id = await uploaded();
     // Another ingest of the same upload wrote the plan, then died before enqueueing.
     await ingestUpload(deps, keys.source(id));
@@ -182,7 +194,26 @@ describe('ingestUpload', () => {
     expect(await ingestUpload(deps, keys.source(id))).toBe('planned');
     expect(probes()).toBe(1);
     expect(await planOf(store, id)).toEqual(plan);
-    expect(queue.sent).toHaveLength(jobCount(plan));
+    expect(encodes()).toBe(1);
+    expect(queue.sent).toHaveLength(jobCount(plan) - 1);
+  });
+
+  it('leaves the opening to a job when it cannot be encoded in ingest', async () => {
+    const { deps, store, queue, uploaded, failNextEncode } = setup();
+    const id = await uploaded();
+    failNextEncode(new Error('connect ECONNREFUSED'));
+    expect(await ingestUpload(deps, keys.source(id))).toBe('planned');
+    const plan = await planOf(store, id);
+    expect(queue.sent.filter((s) => s.queueUrl === 'jobs')).toHaveLength(jobCount(plan));
+  });
+
+  it('fails the video when its opening is not media ffmpeg can decode', async () => {
+    const { deps, queue, uploaded, failNextEncode } = setup();
+    const id = await uploaded();
+    failNextEncode(new MediaError('DECODE_FAILED', 'no picture could be decoded'));
+    expect(await ingestUpload(deps, keys.source(id))).toBe('failed');
+    expect((await getVideo(deps, id)).error?.code).toBe('DECODE_FAILED');
+    expect(queue.sent.filter((s) => s.queueUrl === 'jobs')).toHaveLength(0);
   });
 
   it('fails an upload whose size is not the declared one, before probing', async () => {
@@ -227,8 +258,8 @@ describe('runJob', () => {
     // Racing workers that see the same state send the same id, and SQS drops the copies.
     expect(new Set(publishes.map((p) => p.dedup)).size).toBe(publishes.length);
     expect(publishes.every((p) => p.group === id)).toBe(true);
-    // The last one says every job is done.
-    expect(publishes.at(-1)?.dedup).toBe(`${id}-${jobs.length}`);
+    // The last one says every job (the opening, in ingest, and these) is done.
+    expect(publishes.at(-1)?.dedup).toBe(`${id}-${jobs.length + 1}`);
   });
 
   it('gives racing workers that see the same state the same deduplication id', async () => {
@@ -243,7 +274,7 @@ describe('runJob', () => {
     await requestPublish(deps, plan, jobs[0] as never);
     await requestPublish(deps, plan, jobs.at(-1) as never);
     const ids = queue.sent.map((s) => s.dedup);
-    expect(ids).toEqual([`${id}-${jobs.length}`, `${id}-${jobs.length}`]);
+    expect(ids).toEqual([`${id}-${jobs.length + 1}`, `${id}-${jobs.length + 1}`]);
   });
 
   it('spends nothing on a video that has failed', async () => {
@@ -253,7 +284,7 @@ describe('runJob', () => {
     await markFailed(deps, id, { code: 'DECODE_FAILED', message: 'x' });
     const [job] = queue.sent.filter((s) => s.queueUrl === 'jobs').map((s) => s.message);
     expect(await runJob(deps, job as never)).toBe('skipped');
-    expect(encodes()).toBe(0);
+    expect(encodes()).toBe(1); // the opening, in ingest, before it failed
   });
 });
 
