@@ -199,7 +199,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
     const nominal = chunkSegmentsAt(index, options.chunkSegments);
     const keyframes = video.keyframes;
     const segments =
-      index <= 1 || !keyframes
+      index === 0 || !keyframes
         ? nominal
         : chunkSegmentsByKeyframes({
             nominal,

@@ -434,25 +434,27 @@ describe('chunk boundaries from the source keyframes', () => {
   it('moves a boundary by a segment where that saves decoding: 30 s of 8.33 s GOPs', () => {
     const keyframes = gop250(30);
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), OPTIONS);
-    // Nominal 2+6+6+12+4 s would decode 2 + 8 + 5.67 + 1 s before the chunks' first frames;
-    // chunk 2 made two segments long moves the next start to 20 s, 3.33 s past a keyframe.
-    // Chunks 1 and 2 start where the opening and the ramp put them, whatever the keyframes.
+    // Nominal 2+6+6+12+4 s would decode 2 + 8 + 5.67 + 1 s before the chunks' first frames.
+    // Chunk 1 made two segments long starts chunk 2 at 14 s (5.67 s past a keyframe, not 8),
+    // and chunk 2 made two long starts chunk 3 at 26 s, 1 s past one. Only the opening, which
+    // starts at 0, is fixed whatever the keyframes.
     expect(plan.chunks.map((c) => [c.startFrame, c.frames])).toEqual([
       [0, 60],
-      [60, 180],
-      [240, 360],
-      [600, null],
+      [60, 360],
+      [420, 360],
+      [780, null],
     ]);
-    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2 + 8 + 3.333333, 4);
+    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2 + 5.666667 + 1, 4);
     const nominal = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
     expect(totalPreRoll(nominal, keyframes)).toBeCloseTo(2 + 8 + 5.666667 + 1, 4);
   });
 
-  it('keeps the opening one GOP and chunk 1 one segment, so the start still plays first', () => {
+  it('keeps the opening one GOP whatever the keyframes, so it is encoded in seconds', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 600, keyframes: gop250(600) }), OPTIONS);
-    // Chunk 1 made two segments long would save its successor 2.33 s of decoding: not done.
     expect(plan.chunks[0]?.frames).toBe(60);
-    expect(plan.chunks[1]?.frames).toBe(180);
+    // Chunk 1 may move its end, by a segment at most: two segments here save chunk 2 a
+    // 2.33 s decode.
+    expect(plan.chunks[1]?.frames).toBe(360);
   });
 
   it('stays within a segment (or a fifth) of the nominal length, whole segments, no gaps', () => {
