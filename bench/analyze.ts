@@ -28,6 +28,9 @@ export interface RunFigures {
   chunk0Seconds?: number;
   masterSeconds?: number;
   probePlanSeconds?: number;
+  /** Plan written → the opening (chunk 0, encoded by ingest) done. */
+  openingSeconds?: number;
+  /** The opening done → the first queued job running (SendMessageBatch, queue, poller). */
   dispatchSeconds?: number;
   publishSeconds?: number;
   /** Chunk 0 done → the first early publish logged `playable`. */
@@ -128,14 +131,18 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
   }
 
   const lastEnd = Math.max(...run.jobs.map((j) => j.end));
-  const firstStart = Math.min(...run.jobs.map((j) => j.start));
+  // Ingest encodes the opening (chunk 0) itself, then sends the other jobs.
+  const opening = run.jobs.find((j) => j.job === 'chunk 0');
+  const queued = run.jobs.filter((j) => j !== opening);
+  const firstStart = Math.min(...queued.map((j) => j.start));
   return {
     uploadSeconds: s(run.uploadedAt - run.postAt),
     readySeconds: s(run.readyAt - t0),
     chunk0Seconds: run.chunk0RecordAt !== undefined ? s(run.chunk0RecordAt - t0) : undefined,
     masterSeconds: run.masterAt ? s(run.masterAt - t0) : undefined,
     probePlanSeconds: run.plannedAt ? s(run.plannedAt - t0) : undefined,
-    dispatchSeconds: run.plannedAt && run.jobs.length ? s(firstStart - run.plannedAt) : undefined,
+    openingSeconds: opening && run.plannedAt ? s(opening.end - run.plannedAt) : undefined,
+    dispatchSeconds: opening && queued.length ? s(firstStart - opening.end) : undefined,
     publishSeconds: run.publishedAt && run.jobs.length ? s(run.publishedAt - lastEnd) : undefined,
     firstPublishSeconds: firstPublish(run),
     stackPeakRssMb: run.stackPeakRssMb,

@@ -60,10 +60,12 @@ export interface Measured {
   jobOverheadSeconds: number;
   /** Upload complete → plan written (S3 event, ffprobe over HTTP ranges, plan). */
   probePlanSeconds: number;
-  /** Plan written → first job running (SendMessageBatch, queue, poller). */
+  /** The opening done (in ingest) → first queued job running (SendMessageBatch, queue, poller). */
   dispatchSeconds: number;
   /** Last job done → published (publish message, playlists, master, ready record). */
   publishSeconds: number;
+  /** The opening done → published by ingest itself (playlists, master, playable record). */
+  openingPublishSeconds: number;
 }
 
 export interface Scenario {
@@ -83,7 +85,10 @@ export interface Prediction extends Required<Omit<Scenario, 'chunkLengths'>> {
   chunkJobSeconds: number;
   /** Upload complete → ready: publish after the last job. */
   readySeconds: number;
-  /** Upload complete → first playable: chunk 0 (picture and sound) done and published. */
+  /**
+   * Upload complete → first playable: ingest (warm) probes, plans, encodes the opening with
+   * its own vCPUs and publishes it, with no queue hop.
+   */
   playableSeconds: number;
   gbSeconds: number;
   requests: number;
@@ -146,14 +151,19 @@ export function predict(m: Measured, s: Scenario): Prediction {
     );
   const chunks = lengths.length;
   // Each chunk job encodes its stretch of the audio too: the throughput measured includes it.
-  const videoJobs = lengths.map(encode);
+  // Ingest (sized like a worker) encodes the opening itself, then sends the other jobs.
+  const openingDone = m.probePlanSeconds + encode(lengths[0] ?? 0);
+  const videoJobs = lengths.slice(1).map(encode);
   // In queue order: SQS hands jobs out roughly in the order they were sent.
   const { ends, workers } = schedule(videoJobs, s.concurrency);
-  const before = m.probePlanSeconds + m.dispatchSeconds;
+  const before = openingDone + m.dispatchSeconds;
+  const lastJob = ends.length > 0 ? before + Math.max(...ends) : openingDone;
 
   // Lambda bills the init phase of on-demand functions too: every cold start is paid for.
   const transcodeSeconds =
-    videoJobs.reduce((a, b) => a + b, 0) + workers * ASSUMPTIONS.coldStartSeconds;
+    encode(lengths[0] ?? 0) +
+    videoJobs.reduce((a, b) => a + b, 0) +
+    workers * ASSUMPTIONS.coldStartSeconds;
   const gbSeconds =
     (transcodeSeconds * memoryMb) / 1024 +
     (m.probePlanSeconds * memoryMb) / 1024 +
@@ -167,8 +177,8 @@ export function predict(m: Measured, s: Scenario): Prediction {
     vcpus,
     chunks,
     chunkJobSeconds: encode(s.chunkSeconds),
-    readySeconds: before + Math.max(...ends) + m.publishSeconds,
-    playableSeconds: before + (ends[0] ?? 0) + m.publishSeconds,
+    readySeconds: lastJob + m.publishSeconds,
+    playableSeconds: openingDone + m.openingPublishSeconds,
     gbSeconds,
     requests,
     usd: gbSeconds * LAMBDA.priceGbSecond + requests * LAMBDA.pricePerRequest,

@@ -81,20 +81,37 @@ async function benchRuns(
   return results;
 }
 
+/** Times on a busy machine say more about the neighbours than about Spool: say so. */
+function busyWarning(results: RunResult[], cores: number): string[] {
+  const busy = results.filter((r) => r.load > cores / 2);
+  if (busy.length === 0) return [];
+  return [
+    `WARNING: ${busy.length} of ${results.length} run(s) started at a load average over ${cores / 2} ` +
+      `(${busy.map((r) => num(r.load, 1)).join(', ')}) on ${cores} cores: the machine is busy, so ` +
+      'the times and their ratio are skewed; the CPU-seconds ratio is the steadier figure.',
+  ];
+}
+
 function mainTable(results: RunResult[], baselineThroughput: number[]): string {
   const rows: [string, (r: RunResult, i: number) => number | undefined, number][] = [
     ['upload→ready s', (r) => r.figures.readySeconds, 1],
     ['baseline (one ffmpeg) s', (r) => r.baseline.seconds, 1],
     ['ratio', (r) => r.figures.readySeconds / r.baseline.seconds, 2],
     ['first chunk record s', (r) => r.figures.chunk0Seconds, 1],
-    ['master.m3u8 in output s', (r) => r.figures.masterSeconds, 1],
+    ['first playable (master.m3u8) s', (r) => r.figures.masterSeconds, 1],
+    [
+      'first playable / baseline',
+      (r) => (r.figures.masterSeconds ?? Number.NaN) / r.baseline.seconds,
+      2,
+    ],
     ['peak RSS stack MB', (r) => r.figures.stackPeakRssMb, 0],
     ['peak RSS per ffmpeg MB (max)', (r) => r.figures.ffmpegPeakRssMb, 0],
     ['peak RSS baseline ffmpeg MB', (r) => r.baseline.peakRssMb, 0],
     ['S3 bytes read / source byte', (r) => r.figures.bytesReadPerSourceByte, 2],
     ['  upload (POST + PUT) s', (r) => r.figures.uploadSeconds, 1],
     ['  probe + plan s', (r) => r.figures.probePlanSeconds, 2],
-    ['  plan → first job s', (r) => r.figures.dispatchSeconds, 2],
+    ['  plan → opening encoded (in ingest) s', (r) => r.figures.openingSeconds, 2],
+    ['  opening → first queued job s', (r) => r.figures.dispatchSeconds, 2],
     ['  chunk 0 done → playable s', (r) => r.figures.firstPublishSeconds, 2],
     ['  last job → published s', (r) => r.figures.publishSeconds, 2],
     ['  CPU s, pipeline ffmpeg (all jobs)', (r) => r.figures.ffmpegCpuSeconds, 1],
@@ -331,6 +348,7 @@ async function main(): Promise<void> {
     '"master.m3u8": the first publish wrote videos/{id}/master.m3u8 (a player can start then).',
     '',
     mainTable(results, baselineThroughput),
+    ...busyWarning(results, cores),
     '',
     "S3 bytes read counts the workers' source reads (the `job done` lines); ingest's probe is not logged.",
     '',

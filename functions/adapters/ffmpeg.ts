@@ -205,13 +205,17 @@ function runCommand(
   if (command.filterGraph) cmd.complexFilter(command.filterGraph);
   for (const o of command.outputs) cmd.output(o.path).outputOptions(o.options);
   return new Promise((resolve, reject) => {
+    // Time already up (a slow start): killing a process not yet spawned would do nothing.
+    if (limit.signal?.aborted) {
+      reject(new TimedOutError(`${what}: stopped at the function's time limit`));
+      return;
+    }
     let stopped = false;
     const stop = () => {
       stopped = true;
       cmd.kill('SIGKILL');
     };
     const timer = limit.signal ? undefined : setTimeout(stop, limit.timeoutMs);
-    if (limit.signal?.aborted) stop();
     limit.signal?.addEventListener('abort', stop, { once: true });
     const done = () => {
       clearTimeout(timer);

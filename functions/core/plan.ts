@@ -210,7 +210,10 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
           });
     // The opening is one segment of one keyframe interval; every other segment is full length.
     const frames = index === 0 ? gopFrames : segmentFrames * segments;
-    const last = startFrame + frames >= estimatedFrames;
+    // Less than a GOP left is not worth a job, and where the estimate overstates the video by
+    // a frame or two, that job would get nothing: its sound (see audio.ts) would then end
+    // after the picture. The chunk runs to the end instead.
+    const last = startFrame + frames > estimatedFrames - gopFrames;
     chunks.push({
       index,
       startFrame,
@@ -222,6 +225,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
     });
     startFrame += frames;
     firstSegment += index === 0 ? 1 : segments;
+    if (last) break;
   }
 
   const renditions = buildLadder(video, options.ladder);

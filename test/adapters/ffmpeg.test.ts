@@ -342,6 +342,29 @@ describe('FfmpegTranscoder', () => {
     expect(err).toBeInstanceOf(MediaError);
     expect((err as MediaError).message).not.toContain(dir);
   });
+
+  it('starts no encode when the time is already up, and says the job timed out', async () => {
+    // A start slowed by a busy machine can use up a job's time before ffmpeg is spawned.
+    const file = await generate('late.mp4', 'testsrc2=size=160x120:rate=30:duration=2', [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    const plan = await planFor(file);
+    const started = Date.now();
+    const err = await transcoder
+      .encodeVideoChunk({
+        input: file,
+        plan,
+        chunk: 0,
+        workDir: join(dir, 'late'),
+        signal: AbortSignal.abort(),
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'JOB_TIMED_OUT', permanent: false });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
 
 describe('FfprobeProber', () => {

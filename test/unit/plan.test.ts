@@ -137,6 +137,16 @@ describe('makePlan', () => {
     expect(plan.chunks.slice(1, -1).every((c) => c.frames === 180)).toBe(true);
   });
 
+  it('leaves no chunk of less than a GOP: the one before runs to the end instead', () => {
+    // 75 s in 6 s chunks after the opening would leave 1 s (30 frames) for a last chunk.
+    const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 75 }), { ...OPTIONS, chunkSegments: 1 });
+    expect(plan.chunks.at(-1)).toMatchObject({ startFrame: 2040, frames: null });
+    expect(plan.chunks.at(-2)?.frames).toBe(180);
+    // A duration a frame over the opening (61 frames): one chunk, not a second with one frame
+    // that may well not exist.
+    expect(makePlan(VIDEO_ID, mediaInfo({ duration: 61 / 30 }), OPTIONS).chunks).toHaveLength(1);
+  });
+
   it('lets a video no longer than the opening be one chunk, run to the end', () => {
     // Exactly one GOP (60 frames): nothing is left for a chunk 1.
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 2 }), OPTIONS);
