@@ -12,6 +12,7 @@ import {
   maxChunkSeconds,
   predict,
   singleLambdaMaxSeconds,
+  vcpusFor,
 } from './model.js';
 
 const f = num;
@@ -156,6 +157,15 @@ export function modelReport(opts: {
   }
   out.push(`Chunk length, 60 min source, ${mem} MB workers:`, table(sweep), '');
 
+  const big = predict(m, { ...scenario(3600, 1000), memoryMb: LAMBDA.maxMemoryMb });
+  out.push(
+    `First playable (warm ingest; its length does not matter): ${f(predict(m, scenario(3600, 1000)).playableSeconds)} s ` +
+      `with ${mem} MB workers, ${f(big.playableSeconds)} s at ${LAMBDA.maxMemoryMb} MB ` +
+      `(probe+plan ${f(m.probePlanSeconds)} s, the 2 s opening's encode at ${f(vcpusFor(mem), 1)} or ` +
+      `${f(vcpusFor(LAMBDA.maxMemoryMb), 1)} vCPUs, its publish ${f(m.openingPublishSeconds)} s; a cold ingest adds ` +
+      `~${ASSUMPTIONS.coldStartSeconds} s).`,
+    '',
+  );
   const one = (mb: number) => singleLambdaMaxSeconds(m, mb) / 60;
   const p60 = predict(m, scenario(3600, 1000));
   const p1 = predict(m, scenario(60, 1000));

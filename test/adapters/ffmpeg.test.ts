@@ -174,11 +174,12 @@ describe('FfmpegTranscoder', () => {
       '-preset',
       'ultrafast',
     ]);
-    // A duration that overstates the video by a second: the last chunk starts past its end.
+    // A duration that overstates the video by two seconds (enough for a chunk after the
+    // opening): the last chunk starts at its end.
     const info = normalizeProbe(await prober.probe(file));
     const plan = makePlan(
       'e'.repeat(20),
-      { ...info, duration: 3 },
+      { ...info, duration: 4 },
       {
         segmentSeconds: 2,
         chunkSegments: 1,
