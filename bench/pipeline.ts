@@ -63,9 +63,11 @@ export interface PipelineRun {
   problems: string[];
 }
 
+/** A Powertools log entry (its time is `timestamp`; `time` from before it). */
 interface LogLine {
   level?: string;
   message?: string;
+  timestamp?: string;
   time?: string;
   job?: string;
   ms?: number;
@@ -93,17 +95,29 @@ export async function runPipeline(opts: {
   });
   const lines: LogLine[] = [];
   let partial = '';
+  // Locally Powertools prints each log entry indented over several lines (POWERTOOLS_DEV):
+  // an entry runs from a line that is "{" to one that is "}". One-line JSON is taken as well.
+  let entry: string[] | undefined;
+  const take = (json: string) => {
+    try {
+      lines.push(JSON.parse(json) as LogLine);
+    } catch {
+      // not one of ours
+    }
+  };
   stack.proc.stdout?.on('data', (d: Buffer) => {
     const text = partial + d.toString();
     const parts = text.split('\n');
     partial = parts.pop() ?? '';
     for (const line of parts) {
-      if (!line.startsWith('{')) continue;
-      try {
-        lines.push(JSON.parse(line) as LogLine);
-      } catch {
-        // not one of ours
-      }
+      if (entry) {
+        entry.push(line);
+        if (line === '}') {
+          take(entry.join('\n'));
+          entry = undefined;
+        }
+      } else if (line === '{') entry = [line];
+      else if (line.startsWith('{')) take(line);
     }
   });
   const sampler = new ProcSampler(stack.proc.pid ?? -1, { dir: tmpDir }).start();
@@ -138,7 +152,10 @@ export async function runPipeline(opts: {
     }
     const { status } = await api.get(videoId);
 
-    const at = (l: LogLine | undefined) => (l?.time ? Date.parse(l.time) : undefined);
+    const at = (l: LogLine | undefined) => {
+      const stamp = l?.timestamp ?? l?.time;
+      return stamp ? Date.parse(stamp) : undefined;
+    };
     const readyAt = at(logged('published')) ?? at(logged('video failed')) ?? Date.now();
     const jobs: JobLog[] = lines
       .filter((l) => l.message === 'job done' && ours(l))
@@ -178,7 +195,7 @@ export async function runPipeline(opts: {
       tmpPeakBytes: samples.dirPeakBytes,
       tmpJobPeakBytes: samples.subdirPeakBytes,
       problems: lines
-        .filter((l) => l.level === 'warn' || l.level === 'error')
+        .filter((l) => /^(warn|error)$/i.test(l.level ?? ''))
         .map((l) => JSON.stringify(l).slice(0, 300)),
     };
   } catch (err) {
