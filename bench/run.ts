@@ -13,6 +13,7 @@ import { type Binaries, type FfmpegResult, planFor, planOptions, runBaseline } f
 import { num, table } from './format.js';
 import { loadBench } from './load.js';
 import { type PipelineRun, runPipeline } from './pipeline.js';
+import { qualityBench, qualityReport } from './quality.js';
 import { modelReport } from './report.js';
 import { ensureSource } from './source.js';
 
@@ -25,6 +26,8 @@ const HELP = `Usage: npm run bench -- [options]
   --no-memory      skip the memory comparison (issue 4 item 5: 30 s and 120 s 1080p sources
                    through the pipeline, a chunk job's peak RSS and /tmp), about 2 minutes
   --load           instead: concurrent uploads and an API burst (see below)
+  --quality        instead: chunked vs one whole-file encode per rung at 4 CRFs (bitrate vs
+                   cap, PSNR, SSIM, BD-rate, SSIM dips at joins); ~15 CPU-min at 30 s
   --uploads <n>    with --load: uploads at once per batch (default 20)
   --batches <n>    with --load: batches, to see memory from one to the next (default 2)
   --rate <n>       with --load: API requests per second in the burst (default 50)
@@ -285,6 +288,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       memory: { type: 'boolean', default: true },
       load: { type: 'boolean', default: false },
+      quality: { type: 'boolean', default: false },
       uploads: { type: 'string', default: '20' },
       batches: { type: 'string', default: '2' },
       rate: { type: 'string', default: '50' },
@@ -316,6 +320,13 @@ async function main(): Promise<void> {
 
   const bins = binaries();
   const cores = availableParallelism();
+  if (values.quality) {
+    const file = values.input
+      ? resolve(values.input)
+      : await ensureSource({ ffmpeg: bins.ffmpeg, dir: join(BENCH_DIR, 'sources'), seconds });
+    console.log(qualityReport(await qualityBench({ bins, file, dir: join(BENCH_DIR, 'quality') })));
+    return;
+  }
   if (runs === 0) {
     console.log((await memoryMode(bins)).trimStart());
     return;
