@@ -7,9 +7,12 @@ import { num, table } from './format.js';
 import {
   ANCHORS,
   ASSUMPTIONS,
+  bucketLabel,
   LAMBDA,
   type Measured,
+  MUX_TIME_TO_PUBLISH,
   maxChunkSeconds,
+  type Prediction,
   predict,
   singleLambdaMaxSeconds,
   vcpusFor,
@@ -66,29 +69,67 @@ export function plannedJobs(
   return { chunkLengths: plan.chunks.map((c) => secondsOfChunk(plan, c.index)) };
 }
 
-export function modelReport(opts: {
+/** The model fed with this bench's measurements. */
+export interface ScaleModel {
+  measured: Measured;
+  /** Seconds of source per CPU-second of the one-process baseline (median), for comparison. */
+  baselineThroughput: number;
+  segmentSeconds: number;
+  chunkSegments: number;
+  /**
+   * A 1080p source of `sourceSeconds` cut as the pipeline's planner cuts it, with chunks of
+   * `segments` segments (the configured number by default), on `concurrency` workers.
+   */
+  predict(
+    sourceSeconds: number,
+    concurrency: number,
+    options?: { segments?: number; memoryMb?: number },
+  ): Prediction;
+}
+
+export function scaleModel(opts: {
   runs: RunFigures[];
   segmentSeconds: number;
   chunkSegments: number;
   baselineThroughput: number[];
-}): string {
-  const m = measuredInputs(opts.runs, opts.baselineThroughput);
+}): ScaleModel {
+  const measured = measuredInputs(opts.runs, opts.baselineThroughput);
   const { segmentSeconds, chunkSegments } = opts;
+  return {
+    measured,
+    baselineThroughput: median(opts.baselineThroughput),
+    segmentSeconds,
+    chunkSegments,
+    predict: (sourceSeconds, concurrency, options = {}) => {
+      const segments = options.segments ?? chunkSegments;
+      return predict(measured, {
+        sourceSeconds,
+        concurrency,
+        chunkSeconds: segmentSeconds * segments,
+        ...plannedJobs(sourceSeconds, segmentSeconds, segments),
+        ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}),
+      });
+    },
+  };
+}
+
+/** Workers of the headline figures: the default concurrency limit of an AWS account. */
+export const HEADLINE_WORKERS = 1000;
+
+/** An hour of 1080p at 1000 workers: issue 11's "ready ≤ 60 s" (the `ready_60min_s` line). */
+export const hourOfVideo = (model: ScaleModel): Prediction => model.predict(3600, HEADLINE_WORKERS);
+
+export function modelReport(model: ScaleModel): string {
+  const m = model.measured;
+  const { segmentSeconds, chunkSegments } = model;
   const chunkSeconds = segmentSeconds * chunkSegments;
-  // A scenario with the planner's chunk lengths for this source length and chunk size.
-  const scenario = (sourceSeconds: number, concurrency: number, segments = chunkSegments) => ({
-    sourceSeconds,
-    concurrency,
-    chunkSeconds: segmentSeconds * segments,
-    ...plannedJobs(sourceSeconds, segmentSeconds, segments),
-  });
   const mem = ASSUMPTIONS.transcodeMemoryMb;
   const out: string[] = [
     '## Scale model: AWS Lambda (bench/model.ts)',
     '',
     'Measured here (medians):',
     `  ladder encode ${f(m.throughputPerVcpu, 3)} source-s per CPU-s in the chunk jobs' ffmpeg ` +
-      `(${f(median(opts.baselineThroughput), 3)} in the one-process baseline)`,
+      `(${f(model.baselineThroughput, 3)} in the one-process baseline)`,
     `  chunk-job time outside ffmpeg ${f(m.jobOverheadSeconds, 2)} s; probe+plan ${f(m.probePlanSeconds, 2)} s; ` +
       `opening done→first job ${f(m.dispatchSeconds, 2)} s; opening done→published ${f(m.openingPublishSeconds, 2)} s; ` +
       `last job→published ${f(m.publishSeconds, 2)} s`,
@@ -103,7 +144,7 @@ export function modelReport(opts: {
   ];
   for (const minutes of [1, 10, 60]) {
     for (const concurrency of [100, 1000]) {
-      const p = predict(m, scenario(minutes * 60, concurrency));
+      const p = model.predict(minutes * 60, concurrency);
       rows.push([
         `${minutes} min`,
         String(concurrency),
@@ -141,8 +182,8 @@ export function modelReport(opts: {
   ];
   for (const L of [6, 12, 30, 60, 120, 300]) {
     const segments = Math.max(1, Math.round(L / segmentSeconds));
-    const a = predict(m, scenario(3600, 100, segments));
-    const b = predict(m, scenario(3600, 1000, segments));
+    const a = model.predict(3600, 100, { segments });
+    const b = model.predict(3600, HEADLINE_WORKERS, { segments });
     const encode = L / (m.throughputPerVcpu * a.vcpus);
     sweep.push([
       `${L}${a.overTimeout ? ' (>15 min)' : ''}`,
@@ -157,9 +198,10 @@ export function modelReport(opts: {
   }
   out.push(`Chunk length, 60 min source, ${mem} MB workers:`, table(sweep), '');
 
-  const big = predict(m, { ...scenario(3600, 1000), memoryMb: LAMBDA.maxMemoryMb });
+  const hour = hourOfVideo(model);
+  const big = model.predict(3600, HEADLINE_WORKERS, { memoryMb: LAMBDA.maxMemoryMb });
   out.push(
-    `First playable (warm ingest; its length does not matter): ${f(predict(m, scenario(3600, 1000)).playableSeconds)} s ` +
+    `First playable (warm ingest; its length does not matter): ${f(hour.playableSeconds)} s ` +
       `with ${mem} MB workers, ${f(big.playableSeconds)} s at ${LAMBDA.maxMemoryMb} MB ` +
       `(probe+plan ${f(m.probePlanSeconds)} s, the 2 s opening's encode at ${f(vcpusFor(mem), 1)} or ` +
       `${f(vcpusFor(LAMBDA.maxMemoryMb), 1)} vCPUs, its publish ${f(m.openingPublishSeconds)} s; a cold ingest adds ` +
@@ -167,14 +209,14 @@ export function modelReport(opts: {
     '',
   );
   const one = (mb: number) => singleLambdaMaxSeconds(m, mb) / 60;
-  const p60 = predict(m, scenario(3600, 1000));
-  const p1 = predict(m, scenario(60, 1000));
+  const p1 = model.predict(60, HEADLINE_WORKERS);
   out.push(
     'Anchors:',
-    `  Mux, median time to ready, all inputs: ${ANCHORS.muxMedianReadySeconds60Plus} s for 60+ min, ` +
-      `${ANCHORS.muxMedianReadySecondsUnder1Min} s under 1 min (${ANCHORS.muxSource}; Mux plays before a full encode).`,
-    `  Spool predicted at 1000 workers: 60 min → ready ${f(p60.readySeconds)} s, playable ` +
-      `${f(p60.playableSeconds)} s; 1 min → ready ${f(p1.readySeconds)} s, playable ${f(p1.playableSeconds)} s.`,
+    `  Mux, median time to publish (playable; Mux encodes just in time), all inputs: ` +
+      `${MUX_TIME_TO_PUBLISH.map((b) => `${f(b.medianSeconds, 1)} s for ${bucketLabel(b)}`).join(', ')} ` +
+      `(${ANCHORS.muxSource}); the duration-bucket table below sets them beside Spool's.`,
+    `  Spool predicted at ${HEADLINE_WORKERS} workers: 60 min → ready ${f(hour.readySeconds)} s, playable ` +
+      `${f(hour.playableSeconds)} s; 1 min → ready ${f(p1.readySeconds)} s, playable ${f(p1.playableSeconds)} s.`,
     `  One Lambda doing everything within ${LAMBDA.timeoutSeconds / 60} min (no chunks): at most ${f(one(mem))} min of 1080p ` +
       `at ${mem} MB, ${f(one(LAMBDA.maxMemoryMb))} min at ${LAMBDA.maxMemoryMb} MB (if x264 scaled linearly to ` +
       `${LAMBDA.maxVcpus} vCPUs), ready after ~15 min; the longest chunk one worker can take: ${f(maxChunkSeconds(m, mem) / 60)} min at ${mem} MB.`,

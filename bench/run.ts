@@ -14,7 +14,7 @@ import { num, table } from './format.js';
 import { loadBench } from './load.js';
 import { type PipelineRun, runPipeline } from './pipeline.js';
 import { qualityBench, qualityReport } from './quality.js';
-import { modelReport } from './report.js';
+import { modelReport, scaleModel } from './report.js';
 import { ensureSource } from './source.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -371,15 +371,13 @@ async function main(): Promise<void> {
     const reuse = values.input ? undefined : { seconds, plan, figures: last.figures };
     out.push(await memoryMode(bins, reuse));
   }
-  out.push(
-    '',
-    modelReport({
-      runs: results.map((r) => r.figures),
-      segmentSeconds: opts.segmentSeconds,
-      chunkSegments: opts.chunkSegments,
-      baselineThroughput,
-    }),
-  );
+  const model = scaleModel({
+    runs: results.map((r) => r.figures),
+    segmentSeconds: opts.segmentSeconds,
+    chunkSegments: opts.chunkSegments,
+    baselineThroughput,
+  });
+  out.push('', modelReport(model));
   out.push('', `ratio=${medianRatio.toFixed(2)}`);
   console.log(out.join('\n'));
 }
