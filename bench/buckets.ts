@@ -71,7 +71,9 @@ export function bucketRows(opts: {
   });
 }
 
-const minutes = (seconds: number): string => `${Number((seconds / 60).toFixed(1))} min`;
+/** "30 s" under a minute, "12.5 min" from there on. */
+const length = (seconds: number): string =>
+  seconds < 60 ? `${Number(seconds.toFixed(1))} s` : `${Number((seconds / 60).toFixed(1))} min`;
 const shown = (c: BucketCell): string => `${num(c.seconds, 1)} ${c.how}`;
 
 export function bucketReport(
@@ -88,7 +90,7 @@ export function bucketReport(
   ];
   const body = rows.map((r) => [
     bucketLabel(r.bucket),
-    `${minutes(r.sourceSeconds)} (${r.benchSource ? "the bench's source" : 'typical'})`,
+    `${length(r.sourceSeconds)} (${r.benchSource ? "the bench's source" : 'typical'})`,
     shown(r.playable),
     shown(r.ready),
     num(r.bucket.medianSeconds, 1),
@@ -108,7 +110,7 @@ export function bucketReport(
       'just in time, so its figure is closest to "playable".',
     ...(own
       ? [
-          `The model for the bench's own ${minutes(own.sourceSeconds)}: playable ` +
+          `The model for the bench's own ${length(own.sourceSeconds)}: playable ` +
             `${num(own.modeled.playableSeconds, 1)} s, ready ${num(own.modeled.readySeconds, 1)} s.`,
         ]
       : []),

@@ -95,7 +95,7 @@ describe('bucketReport', () => {
     const line = (label: string) => text.split('\n').find((l) => l.startsWith(label)) ?? '';
 
     expect(line('0–1 min')).toMatch(
-      /0\.5 min \(the bench's source\)\s+7\.8 measured\s+20\.1 measured\s+2\.0\s+1\.8$/,
+      /30 s \(the bench's source\)\s+7\.8 measured\s+20\.1 measured\s+2\.0\s+1\.8$/,
     );
     expect(line('5–20 min')).toMatch(
       /12\.5 min \(typical\)\s+7\.5 modeled\s+75\.0 modeled\s+9\.0\s+5\.5$/,
@@ -103,6 +103,6 @@ describe('bucketReport', () => {
     expect(line('60+ min')).toMatch(
       /90 min \(typical\)\s+54\.0 modeled\s+540\.0 modeled\s+93\.5\s+50\.1$/,
     );
-    expect(text).toContain("The model for the bench's own 0.5 min: playable 0.3 s, ready 3.0 s.");
+    expect(text).toContain("The model for the bench's own 30 s: playable 0.3 s, ready 3.0 s.");
   });
 });
