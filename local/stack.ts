@@ -23,6 +23,7 @@ import {
 } from '../functions/core/topology.js';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
+import { LOCAL_FILES } from './data-dir.js';
 import { serveDemo } from './demo/serve.js';
 import { startEventBus } from './events.js';
 import { recoverUnfinished } from './recover.js';
@@ -67,7 +68,7 @@ export function defaultBinaries(): { ffmpeg: string; ffprobe: string } {
   };
 }
 
-async function loadToken(dataDir: string, given?: string, name = 'api-token') {
+async function loadToken(dataDir: string, given?: string, name: string = LOCAL_FILES.token) {
   if (given) return { token: given, generated: false };
   // Kept in the data dir so a restart does not invalidate the token a client already has.
   const file = join(dataDir, name);
