@@ -126,22 +126,35 @@ export async function stopIfDeleted(deps: LookDeps, id: string): Promise<void> {
 /**
  * A stage's work on one video, between two looks at its tombstone: one before (no work for
  * a deleted video) and one after its last write (a write that raced the delete is purged).
- * A deleted video ends the work as `deleted`, wherever inside it was found.
+ * A deleted video ends the work as `deleted`, wherever inside it was found; so does work
+ * that failed because of the delete (its source or plan gone under it), rather than being
+ * retried or failing a video that no longer exists.
  */
 export async function unlessDeleted<T>(
   deps: LookDeps,
   id: string,
   work: () => Promise<T>,
 ): Promise<T | 'deleted'> {
+  const deleted = async (): Promise<boolean> => {
+    try {
+      await stopIfDeleted(deps, id);
+      return false;
+    } catch (err) {
+      if (err instanceof VideoDeletedError) return true;
+      throw err;
+    }
+  };
+  if (await deleted()) return 'deleted';
+  let result: T;
   try {
-    await stopIfDeleted(deps, id);
-    const result = await work();
-    await stopIfDeleted(deps, id);
-    return result;
+    result = await work();
   } catch (err) {
     if (err instanceof VideoDeletedError) return 'deleted';
+    // A look that fails itself leaves the work's own error to be retried.
+    if (await deleted().catch(() => false)) return 'deleted';
     throw err;
   }
+  return (await deleted()) ? 'deleted' : result;
 }
 
 export interface DeletionDeps extends Deps {

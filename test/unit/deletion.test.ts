@@ -182,6 +182,18 @@ describe('unlessDeleted', () => {
     expect(purges()).toEqual([{ type: 'purge', videoId: ID }]);
   });
 
+  it('ends as deleted, not failed, when the work failed because the video was deleted', async () => {
+    const { store, deps, purges } = setup();
+
+    const result = await unlessDeleted(deps, ID, async () => {
+      await store.putJson('up', keys.tombstone(ID), { deletedAt: CREATED });
+      throw new Error('the source is gone');
+    });
+
+    expect(result).toBe('deleted');
+    expect(purges()).toEqual([{ type: 'purge', videoId: ID }]);
+  });
+
   it('lets any other error through, to be retried', async () => {
     const { deps } = setup();
 
