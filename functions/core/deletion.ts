@@ -21,6 +21,7 @@
 import type { Deps } from './deps.js';
 import { VideoDeletedError } from './errors.js';
 import { keys } from './keys.js';
+import type { PurgeRequest } from './messages.js';
 import type { CdnCache } from './ports.js';
 
 /** `deleted/{id}`: what a purge needs once the video's own records are gone. */
@@ -103,13 +104,25 @@ export async function tombstoneOf(
   return deps.store.getJson<Tombstone>(deps.config.UPLOADS_BUCKET, keys.tombstone(id));
 }
 
-/** Ask the purge function to remove what is left of a deleted video (now, or later). */
+/**
+ * Ask the purge function to remove what is left of a deleted video, now or after a delay;
+ * with `invalidate`, to invalidate its CDN paths in any case.
+ */
 export async function requestPurge(
   deps: Pick<Deps, 'queue' | 'config'>,
   id: string,
-  opts: { delaySeconds?: number } = {},
+  opts: { delaySeconds?: number; invalidate?: true } = {},
 ): Promise<void> {
-  await deps.queue.sendAll(deps.config.PURGE_QUEUE_URL, [{ type: 'purge', videoId: id }], opts);
+  const request: PurgeRequest = {
+    type: 'purge',
+    videoId: id,
+    ...(opts.invalidate ? { invalidate: true } : {}),
+  };
+  await deps.queue.sendAll(
+    deps.config.PURGE_QUEUE_URL,
+    [request],
+    opts.delaySeconds ? { delaySeconds: opts.delaySeconds } : {},
+  );
 }
 
 /**
@@ -162,18 +175,35 @@ export interface DeletionDeps extends Deps {
 }
 
 /**
- * Purge a deleted video and make the CDN forget it. `invalidate: 'always'` for DELETE (an
- * earlier, interrupted attempt may have removed the output already); `'if-output'` for the
- * purges the stages ask for, which invalidate only when they removed something viewable.
+ * Purge a deleted video and make the CDN forget it, after the objects are gone (an edge that
+ * refetches then finds nothing to cache again).
+ *
+ * `invalidate`: `'always'` for DELETE (an earlier, interrupted attempt may have removed the
+ * output already) and for a purge asked to; `'if-output'` for the purges the stages ask for,
+ * which invalidate only when they removed something viewable.
+ *
+ * CloudFront refuses an invalidation while 15 with wildcards are in progress. A refused one
+ * is `handed-off`: asked of the purge queue as a purge that must invalidate, which SQS
+ * retries with backoff and then dead-letters (alarmed). That purge itself `throw`s instead,
+ * so its retries carry the need to invalidate, which a second look could not see.
  */
 export async function removeDeleted(
-  deps: Pick<DeletionDeps, 'store' | 'config' | 'cdn'>,
+  deps: Pick<DeletionDeps, 'store' | 'config' | 'cdn' | 'queue' | 'logger'>,
   id: string,
   tombstone: Tombstone,
-  invalidate: 'always' | 'if-output',
+  opts: { invalidate: 'always' | 'if-output'; refused: 'hand-off' | 'throw' },
 ): Promise<PurgeReport> {
   const report = await purgeVideo(deps, id, tombstone);
-  // After the objects are gone: an edge that refetches then finds nothing to cache again.
-  if (invalidate === 'always' || report.output > 0) await deps.cdn.invalidate(cdnPathsOf(id));
+  if (opts.invalidate === 'if-output' && report.output === 0) return report;
+  try {
+    await deps.cdn.invalidate(cdnPathsOf(id));
+  } catch (err) {
+    if (opts.refused === 'throw') throw err;
+    deps.logger.warn('invalidation refused: handed to the purge queue', {
+      videoId: id,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    await requestPurge(deps, id, { invalidate: true });
+  }
   return report;
 }

@@ -13,7 +13,7 @@ export const handler = observed<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(event, {
     queue: 'purge',
     parse: (body) => purgeSchema.parse(body),
-    handle: (msg) => purgeDeleted(deps, msg.videoId),
+    handle: (msg) => purgeDeleted(deps, msg),
     // No giveUp: a purge that fails every attempt waits, alarmed, in its dead-letter queue.
     maxAttempts: deps.config.SPOOL_MAX_ATTEMPTS,
     backoffSeconds: deps.config.SPOOL_RETRY_BACKOFF_SECONDS,

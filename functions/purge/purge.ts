@@ -5,16 +5,28 @@
  * a request for a video that was not deleted is dropped.
  */
 import { type DeletionDeps, removeDeleted, tombstoneOf } from '../core/deletion.js';
+import type { PurgeRequest } from '../core/messages.js';
 
 export type PurgeResult = 'purged' | 'nothing-left' | 'not-deleted';
 
-export async function purgeDeleted(deps: DeletionDeps, id: string): Promise<PurgeResult> {
+export async function purgeDeleted(
+  deps: DeletionDeps,
+  request: Pick<PurgeRequest, 'videoId' | 'invalidate'>,
+): Promise<PurgeResult> {
+  const id = request.videoId;
   const tombstone = await tombstoneOf(deps, id);
   if (!tombstone) {
     deps.logger.warn('purge asked for a video that is not deleted', { videoId: id });
     return 'not-deleted';
   }
-  const removed = await removeDeleted(deps, id, tombstone, 'if-output');
+  const removed = await removeDeleted(
+    deps,
+    id,
+    tombstone,
+    request.invalidate
+      ? { invalidate: 'always', refused: 'throw' }
+      : { invalidate: 'if-output', refused: 'hand-off' },
+  );
   if (removed.objects === 0) return 'nothing-left';
   deps.logger.info('deleted video purged', { videoId: id, objects: removed.objects });
   return 'purged';

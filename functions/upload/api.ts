@@ -228,7 +228,10 @@ export async function deleteVideo(deps: DeletionDeps, id: string): Promise<void>
   }
   // Sent before the purge, so that even a DELETE cut short here is finished in the end.
   await requestPurge(deps, id, { delaySeconds: BACKSTOP_PURGE_SECONDS });
-  const removed = await removeDeleted(deps, id, tombstone, 'always');
+  const removed = await removeDeleted(deps, id, tombstone, {
+    invalidate: 'always',
+    refused: 'hand-off',
+  });
   deps.logger.info('video deleted', {
     videoId: id,
     objects: removed.objects,

@@ -10,6 +10,7 @@ import type { MediaDeps } from '../../functions/core/deps.js';
 import { MediaError } from '../../functions/core/errors.js';
 import { jobCount } from '../../functions/core/jobs.js';
 import { keys } from '../../functions/core/keys.js';
+import type { PurgeRequest } from '../../functions/core/messages.js';
 import { noMetrics } from '../../functions/core/metrics.js';
 import type { Plan } from '../../functions/core/plan.js';
 import type { Transcoder } from '../../functions/core/ports.js';
@@ -75,6 +76,8 @@ function setup() {
   /** Runs once, between the first segment a transcoder hands over and the others. */
   let duringEncode: (() => Promise<void>) | undefined;
   const invalidated: string[][] = [];
+  /** Invalidations the CDN refuses before it accepts again (CloudFront's in-progress limit). */
+  let refusals = 0;
   const transcoder: Transcoder = {
     // Writes one real segment per rendition: the use case uploads files from the work dir.
     async encodeVideoChunk({ plan, workDir, onSegment }): Promise<ChunkOutput> {
@@ -151,7 +154,15 @@ function setup() {
     /** The API's and the purge function's ports: the CDN's invalidations are recorded. */
     removal: {
       ...deps,
-      cdn: { invalidate: async (paths: readonly string[]) => void invalidated.push([...paths]) },
+      cdn: {
+        invalidate: async (paths: readonly string[]) => {
+          if (refusals > 0) {
+            refusals--;
+            throw new Error('TooManyInvalidationsInProgress');
+          }
+          invalidated.push([...paths]);
+        },
+      },
     },
     invalidated,
     uploaded,
@@ -160,6 +171,9 @@ function setup() {
     encodes: () => encodes,
     failNextEncode: (error: Error) => {
       nextFailure = error;
+    },
+    refuseInvalidations: (n: number) => {
+      refusals = n;
     },
     whileEncoding: (hook: () => Promise<void>) => {
       duringEncode = hook;
@@ -365,8 +379,7 @@ async function drainPurges(s: ReturnType<typeof setup>): Promise<number> {
     const i = s.queue.sent.findIndex((m) => m.queueUrl === 'purge' && !m.delaySeconds);
     if (i < 0) return delivered;
     const [request] = s.queue.sent.splice(i, 1);
-    const message = request?.message as { videoId: string } | undefined;
-    await purgeDeleted(s.removal, message?.videoId ?? '');
+    await purgeDeleted(s.removal, request?.message as PurgeRequest);
     delivered++;
   }
 }
@@ -446,6 +459,24 @@ describe('deleteVideo', () => {
 
     expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
     expect(s.invalidated).toHaveLength(2);
+  });
+
+  it('hands an invalidation CloudFront refuses to the purge queue, and still answers', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    s.refuseInvalidations(1);
+
+    await deleteVideo(s.removal, id);
+
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+    expect(s.invalidated).toEqual([]);
+    expect(s.queue.sent).toContainEqual({
+      queueUrl: 'purge',
+      message: { type: 'purge', videoId: id, invalidate: true },
+    });
+    await drainPurges(s);
+    expect(s.invalidated).toEqual([[`/videos/${id}/*`]]);
   });
 
   it('asks for a purge once more after every presigned URL it handed out has expired', async () => {
@@ -570,10 +601,23 @@ describe('purgeDeleted', () => {
     await ingestUpload(s.deps, keys.source(id));
     const before = leftOf(s.store, id);
 
-    expect(await purgeDeleted(s.removal, id)).toBe('not-deleted');
+    expect(await purgeDeleted(s.removal, { videoId: id })).toBe('not-deleted');
 
     expect(leftOf(s.store, id)).toEqual(before);
     expect(s.invalidated).toEqual([]);
+  });
+
+  it('fails a purge that must invalidate when CloudFront refuses, so SQS retries it', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await deleteVideo(s.removal, id);
+    s.refuseInvalidations(1);
+
+    await expect(purgeDeleted(s.removal, { videoId: id, invalidate: true })).rejects.toThrow(
+      'TooManyInvalidationsInProgress',
+    );
+    expect(await purgeDeleted(s.removal, { videoId: id, invalidate: true })).toBe('nothing-left');
+    expect(s.invalidated).toHaveLength(2);
   });
 
   it('invalidates the CDN only when it removed something a viewer could fetch', async () => {
@@ -582,8 +626,8 @@ describe('purgeDeleted', () => {
     await deleteVideo(s.removal, id);
     await s.store.putJson('up', keys.redriven(id), { at: 'late' });
 
-    expect(await purgeDeleted(s.removal, id)).toBe('purged');
-    expect(await purgeDeleted(s.removal, id)).toBe('nothing-left');
+    expect(await purgeDeleted(s.removal, { videoId: id })).toBe('purged');
+    expect(await purgeDeleted(s.removal, { videoId: id })).toBe('nothing-left');
 
     expect(s.invalidated).toHaveLength(1); // DELETE's own
     expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
