@@ -201,7 +201,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('only the workers that hand work on may send to a queue', () => {
+  it('only the functions that hand work on may send to a queue', () => {
     const senders = Object.entries(pipeline.functions)
       .filter(([, fn]) => {
         const roleId = logicalId(fn.role?.node.defaultChild ?? fn);
