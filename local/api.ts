@@ -17,8 +17,8 @@ function routeOf(method: string, path: string): { routeKey: string; id?: string 
     return { routeKey: `${method} /videos` };
   }
   const m = /^\/videos\/([^/]+)$/.exec(path);
-  if (m && method === 'GET')
-    return { routeKey: 'GET /videos/{id}', id: decodeURIComponent(m[1] ?? '') };
+  if (m && (method === 'GET' || method === 'DELETE'))
+    return { routeKey: `${method} /videos/{id}`, id: decodeURIComponent(m[1] ?? '') };
   return undefined;
 }
 

@@ -1,13 +1,17 @@
-/** HTTP API: POST /videos, GET /videos, GET /videos/{id}. Thin: auth, parse, one use case. */
+/**
+ * HTTP API: POST /videos, GET /videos, GET /videos/{id}, DELETE /videos/{id}. Thin: auth,
+ * parse, one use case.
+ */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { checkBearer, json, jsonErrors } from '../adapters/http.js';
+import { checkBearer, json, jsonErrors, noContent } from '../adapters/http.js';
 import { observed } from '../adapters/observability.js';
-import { runtime } from '../adapters/runtime.js';
+import { cdnCache, runtime } from '../adapters/runtime.js';
 import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
-import { createVideo, getVideo, listVideos } from './api.js';
+import { createVideo, deleteVideo, getVideo, listVideos } from './api.js';
 
-const deps = runtime();
+const base = runtime();
+const deps = { ...base, cdn: cdnCache(base.config) };
 
 function parseJson(event: APIGatewayProxyEventV2): unknown {
   const raw = event.isBase64Encoded
@@ -29,6 +33,9 @@ async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStru
       return json(200, await listVideos(deps, event.queryStringParameters ?? {}));
     case 'GET /videos/{id}':
       return json(200, await getVideo(deps, event.pathParameters?.id ?? ''));
+    case 'DELETE /videos/{id}':
+      await deleteVideo(deps, event.pathParameters?.id ?? '');
+      return noContent();
     default:
       throw new NotFoundError('no such route');
   }

@@ -8,7 +8,7 @@ const { uploadApi } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('UploadApi', () => {
-  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}'])(
+  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}', 'DELETE /videos/{id}'])(
     'routes %s to the upload handler',
     (routeKey) => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
@@ -18,6 +18,54 @@ describe('UploadApi', () => {
       });
     },
   );
+
+  it('lets browsers DELETE across origins', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowMethods: Match.arrayWith(['DELETE']) }),
+    });
+  });
+
+  it('tells the handler which distribution to invalidate and lets it, on that one only', () => {
+    const distribution = logicalId(spool.stack.pipeline.delivery.distribution);
+    expect(propertiesOf(template, uploadApi.handler)).toMatchObject({
+      Environment: {
+        Variables: expect.objectContaining({ CDN_DISTRIBUTION_ID: { Ref: distribution } }),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(uploadApi.handler.role ?? uploadApi.handler) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'cloudfront:CreateInvalidation',
+            Resource: {
+              'Fn::Join': ['', Match.arrayWith([':distribution/', { Ref: distribution }])],
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the handler ask for a purge', () => {
+    const purgeQueue = spool.stack.pipeline.purge.queue.queue;
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(uploadApi.handler.role ?? uploadApi.handler) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [logicalId(purgeQueue), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+    expect(propertiesOf(template, uploadApi.handler)).toMatchObject({
+      Environment: {
+        Variables: expect.objectContaining({ PURGE_QUEUE_URL: { Ref: logicalId(purgeQueue) } }),
+      },
+    });
+  });
 
   it('integrates every route with the upload handler', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
