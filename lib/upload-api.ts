@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
+import { ROUTE_KEYS, ROUTES, splitRouteKey } from '../functions/upload/routes.js';
 import { SpoolFunction } from './spool-function.js';
 
 export interface UploadApiProps {
@@ -24,8 +25,9 @@ export interface UploadApiProps {
 }
 
 /**
- * Upload stage: the HTTP API (`POST /videos`, `GET /videos`, `GET /videos/{id}`), its
- * handler, and the bearer token the handler checks every request against.
+ * Upload stage: the HTTP API (the routes of functions/upload/routes.ts: `POST /videos`,
+ * `GET /videos`, `GET /videos/{id}`, `GET /openapi.json`), its handler, and the bearer token
+ * the handler checks requests against.
  */
 export class UploadApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -86,8 +88,7 @@ export class UploadApi extends Construct {
       corsPreflight: {
         allowOrigins: props.allowedOrigins,
         allowMethods: [
-          apigw.CorsHttpMethod.GET,
-          apigw.CorsHttpMethod.POST,
+          ...new Set(ROUTE_KEYS.map((key) => apigw.CorsHttpMethod[splitRouteKey(key).method])),
           apigw.CorsHttpMethod.OPTIONS,
         ],
         allowHeaders: ['authorization', 'content-type'],
@@ -124,20 +125,22 @@ export class UploadApi extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('Handler', this.handler);
-    const routes: ReadonlyArray<[string, apigw.HttpMethod]> = [
-      ['/videos', apigw.HttpMethod.POST],
-      ['/videos', apigw.HttpMethod.GET],
-      ['/videos/{id}', apigw.HttpMethod.GET],
-    ];
-    for (const [path, method] of routes) {
-      const created = this.httpApi.addRoutes({ path, methods: [method], integration });
+    for (const key of ROUTE_KEYS) {
+      const { method, path } = splitRouteKey(key);
+      const created = this.httpApi.addRoutes({
+        path,
+        methods: [apigw.HttpMethod[method]],
+        integration,
+      });
       for (const route of created) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason:
-            'Every route requires Authorization: Bearer <token>, which the handler checks ' +
-            'against the generated Secrets Manager token (DESIGN.md section 2) so the same ' +
-            'auth contract holds locally and on AWS; missing or wrong tokens get a 401.',
+          reason: ROUTES[key].auth
+            ? 'The route requires Authorization: Bearer <token>, which the handler checks ' +
+              'against the generated Secrets Manager token (DESIGN.md section 2) so the same ' +
+              'auth contract holds locally and on AWS; missing or wrong tokens get a 401.'
+            : 'A public route by design: it serves the API reference (OpenAPI), which ' +
+              'describes the routes and holds no data; every other route requires the token.',
         });
       }
     }

@@ -1,11 +1,17 @@
-/** HTTP API: POST /videos, GET /videos, GET /videos/{id}. Thin: auth, parse, one use case. */
+/**
+ * HTTP API: the routes of ./routes.ts. Thin: auth, parse, one use case, the route's success
+ * status. Each operation returns the body its route documents, which the compiler checks.
+ */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
 import { checkBearer, json, jsonErrors } from '../adapters/http.js';
 import { observed } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
 import { createVideo, getVideo, listVideos } from './api.js';
+import { openApiDocument } from './openapi.js';
+import { isRouteKey, ROUTES, type RouteKey } from './routes.js';
 
 const deps = runtime();
 
@@ -20,18 +26,31 @@ function parseJson(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/** Built on the first request for it: the same object every time after. */
+let reference: ReturnType<typeof openApiDocument> | undefined;
+
+const operations: {
+  [K in RouteKey]: (
+    event: APIGatewayProxyEventV2,
+  ) => Promise<z.output<(typeof ROUTES)[K]['ok']['schema']>>;
+} = {
+  'POST /videos': (event) => createVideo(deps, parseJson(event)),
+  'GET /videos': (event) => listVideos(deps, event.queryStringParameters ?? {}),
+  'GET /videos/{id}': (event) => getVideo(deps, event.pathParameters?.id ?? ''),
+  'GET /openapi.json': async () => {
+    reference ??= openApiDocument();
+    return reference;
+  },
+};
+
 async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  checkBearer(event.headers.authorization ?? event.headers.Authorization, await apiToken());
-  switch (event.routeKey) {
-    case 'POST /videos':
-      return json(201, await createVideo(deps, parseJson(event)));
-    case 'GET /videos':
-      return json(200, await listVideos(deps, event.queryStringParameters ?? {}));
-    case 'GET /videos/{id}':
-      return json(200, await getVideo(deps, event.pathParameters?.id ?? ''));
-    default:
-      throw new NotFoundError('no such route');
+  const key = event.routeKey;
+  // API Gateway only sends the routes it has; anything else needs the token all the same.
+  if (!isRouteKey(key) || ROUTES[key].auth) {
+    checkBearer(event.headers.authorization ?? event.headers.Authorization, await apiToken());
   }
+  if (!isRouteKey(key)) throw new NotFoundError('no such route');
+  return json(ROUTES[key].ok.status, await operations[key](event));
 }
 
 export const handler = observed<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/upload/routes.js';
 import { logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
 
 const spool = synthesizeSpool();
@@ -8,7 +9,7 @@ const { uploadApi } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('UploadApi', () => {
-  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}'])(
+  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}', 'GET /openapi.json'])(
     'routes %s to the upload handler',
     (routeKey) => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
@@ -18,6 +19,20 @@ describe('UploadApi', () => {
       });
     },
   );
+
+  it('has a route for each entry of the route table, and no other', () => {
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r.Properties as { RouteKey: string }).RouteKey,
+    );
+    expect(routeKeys.sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  it('lets browsers call every method the routes use', () => {
+    const { CorsConfiguration } = propertiesOf(template, uploadApi.httpApi) as {
+      CorsConfiguration: { AllowMethods: string[] };
+    };
+    expect(CorsConfiguration.AllowMethods.sort()).toEqual(['GET', 'OPTIONS', 'POST']);
+  });
 
   it('integrates every route with the upload handler', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
