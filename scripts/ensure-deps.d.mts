@@ -1,0 +1,5 @@
+/** Types of ensure-deps.mjs, for the tests (the script itself is plain JavaScript). */
+export function depsState(
+  lockText: string,
+  installedText: string | undefined,
+): { fresh: true } | { fresh: false; reason: string };
