@@ -34,6 +34,20 @@ export const operationsOf = (doc: ApiDocument): [string, Operation][] =>
     ]),
   );
 
+/** The fields of an OpenAPI 3.1 Object (the document's root). */
+const OPENAPI_FIELDS = [
+  'openapi',
+  'info',
+  'jsonSchemaDialect',
+  'servers',
+  'paths',
+  'webhooks',
+  'components',
+  'security',
+  'tags',
+  'externalDocs',
+];
+
 const pointerPart = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
@@ -46,8 +60,11 @@ export class DocumentSchemas {
 
   constructor(private readonly doc: ApiDocument) {
     addFormatsModule.default(this.ajv);
-    // Only the subschemas referred to below are compiled; `#/components/...` references in
-    // them resolve against the whole document, as they do for an OpenAPI tool.
+    // The document itself is added as the root, so `#/components/...` references resolve
+    // against it as they do for an OpenAPI tool. Its own fields are not JSON Schema
+    // keywords: declared as such, strict mode accepts them at the root and checks
+    // everything below them that is compiled as a schema.
+    this.ajv.addVocabulary(OPENAPI_FIELDS);
     this.ajv.addSchema(doc as object, this.id);
   }
 
