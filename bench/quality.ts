@@ -16,7 +16,12 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ChunkSpec, Plan } from '../functions/core/plan.js';
-import { chunkCommand, chunkFiles, type FfmpegCommand } from '../functions/core/recipe.js';
+import {
+  chunkCommand,
+  chunkFiles,
+  chunkSegmentEnd,
+  type FfmpegCommand,
+} from '../functions/core/recipe.js';
 import { type Binaries, planFor, timeFfmpeg } from './baseline.js';
 import { bdRate, type RdPoint, ssimDb } from './bd-rate.js';
 import { num, table } from './format.js';
@@ -275,7 +280,7 @@ async function encode(
       chunkCommand(chunkPlan, spec.index, { input: file, workDir, cpus, bounded: false }),
     );
     const chunk = chunkPlan.chunks[spec.index] ?? spec;
-    const { lead, tail } = overlapOf(plan, spec, v);
+    const { lead } = overlapOf(plan, spec, v);
     command.outputs = command.outputs.map((o) => {
       const r = renditionOf(o.options);
       if (r === undefined) return o;
@@ -291,7 +296,12 @@ async function encode(
     const files = chunkFiles(workDir, spec.index);
     for (const [i, r] of plan.renditions.entries()) {
       const segments = await segmentsOf(files.playlist(r.name));
-      perRung[i]?.push(...segments.slice(lead > 0 ? 1 : 0, segments.length - (tail > 0 ? 1 : 0)));
+      // The chunk's own segments: after the lead's, and not the run-ons (the recipe's own,
+      // see chunkSegmentEnd, and the variant's).
+      const from = lead > 0 ? 1 : 0;
+      const end = chunkSegmentEnd(plan, spec);
+      const count = end === undefined ? segments.length - from : end - spec.firstSegment;
+      perRung[i]?.push(...segments.slice(from, from + count));
     }
   }
   const joined: string[] = [];

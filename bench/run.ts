@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the pipeline from upload to ready through the local stack, against the
  * limit on this machine (one ffmpeg, one decode, the same ladder and encoder settings, to
- * local disk), repeated; then the scale model for AWS Lambda. The last line is `ratio=<x>`.
+ * local disk), repeated; the quality cost of chunking on a short source; then the scale
+ * model for AWS Lambda and the duration buckets. It ends with the lines of `headlineLines`.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
@@ -10,12 +11,21 @@ import { parseArgs } from 'node:util';
 import type { Plan } from '../functions/core/plan.js';
 import { analyze, chunkSeconds, median, type RunFigures } from './analyze.js';
 import { type Binaries, type FfmpegResult, planFor, planOptions, runBaseline } from './baseline.js';
+import { bucketReport, bucketRows } from './buckets.js';
 import { num, table } from './format.js';
+import { headlineLines, perRun, runMedians, worstBdRate } from './headline.js';
 import { loadBench } from './load.js';
+import { ANCHORS, ASSUMPTIONS, MUX_TIME_TO_PUBLISH } from './model.js';
 import { type PipelineRun, runPipeline } from './pipeline.js';
-import { qualityBench, qualityReport } from './quality.js';
-import { modelReport, scaleModel } from './report.js';
+import { esBasis, PIPELINE, qualityBench, qualityReport, summarize } from './quality.js';
+import { HEADLINE_WORKERS, hourOfVideo, modelReport, scaleModel } from './report.js';
 import { ensureSource } from './source.js';
+
+/**
+ * Length of the default run's quality source: long enough for a join after the 2 s opening
+ * (the planner cuts it 2 + 10 s), short enough to encode at four CRFs in minutes.
+ */
+const QUALITY_SECONDS = 12;
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -25,6 +35,9 @@ const HELP = `Usage: npm run bench -- [options]
                    --runs 0 runs only the memory comparison
   --no-memory      skip the memory comparison (issue 4 item 5: 30 s and 120 s 1080p sources
                    through the pipeline, a chunk job's peak RSS and /tmp), about 2 minutes
+  --no-quality     skip the quality comparison on a generated ${QUALITY_SECONDS} s 1080p source (the
+                   pipeline as is; whole-file encodes cached in .bench/quality-cache), a few
+                   minutes; chunking_bdrate_pct is then nan
   --load           instead: concurrent uploads and an API burst (see below)
   --quality        instead: chunked vs one whole-file encode per rung at 4 CRFs (bitrate vs
                    cap, PSNR, SSIM, BD-rate, SSIM dips at joins); ~15 CPU-min at 30 s
@@ -35,7 +48,14 @@ const HELP = `Usage: npm run bench -- [options]
 
 Each run: the baseline (ONE ffmpeg: decode once, every rendition + audio to HLS on disk),
 then the pipeline (a fresh local stack: POST /videos, PUT, then its log lines until ready).
-The last line printed is ratio=<median over runs of upload→ready / baseline>.
+Then the quality comparison, the scale model, and time to playable and to ready per source
+length beside Mux's medians (the source's bucket measured here, the others modeled).
+The output ends with these lines, for scripts ("nan" for a figure not measured):
+  playable_share=<first playable / baseline, median over runs>
+  cpu_ratio=<pipeline ffmpeg CPU-s / baseline ffmpeg CPU-s, median over runs>
+  ready_60min_s=<modeled upload→ready of 60 min of 1080p at ${HEADLINE_WORKERS} Lambda workers>
+  chunking_bdrate_pct=<worst rung's BD-rate, PSNR or SSIM, chunked vs whole-file, %>
+  ratio=<upload→ready / baseline, median over runs>
 
 --load: batches of concurrent uploads of short mixed clips through a fresh local stack
 (every one must end ready), then 10 s of POST /videos and GET /videos/{id} at --rate.
@@ -97,16 +117,12 @@ function busyWarning(results: RunResult[], cores: number): string[] {
 
 function mainTable(results: RunResult[], baselineThroughput: number[]): string {
   const rows: [string, (r: RunResult, i: number) => number | undefined, number][] = [
-    ['upload→ready s', (r) => r.figures.readySeconds, 1],
+    ['upload→ready s', perRun.readySeconds, 1],
     ['baseline (one ffmpeg) s', (r) => r.baseline.seconds, 1],
-    ['ratio', (r) => r.figures.readySeconds / r.baseline.seconds, 2],
+    ['ratio', perRun.ratio, 2],
     ['first chunk record s', (r) => r.figures.chunk0Seconds, 1],
-    ['first playable (master.m3u8) s', (r) => r.figures.masterSeconds, 1],
-    [
-      'first playable / baseline',
-      (r) => (r.figures.masterSeconds ?? Number.NaN) / r.baseline.seconds,
-      2,
-    ],
+    ['first playable (master.m3u8) s', perRun.playableSeconds, 1],
+    ['first playable / baseline', perRun.playableShare, 2],
     ['peak RSS stack MB', (r) => r.figures.stackPeakRssMb, 0],
     ['peak RSS per ffmpeg MB (max)', (r) => r.figures.ffmpegPeakRssMb, 0],
     ['peak RSS baseline ffmpeg MB', (r) => r.baseline.peakRssMb, 0],
@@ -120,11 +136,7 @@ function mainTable(results: RunResult[], baselineThroughput: number[]): string {
     ['  CPU s, pipeline ffmpeg (all jobs)', (r) => r.figures.ffmpegCpuSeconds, 1],
     ['  CPU s, baseline ffmpeg', (r) => r.baseline.cpuSeconds, 1],
     ['  CPU s, stack node process', (r) => r.figures.stackCpuSeconds, 1],
-    [
-      '  pipeline ffmpeg CPU / baseline CPU',
-      (r) => r.figures.ffmpegCpuSeconds / r.baseline.cpuSeconds,
-      2,
-    ],
+    ['  pipeline ffmpeg CPU / baseline CPU', perRun.cpuRatio, 2],
     [
       '  cores busy, pipeline (ffmpeg + stack)',
       (r) => (r.figures.ffmpegCpuSeconds + r.figures.stackCpuSeconds) / r.figures.readySeconds,
@@ -279,6 +291,36 @@ async function memoryMode(bins: Binaries, done?: DoneRun): Promise<string> {
   return lines.join('\n');
 }
 
+/**
+ * The quality comparison of the default run: the pipeline as is against whole-file encodes,
+ * on a generated source short enough to keep the run to minutes (its chunks: the 2 s
+ * opening, then the rest). The whole-file encodes do not change from run to run, so they
+ * come from the cache once made.
+ */
+async function chunkingQuality(bins: Binaries): Promise<{ report: string; worstBdRate: number }> {
+  const file = await ensureSource({
+    ffmpeg: bins.ffmpeg,
+    dir: join(BENCH_DIR, 'sources'),
+    seconds: QUALITY_SECONDS,
+  });
+  say(`quality: chunked vs whole-file on ${file}…`);
+  const result = await qualityBench({
+    bins,
+    file,
+    dir: join(BENCH_DIR, 'quality'),
+    variants: [PIPELINE],
+    reuseWhole: true,
+  });
+  const [run] = result.runs;
+  if (!run) throw new Error('the quality comparison measured no variant');
+  return {
+    report: qualityReport(result),
+    worstBdRate: worstBdRate(
+      summarize(result.plan, result.whole, run.encodes, esBasis(run.variant)),
+    ),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     allowNegative: true,
@@ -288,7 +330,8 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       memory: { type: 'boolean', default: true },
       load: { type: 'boolean', default: false },
-      quality: { type: 'boolean', default: false },
+      // Unset: the default run includes the comparison; --quality: only it; --no-quality: without it.
+      quality: { type: 'boolean' },
       uploads: { type: 'string', default: '20' },
       batches: { type: 'string', default: '2' },
       rate: { type: 'string', default: '50' },
@@ -320,7 +363,7 @@ async function main(): Promise<void> {
 
   const bins = binaries();
   const cores = availableParallelism();
-  if (values.quality) {
+  if (values.quality === true) {
     const file = values.input
       ? resolve(values.input)
       : await ensureSource({ ffmpeg: bins.ffmpeg, dir: join(BENCH_DIR, 'sources'), seconds });
@@ -343,8 +386,7 @@ async function main(): Promise<void> {
 
   const results = await benchRuns(bins, file, plan, runs);
   const baselineThroughput = results.map((r) => plan.source.duration / r.baseline.cpuSeconds);
-  const ratios = results.map((r) => r.figures.readySeconds / r.baseline.seconds);
-  const medianRatio = median(ratios);
+  const medians = runMedians(results);
   const opts = planOptions();
   const last = results.at(-1);
   if (!last) throw new Error('no runs');
@@ -371,14 +413,48 @@ async function main(): Promise<void> {
     const reuse = values.input ? undefined : { seconds, plan, figures: last.figures };
     out.push(await memoryMode(bins, reuse));
   }
+  let chunkingBdRate = Number.NaN;
+  if (values.quality === false) {
+    out.push('', 'Quality comparison skipped (--no-quality).');
+  } else {
+    const quality = await chunkingQuality(bins);
+    chunkingBdRate = quality.worstBdRate;
+    out.push('', quality.report);
+  }
   const model = scaleModel({
     runs: results.map((r) => r.figures),
     segmentSeconds: opts.segmentSeconds,
     chunkSegments: opts.chunkSegments,
     baselineThroughput,
   });
-  out.push('', modelReport(model));
-  out.push('', `ratio=${medianRatio.toFixed(2)}`);
+  const buckets = bucketRows({
+    buckets: MUX_TIME_TO_PUBLISH,
+    measured: {
+      sourceSeconds: plan.source.duration,
+      playableSeconds: medians.playableSeconds,
+      readySeconds: medians.readySeconds,
+    },
+    model: (sourceSeconds) => model.predict(sourceSeconds, HEADLINE_WORKERS),
+  });
+  out.push(
+    '',
+    modelReport(model),
+    '',
+    bucketReport(buckets, {
+      cores,
+      workers: HEADLINE_WORKERS,
+      memoryMb: ASSUMPTIONS.transcodeMemoryMb,
+      muxSource: ANCHORS.muxSource,
+    }),
+    '',
+    ...headlineLines({
+      playableShare: medians.playableShare,
+      cpuRatio: medians.cpuRatio,
+      ready60MinSeconds: hourOfVideo(model).readySeconds,
+      chunkingBdRate,
+      ratio: medians.ratio,
+    }),
+  );
   console.log(out.join('\n'));
 }
 

@@ -9,9 +9,10 @@ import { Construct } from 'constructs';
 import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
 import { ROUTE_KEYS, ROUTES, splitRouteKey } from '../functions/upload/routes.js';
+import { allowRemovingVideos, type VideoRemovalProps } from './purge.js';
 import { SpoolFunction } from './spool-function.js';
 
-export interface UploadApiProps {
+export interface UploadApiProps extends VideoRemovalProps {
   /** Presigned PUT target for sources; also holds the state records the API reads. */
   readonly uploadsBucket: s3.IBucket;
   /** Origins allowed to call the API from a browser (`*` for any). */
@@ -26,8 +27,8 @@ export interface UploadApiProps {
 
 /**
  * Upload stage: the HTTP API (the routes of functions/upload/routes.ts: `POST /videos`,
- * `GET /videos`, `GET /videos/{id}`, `GET /openapi.json`), its handler, and the bearer token
- * the handler checks requests against.
+ * `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, `GET /openapi.json`), its
+ * handler, and the bearer token the handler checks requests against.
  */
 export class UploadApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -62,7 +63,7 @@ export class UploadApi extends Construct {
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'upload',
       trigger: 'http',
-      description: 'Spool API: creates uploads (presigned PUT) and reports video status',
+      description: 'Spool API: creates uploads (presigned PUT), reports and deletes videos',
       memorySize: FUNCTIONS.upload.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.upload.timeoutSeconds),
       environment: { API_TOKEN_SECRET_ARN: this.apiTokenSecret.secretArn },
@@ -70,16 +71,20 @@ export class UploadApi extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.apiTokenSecret.grantRead(this.handler);
-    this.handler.grantObjects(
-      props.uploadsBucket,
-      {
-        // Status: every record, and whether the source has arrived (HEAD).
-        read: [`${keys.records('*')}*`, keys.source('*')],
-        // The presigned PUTs are signed with this role, so it may write what they upload.
-        write: [keys.source('*'), keys.caption('*', '*'), keys.video('*'), `${keys.indexPrefix}*`],
-      },
-      'The API presigns the source and caption PUTs, writes the video and index records and reads state.',
-    );
+    // DELETE writes the tombstone, then removes the video from both buckets and the CDN.
+    allowRemovingVideos(this.handler, props, {
+      // Status: every record, and whether the source has arrived (HEAD).
+      read: [`${keys.records('*')}*`, keys.source('*')],
+      // The presigned PUTs are signed with this role, so it may write what they upload.
+      write: [
+        keys.source('*'),
+        keys.caption('*', '*'),
+        keys.video('*'),
+        `${keys.indexPrefix}*`,
+        keys.tombstone('*'),
+      ],
+      why: 'The API presigns the source and caption PUTs, writes the video, index and tombstone records and reads state.',
+    });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'Spool video API',

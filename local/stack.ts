@@ -23,6 +23,7 @@ import {
 } from '../functions/core/topology.js';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
+import { LOCAL_FILES } from './data-dir.js';
 import { serveDemo } from './demo/serve.js';
 import { startEventBus } from './events.js';
 import { recoverUnfinished } from './recover.js';
@@ -67,7 +68,7 @@ export function defaultBinaries(): { ffmpeg: string; ffprobe: string } {
   };
 }
 
-async function loadToken(dataDir: string, given?: string, name = 'api-token') {
+async function loadToken(dataDir: string, given?: string, name: string = LOCAL_FILES.token) {
   if (given) return { token: given, generated: false };
   // Kept in the data dir so a restart does not invalidate the token a client already has.
   const file = join(dataDir, name);
@@ -126,6 +127,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.publish.timeoutSeconds),
       fifo: true,
     },
+    { name: 'spool-purge-dlq', visibilityTimeout: dlqVisibility },
+    {
+      name: 'spool-purge',
+      visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.purge.timeoutSeconds),
+    },
     { name: 'spool-webhooks-dlq', visibilityTimeout: dlqVisibility },
     {
       name: 'spool-webhooks',
@@ -154,6 +160,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.JOBS_QUEUE_URL = await queueUrl('spool-jobs');
   process.env.PUBLISH_QUEUE_URL = await queueUrl('spool-publish.fifo');
   process.env.WEBHOOKS_QUEUE_URL = await queueUrl('spool-webhooks');
+  process.env.PURGE_QUEUE_URL = await queueUrl('spool-purge');
   process.env.SPOOL_WEBHOOK_SECRET = webhookKey.token;
 
   // EventBridge: each event is printed, and the rule of each webhook endpoint puts it on the
@@ -255,7 +262,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.PLAYBACK_BASE_URL = cdn.url;
 
   // The handler modules read their config at import (cold start), so import them now.
-  const [upload, ingest, transcode, publish, failures, sweeper, notify, webhooks] =
+  const [upload, ingest, transcode, publish, failures, sweeper, notify, webhooks, purge] =
     await Promise.all([
       import('../functions/upload/handler.js'),
       import('../functions/ingest/handler.js'),
@@ -265,6 +272,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       import('../functions/sweeper/handler.js'),
       import('../functions/notify/handler.js'),
       import('../functions/webhooks/handler.js'),
+      import('../functions/purge/handler.js'),
     ]);
   // Each invocation gets a context like Lambda's, with its function's time limit. For fault
   // tests, SPOOL_SIMULATE_TIMEOUTS=n gives the first n transcode invocations 21 s, so their
@@ -307,6 +315,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       onError,
       deadLetter: { name: 'spool-webhooks-dlq', maxReceiveCount: WEBHOOK_ATTEMPTS },
     }),
+    pollQueue(sqs, 'spool-purge', (e) => purge.handler(e, ctx('purge')), {
+      concurrency: 1,
+      batchSize: 1,
+      onError,
+      deadLetter: { name: 'spool-purge-dlq', maxReceiveCount: MAX_RECEIVE },
+    }),
     pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx('failures')), {
       concurrency: 1,
       batchSize: 10,
@@ -326,7 +340,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const recovered = await recoverUnfinished(runtime(), async (key) => {
     void invokeIngest(sourceEvent(encodeS3Key(key)));
   });
-  if (recovered.ingested + recovered.jobs + recovered.publishes > 0) {
+  if (recovered.ingested + recovered.jobs + recovered.publishes + recovered.purges > 0) {
     log('resumed unfinished videos', { ...recovered });
   }
 

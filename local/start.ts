@@ -3,6 +3,9 @@
  * run unchanged against local stand-ins that speak the AWS protocols: s3rver for S3,
  * local-aws-sqs for SQS, a CloudFront-like static server, and an API Gateway-like server.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LOCAL_FILES } from './data-dir.js';
 import { startLocalStack } from './stack.js';
 
 const stack = await startLocalStack({
@@ -11,6 +14,9 @@ const stack = await startLocalStack({
   token: process.env.SPOOL_API_TOKEN,
   workers: process.env.SPOOL_WORKERS ? Number(process.env.SPOOL_WORKERS) : undefined,
 });
+
+// `npx spool` finds this stack through its data dir (cli/target.ts).
+await writeFile(join(stack.dataDir, LOCAL_FILES.api), `${stack.baseUrl}\n`);
 
 console.log(`Spool ready at ${stack.baseUrl}`);
 console.log(

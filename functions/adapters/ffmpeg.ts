@@ -26,6 +26,7 @@ import {
   chunkAudioCommand,
   chunkCommand,
   chunkFiles,
+  chunkSegmentEnd,
   type FfmpegCommand,
   inputGuards,
 } from '../core/recipe.js';
@@ -168,14 +169,23 @@ export class FfprobeProber implements MediaProber {
   }
 }
 
-/** Parse the media playlist ffmpeg's hls muxer wrote for one chunk (trusted, our own output). */
-async function readSegments(dir: string, playlist: string): Promise<Segment[]> {
+/** Whether a segment file is the chunk's own, not its run-on (see chunkSegmentEnd). */
+function ownSegment(file: string, end: number | undefined): boolean {
+  const n = /^seg_(\d+)\.ts$/.exec(file)?.[1];
+  return end === undefined || n === undefined || Number(n) < end;
+}
+
+/**
+ * Parse the media playlist ffmpeg's hls muxer wrote for one chunk (trusted, our own output):
+ * the segments before `end`.
+ */
+async function readSegments(dir: string, playlist: string, end?: number): Promise<Segment[]> {
   const text = await readFile(join(dir, playlist), 'utf8');
   const segments: Segment[] = [];
   let duration: number | undefined;
   for (const line of text.split('\n').map((l) => l.trim())) {
     if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
-    else if (line && !line.startsWith('#') && duration !== undefined) {
+    else if (line && !line.startsWith('#') && duration !== undefined && ownSegment(line, end)) {
       const { size } = await stat(join(dir, line));
       // A chunk planned past the last frame (a duration that overstated the video) leaves
       // an empty segment: there is nothing to play in it.
@@ -248,6 +258,7 @@ function runCommand(
 function watchSegments(
   playlists: { rendition: string; dir: string; playlist: string }[],
   listener: SegmentListener | undefined,
+  end: number | undefined,
 ): { stop(): Promise<void> } {
   if (!listener) return { stop: async () => undefined };
   const handed = new Set<string>();
@@ -260,7 +271,7 @@ function watchSegments(
       for (const line of complete.split('\n')) {
         const file = line.trim();
         if (file.startsWith('#EXTINF:')) duration = Number.parseFloat(file.slice(8));
-        if (!/^(seg|end)_\d+\.ts$/.test(file)) continue;
+        if (!/^(seg|end)_\d+\.ts$/.test(file) || !ownSegment(file, end)) continue;
         const key = `${p.rendition}/${file}`;
         if (handed.has(key)) continue;
         handed.add(key);
@@ -316,6 +327,7 @@ export class FfmpegTranscoder implements Transcoder {
       bounded: args.bounded !== false,
     });
     const files = chunkFiles(workDir, spec.index);
+    const ownEnd = chunkSegmentEnd(plan, spec);
     await Promise.all(plan.renditions.map((r) => mkdir(files.dir(r.name), { recursive: true })));
     const watcher = watchSegments(
       plan.renditions.map((r) => ({
@@ -324,6 +336,7 @@ export class FfmpegTranscoder implements Transcoder {
         playlist: 'chunk.m3u8',
       })),
       args.onSegment,
+      ownEnd,
     );
     try {
       await runCommand(this.paths, command, `chunk ${spec.index} could not be encoded`, {
@@ -340,7 +353,7 @@ export class FfmpegTranscoder implements Transcoder {
     let firstFrameTime: number | undefined;
     for (const r of plan.renditions) {
       const dir = files.dir(r.name);
-      const segments = await readSegments(dir, 'chunk.m3u8');
+      const segments = await readSegments(dir, 'chunk.m3u8', ownEnd);
       const first = segments[0];
       // Every chunk is encoded with the same settings, so x264 writes the same profile and
       // level in all of them: the first segment's SPS says which.

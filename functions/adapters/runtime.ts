@@ -4,8 +4,10 @@
  */
 import { loadConfig } from '../core/config.js';
 import type { Deps, MediaDeps } from '../core/deps.js';
+import type { CdnCache } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
-import { createS3Client, createSqsClient } from './clients.js';
+import { CloudFrontCache, noCdnCache } from './cdn.js';
+import { createCloudFrontClient, createS3Client, createSqsClient } from './clients.js';
 import { FfmpegTranscoder, FfprobeProber, ffmpegPathsFromEnv } from './ffmpeg.js';
 import { loggerPort, metricsPort, tracer } from './observability.js';
 import { S3Store } from './s3-store.js';
@@ -46,3 +48,15 @@ export const sqsClient = (() => {
 })();
 
 export type { Deps };
+
+/**
+ * The CDN of the functions that delete: CloudFront when the pipeline names its distribution
+ * (lib/video-pipeline.ts sets it for them), else nothing to invalidate (the local stack).
+ */
+export function cdnCache(config: Pick<Deps['config'], 'CDN_DISTRIBUTION_ID'>): CdnCache {
+  if (!config.CDN_DISTRIBUTION_ID) return noCdnCache;
+  return new CloudFrontCache(
+    tracer.captureAWSv3Client(createCloudFrontClient()),
+    config.CDN_DISTRIBUTION_ID,
+  );
+}

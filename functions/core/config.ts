@@ -12,6 +12,13 @@ const topologySchema = z.object({
   JOBS_QUEUE_URL: z.string().min(1),
   /** SQS queue of publish requests, sent when a video's last job completes. */
   PUBLISH_QUEUE_URL: z.string().min(1),
+  /** SQS queue of purge requests: what is left of a deleted video is removed (functions/purge). */
+  PURGE_QUEUE_URL: z.string().min(1),
+  /**
+   * The CloudFront distribution to invalidate when a video is deleted: set for the functions
+   * that delete. Unset locally, where the static server caches nothing.
+   */
+  CDN_DISTRIBUTION_ID: z.string().min(1).optional(),
   /** Base URL that serves the output bucket (CloudFront domain, or the local static server). */
   PLAYBACK_BASE_URL: z.string().url(),
   /** SQS queue of webhook deliveries (its consumer sets the retry backoff on it). */

@@ -87,6 +87,15 @@ export class SourceMissingError extends SpoolError {
   readonly code = 'SOURCE_MISSING';
 }
 
+/**
+ * The video was deleted while work on it was under way (core/deletion.ts). The work ends
+ * there, and is not retried: the video and everything written for it are gone.
+ */
+export class VideoDeletedError extends SpoolError {
+  readonly code = 'VIDEO_DELETED';
+  override readonly httpStatus = 404;
+}
+
 /** The shape every failure takes on the wire and in `failed.json`. */
 export const errorBodySchema = z.object({
   code: z.string().describe('Stable: clients branch on it.'),

@@ -11,6 +11,8 @@ export const keys = {
   /** Uploads bucket: the raw source, written by the client's presigned PUT. */
   uploadsPrefix: 'uploads/',
   sourceSuffix: '/source',
+  /** Everything uploaded for one video: its source and its caption sidecars. */
+  upload: (id: string) => `uploads/${id}/`,
   source: (id: string) => `uploads/${id}/source`,
   /** Uploads bucket: write-once state records from which a video's status is derived. */
   statePrefix: 'state/',
@@ -25,6 +27,13 @@ export const keys = {
   failed: (id: string) => `state/${id}/failed.json`,
   /** Written once when the sweeper re-sends a stalled video's missing work. */
   redriven: (id: string) => `state/${id}/redriven.json`,
+  /**
+   * Uploads bucket: a deleted video's tombstone, written first by DELETE and kept after
+   * everything else of the video is gone, so that a job still running finds it deleted
+   * (core/deletion.ts). Outside the video's prefixes; a lifecycle rule expires it.
+   */
+  tombstonePrefix: 'deleted/',
+  tombstone: (id: string) => `deleted/${id}`,
   /** Uploads bucket: newest-first listing index (the key sorts by inverted creation time). */
   indexPrefix: 'index/',
   index: (id: string, createdAtMs: number) =>
@@ -61,6 +70,12 @@ export function chunkIndexOfKey(id: string, key: string): number | undefined {
   if (!key.startsWith(prefix)) return undefined;
   const m = /^(\d{5,})\.json$/.exec(key.slice(prefix.length));
   return m ? Number(m[1]) : undefined;
+}
+
+/** `deleted/{id}` → id. */
+export function videoIdFromTombstoneKey(key: string): string | undefined {
+  const m = /^deleted\/([a-z0-9]{20})$/.exec(key);
+  return m?.[1];
 }
 
 /** `index/{inverted}_{id}` → id. */

@@ -11,6 +11,7 @@
  * and any number of times.
  */
 import { MAX_CAPTION_BYTES, parseCaptions, segmentCaptions } from '../core/captions.js';
+import { unlessDeleted } from '../core/deletion.js';
 import type { Deps } from '../core/deps.js';
 import { keys } from '../core/keys.js';
 import { rationalValue } from '../core/media.js';
@@ -44,7 +45,8 @@ export type PublishResult =
   | 'playable'
   | 'already-published'
   | 'not-ready'
-  | 'skipped';
+  | 'skipped'
+  | 'deleted';
 
 /**
  * Chunks 0..k-1 with none missing: what can be played from the start. A chunk with fewer
@@ -65,7 +67,15 @@ export function leadingRun(
   return { run, ended: false };
 }
 
-export async function publishVideo(deps: Deps, videoId: string): Promise<PublishResult> {
+/**
+ * Publish what the records say, unless the video is deleted: a playlist written while it was
+ * deleted is purged (core/deletion.ts).
+ */
+export function publishVideo(deps: Deps, videoId: string): Promise<PublishResult> {
+  return unlessDeleted(deps, videoId, () => publishRecords(deps, videoId));
+}
+
+async function publishRecords(deps: Deps, videoId: string): Promise<PublishResult> {
   const { store, config, logger } = deps;
   const bucket = config.UPLOADS_BUCKET;
   const finished = await isFinished(deps, videoId);

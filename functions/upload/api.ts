@@ -1,7 +1,17 @@
-/** The upload API's use cases: create a video (and its presigned PUT), read one, list them. */
+/**
+ * The upload API's use cases: create a video (and its presigned PUT), read one, list them,
+ * delete one.
+ */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { MAX_CAPTION_BYTES } from '../core/captions.js';
+import {
+  type DeletionDeps,
+  removeDeleted,
+  requestPurge,
+  type Tombstone,
+  tombstoneOf,
+} from '../core/deletion.js';
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import { isVideoId, keys, VIDEO_ID_PATTERN, videoIdFromIndexKey } from '../core/keys.js';
@@ -210,4 +220,43 @@ export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage>
     items: views.filter((v) => v !== undefined),
     nextCursor: page.truncated && last ? Buffer.from(last).toString('base64url') : undefined,
   };
+}
+
+/**
+ * A second purge this long after a delete (the longest delay SQS allows), for what no stage
+ * watches: a caption PUT through a URL issued before the delete, which lives at most
+ * `presignSeconds` (900 at most, so it has expired by then).
+ */
+export const BACKSTOP_PURGE_SECONDS = 900;
+
+/**
+ * DELETE /videos/{id}: the tombstone first, then every object of the video in both buckets,
+ * then the CDN's copies (core/deletion.ts says why this order leaves nothing behind). A video
+ * deleted before is purged again, which finishes a delete that stopped half-way.
+ */
+export async function deleteVideo(deps: DeletionDeps, id: string): Promise<void> {
+  if (!isVideoId(id)) throw new InvalidInputError('id: must be a video id');
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const [video, earlier] = await Promise.all([
+    deps.store.getJson<VideoRecord>(bucket, keys.video(id)),
+    tombstoneOf(deps, id),
+  ]);
+  if (!video && !earlier) throw new NotFoundError('no such video');
+  let tombstone: Tombstone | undefined = earlier;
+  if (!tombstone) {
+    tombstone = { deletedAt: deps.clock.now().toISOString(), createdAt: video?.createdAt };
+    // Conditional: of two racing DELETEs the first tombstone stays (both name the same video).
+    await deps.store.putJson(bucket, keys.tombstone(id), tombstone, { ifNoneMatch: true });
+  }
+  // Sent before the purge, so that even a DELETE cut short here is finished in the end.
+  await requestPurge(deps, id, { delaySeconds: BACKSTOP_PURGE_SECONDS });
+  const removed = await removeDeleted(deps, id, tombstone, {
+    invalidate: 'always',
+    refused: 'hand-off',
+  });
+  deps.logger.info('video deleted', {
+    videoId: id,
+    objects: removed.objects,
+    again: earlier !== undefined,
+  });
 }

@@ -1,19 +1,21 @@
 /**
  * HTTP API: the routes of ./routes.ts. Thin: auth, parse, one use case, the route's success
- * status. Each operation returns the body its route documents, which the compiler checks.
+ * status. Each operation returns the body its route documents (or none, where it documents
+ * none), which the compiler checks.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { checkBearer, json, jsonErrors } from '../adapters/http.js';
+import { checkBearer, json, jsonErrors, noContent } from '../adapters/http.js';
 import { observed } from '../adapters/observability.js';
-import { runtime } from '../adapters/runtime.js';
+import { cdnCache, runtime } from '../adapters/runtime.js';
 import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
-import { createVideo, getVideo, listVideos } from './api.js';
+import { createVideo, deleteVideo, getVideo, listVideos } from './api.js';
 import { openApiDocument } from './openapi.js';
-import { isRouteKey, ROUTES, type RouteKey } from './routes.js';
+import { isRouteKey, ROUTES, type RouteKey, type RouteSpec } from './routes.js';
 
-const deps = runtime();
+const base = runtime();
+const deps = { ...base, cdn: cdnCache(base.config) };
 
 function parseJson(event: APIGatewayProxyEventV2): unknown {
   const raw = event.isBase64Encoded
@@ -29,14 +31,20 @@ function parseJson(event: APIGatewayProxyEventV2): unknown {
 /** Built on the first request for it: the same object every time after. */
 let reference: ReturnType<typeof openApiDocument> | undefined;
 
-const operations: {
-  [K in RouteKey]: (
-    event: APIGatewayProxyEventV2,
-  ) => Promise<z.output<(typeof ROUTES)[K]['ok']['schema']>>;
-} = {
+/** The body a route documents for its success, or undefined where it documents none. */
+type OkBody<K extends RouteKey> = (typeof ROUTES)[K]['ok'] extends {
+  schema: infer S extends z.ZodType;
+}
+  ? z.output<S>
+  : undefined;
+
+const operations: { [K in RouteKey]: (event: APIGatewayProxyEventV2) => Promise<OkBody<K>> } = {
   'POST /videos': (event) => createVideo(deps, parseJson(event)),
   'GET /videos': (event) => listVideos(deps, event.queryStringParameters ?? {}),
   'GET /videos/{id}': (event) => getVideo(deps, event.pathParameters?.id ?? ''),
+  'DELETE /videos/{id}': async (event) => {
+    await deleteVideo(deps, event.pathParameters?.id ?? '');
+  },
   'GET /openapi.json': async () => {
     reference ??= openApiDocument();
     return reference;
@@ -50,7 +58,9 @@ async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStru
     checkBearer(event.headers.authorization ?? event.headers.Authorization, await apiToken());
   }
   if (!isRouteKey(key)) throw new NotFoundError('no such route');
-  return json(ROUTES[key].ok.status, await operations[key](event));
+  const ok: RouteSpec['ok'] = ROUTES[key].ok;
+  const body = await operations[key](event);
+  return ok.schema ? json(ok.status, body) : noContent();
 }
 
 export const handler = observed<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

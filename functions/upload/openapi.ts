@@ -158,7 +158,13 @@ function operation(components: SchemaComponents, key: RouteKey): JsonSchema {
     responses: {
       [String(spec.ok.status)]: {
         description: spec.ok.description,
-        content: { 'application/json': { schema: components.of(spec.ok.schema, 'output') } },
+        ...(spec.ok.schema
+          ? {
+              content: {
+                'application/json': { schema: components.of(spec.ok.schema, 'output') },
+              },
+            }
+          : {}),
       },
       ...errorResponses(components, spec),
     },

@@ -26,11 +26,11 @@ export interface RouteSpec {
   readonly query?: z.ZodObject;
   /** The JSON body, as the use case validates it. */
   readonly body?: z.ZodType;
-  /** The answer when it works: its status and the schema of its JSON body. */
+  /** The answer when it works: its status and the schema of its JSON body, if it has one. */
   readonly ok: {
     readonly status: number;
     readonly description: string;
-    readonly schema: z.ZodType;
+    readonly schema?: z.ZodType;
   };
   /**
    * The errors it answers with, besides the 401 that `auth` brings and the 500 of any
@@ -87,6 +87,20 @@ export const ROUTES = {
     params: videoIdParams,
     ok: { status: 200, description: 'The video.', schema: videoViewSchema },
     errors: [{ type: NotFoundError, when: 'No video has this id.' }],
+  },
+  'DELETE /videos/{id}': {
+    operationId: 'deleteVideo',
+    summary: 'Delete a video: its source, its outputs and its state',
+    description:
+      'Work still under way on the video stops writing. Copies cached by the CDN are ' +
+      'invalidated. Deleting it again answers 204 and finishes a delete that was cut short.',
+    auth: true,
+    params: videoIdParams,
+    ok: { status: 204, description: 'Deleted; the video now answers 404.' },
+    errors: [
+      { type: InvalidInputError, when: 'The id is not a video id.' },
+      { type: NotFoundError, when: 'No video has this id.' },
+    ],
   },
   'GET /openapi.json': {
     operationId: 'getApiReference',

@@ -30,9 +30,20 @@ const state = {
   seeked: 0,
   /** Media time where the video buffer starts: the first video frame's, after hls.js's offset. */
   videoStart: null,
+  /** The audio SourceBuffer's buffered ranges after the last append: a gap at a join splits them. */
+  audioRanges: [],
+  warnings: [],
 };
 
-const hls = new Hls(subtitles === null ? {} : { subtitlePreference: { lang: subtitles } });
+const rangesOf = (r) => Array.from({ length: r.length }, (_, i) => [r.start(i), r.end(i)]);
+
+/** hls.js's own warnings: its remuxer says so when it fills a gap in the sound or drops an overlap. */
+const warn = (...args) => state.warnings.push(args.map(String).join(' '));
+const quiet = () => undefined;
+const hls = new Hls({
+  debug: { trace: quiet, debug: quiet, log: quiet, info: quiet, warn, error: warn },
+  ...(subtitles === null ? {} : { subtitlePreference: { lang: subtitles } }),
+});
 hls.on(Hls.Events.ERROR, (_, d) => {
   const frag = d.frag ? ` (${d.frag.type} fragment ${d.frag.sn} of level ${d.frag.level})` : '';
   const at = ` at ${video.currentTime.toFixed(2)} s`;
@@ -44,6 +55,7 @@ hls.on(Hls.Events.BUFFER_CREATED, (_, d) => {
 });
 hls.on(Hls.Events.BUFFER_APPENDED, (_, d) => {
   if (d.timeRanges.video?.length) state.videoStart ??= d.timeRanges.video.start(0);
+  if (d.timeRanges.audio) state.audioRanges = rangesOf(d.timeRanges.audio);
 });
 hls.on(Hls.Events.MANIFEST_PARSED, () => {
   video.play().catch((err) => state.fatal.push(`play(): ${err.message}`));

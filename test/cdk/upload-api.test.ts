@@ -9,16 +9,19 @@ const { uploadApi } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('UploadApi', () => {
-  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}', 'GET /openapi.json'])(
-    'routes %s to the upload handler',
-    (routeKey) => {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-        ApiId: { Ref: logicalId(uploadApi.httpApi) },
-        RouteKey: routeKey,
-        Target: Match.anyValue(),
-      });
-    },
-  );
+  it.each([
+    'POST /videos',
+    'GET /videos',
+    'GET /videos/{id}',
+    'DELETE /videos/{id}',
+    'GET /openapi.json',
+  ])('routes %s to the upload handler', (routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: logicalId(uploadApi.httpApi) },
+      RouteKey: routeKey,
+      Target: Match.anyValue(),
+    });
+  });
 
   it('has a route for each entry of the route table, and no other', () => {
     const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
@@ -27,11 +30,53 @@ describe('UploadApi', () => {
     expect(routeKeys.sort()).toEqual(Object.keys(ROUTES).sort());
   });
 
-  it('lets browsers call every method the routes use', () => {
+  it('lets browsers call every method the routes use, DELETE included', () => {
     const { CorsConfiguration } = propertiesOf(template, uploadApi.httpApi) as {
       CorsConfiguration: { AllowMethods: string[] };
     };
-    expect(CorsConfiguration.AllowMethods.sort()).toEqual(['GET', 'OPTIONS', 'POST']);
+    expect(CorsConfiguration.AllowMethods.sort()).toEqual(['DELETE', 'GET', 'OPTIONS', 'POST']);
+  });
+
+  it('tells the handler which distribution to invalidate and lets it, on that one only', () => {
+    const distribution = logicalId(spool.stack.pipeline.delivery.distribution);
+    expect(propertiesOf(template, uploadApi.handler)).toMatchObject({
+      Environment: {
+        Variables: expect.objectContaining({ CDN_DISTRIBUTION_ID: { Ref: distribution } }),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(uploadApi.handler.role ?? uploadApi.handler) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'cloudfront:CreateInvalidation',
+            Resource: {
+              'Fn::Join': ['', Match.arrayWith([':distribution/', { Ref: distribution }])],
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the handler ask for a purge', () => {
+    const purgeQueue = spool.stack.pipeline.purge.queue.queue;
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(uploadApi.handler.role ?? uploadApi.handler) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [logicalId(purgeQueue), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+    expect(propertiesOf(template, uploadApi.handler)).toMatchObject({
+      Environment: {
+        Variables: expect.objectContaining({ PURGE_QUEUE_URL: { Ref: logicalId(purgeQueue) } }),
+      },
+    });
   });
 
   it('integrates every route with the upload handler', () => {

@@ -125,7 +125,8 @@ export class DocumentSchemas {
         this.requestBody(routeKey);
         count++;
       }
-      for (const status of Object.keys(op.responses)) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (!response.content) continue;
         this.response(routeKey, status);
         count++;
       }

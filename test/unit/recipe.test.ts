@@ -10,7 +10,9 @@ import {
   chunkAudioCommand,
   chunkCommand,
   chunkFilterGraph,
+  chunkSegmentEnd,
   colourPlan,
+  JOIN_TAIL_FRAMES,
 } from '../../functions/core/recipe.js';
 import { sourceInfo } from '../support/media-info.js';
 
@@ -51,9 +53,15 @@ describe('chunkFilterGraph', () => {
     const plan = planOf();
     const last = plan.chunks.length - 1;
 
-    // The opening is one GOP; the next chunk one segment.
-    expect(chunkFilterGraph(plan, 0)).toContain('trim=end_frame=60,');
-    expect(chunkFilterGraph(plan, 1)).toContain('trim=end_frame=180,');
+    // The opening is one GOP; the next chunk one segment. The picture runs on past the
+    // chunk's end (a segment thrown away); the storyboard does not.
+    const parts = chunkFilterGraph(plan, 0).split(';');
+    const [picture] = parts;
+    const storyboard = parts.find((p) => p.startsWith('[sb]'));
+    expect(picture).toContain(`trim=end_frame=${60 + JOIN_TAIL_FRAMES},`);
+    expect(storyboard).toMatch(/^\[sb\]trim=end_frame=60,/);
+    expect(chunkFilterGraph(plan, 1)).toContain(`trim=end_frame=${180 + JOIN_TAIL_FRAMES},`);
+    expect(chunkFilterGraph(plan, 1)).toContain('[sb]trim=end_frame=180,');
     expect(chunkFilterGraph(plan, last)).not.toContain('trim=');
   });
 
@@ -129,6 +137,33 @@ describe('chunkCommand', () => {
     expect(
       chunkCommand(planOf({}, { duration: 1.5 }), 0, args).outputs.map((o) => o.path),
     ).toContain('/tmp/w/poster.jpg');
+  });
+});
+
+describe('joins', () => {
+  const plan = planOf();
+  const option = (chunk: number, name: string) =>
+    chunkCommand(plan, chunk, args)
+      .outputs.filter((o) => o.path.endsWith('.m3u8'))
+      .map((o) => (o.options.includes(name) ? o.options[o.options.indexOf(name) + 1] : undefined));
+
+  it("gives a join's keyframe the bits of a keyframe mid-stream, not of a stream's first", () => {
+    expect(option(0, '-x264-params')).toEqual(plan.renditions.map(() => undefined));
+    for (const c of plan.chunks.slice(1)) {
+      expect(option(c.index, '-x264-params')).toEqual(plan.renditions.map(() => 'zones=0,0,b=1.4'));
+    }
+  });
+
+  it("cuts the run-on into a segment of its own, numbered after the chunk's", () => {
+    // The opening is one GOP: cut at 2 s, not at the 6 s segment length.
+    expect(option(0, '-hls_time')).toEqual(plan.renditions.map(() => '1.983333'));
+    expect(option(1, '-hls_time')).toEqual(plan.renditions.map(() => '5.983333'));
+    const [c0, c1, c2] = plan.chunks;
+    expect(c0 && chunkSegmentEnd(plan, c0)).toBe(1);
+    expect(c1 && chunkSegmentEnd(plan, c1)).toBe(2);
+    expect(c2 && chunkSegmentEnd(plan, c2)).toBe((c2?.firstSegment ?? 0) + 1);
+    const last = plan.chunks.at(-1);
+    expect(last && chunkSegmentEnd(plan, last)).toBeUndefined();
   });
 });
 
