@@ -2,4 +2,5 @@
 export function depsState(
   lockText: string,
   installedText: string | undefined,
+  isOnDisk: (path: string) => boolean,
 ): { fresh: true } | { fresh: false; reason: string };

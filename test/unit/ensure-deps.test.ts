@@ -25,13 +25,17 @@ const installed = lockfile({
   'node_modules/a/node_modules/zod': { version: '3.25.0' },
 });
 
+/** Every package `installed` lists is on disk. */
+const onDisk = (path: string) => path in JSON.parse(installed).packages;
+const everywhere = () => true;
+
 describe('depsState', () => {
   it('is fresh when every package is installed at the locked version', () => {
-    expect(depsState(lock, installed)).toEqual({ fresh: true });
+    expect(depsState(lock, installed, onDisk)).toEqual({ fresh: true });
   });
 
   it('is stale when node_modules (or its record of the install) is missing', () => {
-    expect(depsState(lock, undefined)).toEqual({
+    expect(depsState(lock, undefined, onDisk)).toEqual({
       fresh: false,
       reason: 'node_modules is missing',
     });
@@ -39,7 +43,7 @@ describe('depsState', () => {
 
   it('is stale when the lockfile pins another version, naming both', () => {
     const bumped = lock.replace('"4.6.7"', '"4.7.0"');
-    expect(depsState(bumped, installed)).toEqual({
+    expect(depsState(bumped, installed, onDisk)).toEqual({
       fresh: false,
       reason: 'zod 4.6.7 is installed, the lockfile has 4.7.0',
     });
@@ -47,19 +51,22 @@ describe('depsState', () => {
 
   it('compares nested copies of a package too', () => {
     const bumped = lock.replace('"3.25.0"', '"3.25.1"');
-    expect(depsState(bumped, installed)).toMatchObject({ fresh: false });
+    expect(depsState(bumped, installed, onDisk)).toMatchObject({ fresh: false });
   });
 
   it('is stale when the lockfile gains a package that is not installed', () => {
     const added = lockfile({ ...JSON.parse(lock).packages, 'node_modules/ajv': { version: '8' } });
-    expect(depsState(added, installed)).toEqual({ fresh: false, reason: 'ajv is not installed' });
+    expect(depsState(added, installed, onDisk)).toEqual({
+      fresh: false,
+      reason: 'ajv is not installed',
+    });
   });
 
   it('lets an optional package for another platform be absent', () => {
     // `lock` has a macOS esbuild binary that `installed` lacks.
-    expect(depsState(lock, installed)).toEqual({ fresh: true });
+    expect(depsState(lock, installed, onDisk)).toEqual({ fresh: true });
     const dev = lockfile({ ...root, 'node_modules/fsevents': { version: '2', devOptional: true } });
-    expect(depsState(dev, lockfile({}))).toEqual({ fresh: true });
+    expect(depsState(dev, lockfile({}), onDisk)).toEqual({ fresh: true });
   });
 
   it('ignores the project itself, linked folders, and packages installed beyond the lockfile', () => {
@@ -72,11 +79,20 @@ describe('depsState', () => {
       'node_modules/zod': { version: '4.6.7' },
       'node_modules/@ffmpeg-installer/linux-x64': { version: '4.1.0' },
     });
-    expect(depsState(withLink, more)).toEqual({ fresh: true });
+    expect(depsState(withLink, more, onDisk)).toEqual({ fresh: true });
+  });
+
+  it('is stale when a package the record lists is not on disk', () => {
+    // `npm install --package-lock-only` rewrites the record without installing anything.
+    const notZod = (path: string) => onDisk(path) && path !== 'node_modules/zod';
+    expect(depsState(lock, installed, notZod)).toEqual({
+      fresh: false,
+      reason: 'zod is missing from node_modules',
+    });
   });
 
   it('is stale when the record of the install cannot be read', () => {
-    expect(depsState(lock, '{"packages": {')).toMatchObject({ fresh: false });
+    expect(depsState(lock, '{"packages": {', onDisk)).toMatchObject({ fresh: false });
   });
 
   it("judges this repository's lockfile fresh against itself as npm would record it", () => {
@@ -85,10 +101,10 @@ describe('depsState', () => {
     const onThisMachine = Object.fromEntries(
       Object.entries(packages).filter(([path, e]) => path !== '' && !e.optional),
     );
-    expect(depsState(text, lockfile(onThisMachine))).toEqual({ fresh: true });
+    expect(depsState(text, lockfile(onThisMachine), everywhere)).toEqual({ fresh: true });
     const [first] = Object.keys(onThisMachine);
     const older = { ...onThisMachine, [first ?? '']: { version: '0.0.0-old' } };
-    expect(depsState(text, lockfile(older))).toMatchObject({ fresh: false });
+    expect(depsState(text, lockfile(older), everywhere)).toMatchObject({ fresh: false });
   });
 });
 
@@ -155,6 +171,14 @@ describe('scripts/ensure-deps.mjs', () => {
     const result = run();
     expect(result.status).toBe(0);
     expect(result.output).toContain('dep 1.0.0 is installed, the lockfile has 1.0.1');
+    expect(installedVersion()).toBe('1.0.1');
+  });
+
+  it('reinstalls a package that is gone from disk though npm still lists it', () => {
+    rmSync(join(dir, 'node_modules/dep'), { recursive: true });
+    const result = run();
+    expect(result.status).toBe(0);
+    expect(result.output).toContain('dep is missing from node_modules');
     expect(installedVersion()).toBe('1.0.1');
   });
 
