@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
+import { ROUTE_KEYS, ROUTES, splitRouteKey } from '../functions/upload/routes.js';
 import { allowRemovingVideos, type VideoRemovalProps } from './purge.js';
 import { SpoolFunction } from './spool-function.js';
 
@@ -25,9 +26,9 @@ export interface UploadApiProps extends VideoRemovalProps {
 }
 
 /**
- * Upload stage: the HTTP API (`POST /videos`, `GET /videos`, `GET /videos/{id}`,
- * `DELETE /videos/{id}`), its handler, and the bearer token the handler checks every request
- * against.
+ * Upload stage: the HTTP API (the routes of functions/upload/routes.ts: `POST /videos`,
+ * `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, `GET /openapi.json`), its
+ * handler, and the bearer token the handler checks requests against.
  */
 export class UploadApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -92,9 +93,7 @@ export class UploadApi extends Construct {
       corsPreflight: {
         allowOrigins: props.allowedOrigins,
         allowMethods: [
-          apigw.CorsHttpMethod.GET,
-          apigw.CorsHttpMethod.POST,
-          apigw.CorsHttpMethod.DELETE,
+          ...new Set(ROUTE_KEYS.map((key) => apigw.CorsHttpMethod[splitRouteKey(key).method])),
           apigw.CorsHttpMethod.OPTIONS,
         ],
         allowHeaders: ['authorization', 'content-type'],
@@ -131,21 +130,22 @@ export class UploadApi extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('Handler', this.handler);
-    const routes: ReadonlyArray<[string, apigw.HttpMethod]> = [
-      ['/videos', apigw.HttpMethod.POST],
-      ['/videos', apigw.HttpMethod.GET],
-      ['/videos/{id}', apigw.HttpMethod.GET],
-      ['/videos/{id}', apigw.HttpMethod.DELETE],
-    ];
-    for (const [path, method] of routes) {
-      const created = this.httpApi.addRoutes({ path, methods: [method], integration });
+    for (const key of ROUTE_KEYS) {
+      const { method, path } = splitRouteKey(key);
+      const created = this.httpApi.addRoutes({
+        path,
+        methods: [apigw.HttpMethod[method]],
+        integration,
+      });
       for (const route of created) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason:
-            'Every route requires Authorization: Bearer <token>, which the handler checks ' +
-            'against the generated Secrets Manager token (DESIGN.md section 2) so the same ' +
-            'auth contract holds locally and on AWS; missing or wrong tokens get a 401.',
+          reason: ROUTES[key].auth
+            ? 'The route requires Authorization: Bearer <token>, which the handler checks ' +
+              'against the generated Secrets Manager token (DESIGN.md section 2) so the same ' +
+              'auth contract holds locally and on AWS; missing or wrong tokens get a 401.'
+            : 'A public route by design: it serves the API reference (OpenAPI), which ' +
+              'describes the routes and holds no data; every other route requires the token.',
         });
       }
     }

@@ -2,9 +2,10 @@
  * The storage layout (DESIGN.md §4). Every key Spool reads or writes is built here, so the
  * layout can be read in one place and the S3 notification filter (lib/ingest.ts) matches it.
  */
-const ID_PATTERN = /^[a-z0-9]{20}$/;
+/** A video id: 20 characters of lower-case base 32, safe in any URL or key. */
+export const VIDEO_ID_PATTERN = /^[a-z0-9]{20}$/;
 
-export const isVideoId = (id: string): boolean => ID_PATTERN.test(id);
+export const isVideoId = (id: string): boolean => VIDEO_ID_PATTERN.test(id);
 
 export const keys = {
   /** Uploads bucket: the raw source, written by the client's presigned PUT. */

@@ -14,9 +14,9 @@ import {
 } from '../core/deletion.js';
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
-import { isVideoId, keys, videoIdFromIndexKey } from '../core/keys.js';
+import { isVideoId, keys, VIDEO_ID_PATTERN, videoIdFromIndexKey } from '../core/keys.js';
 import type { VideoRecord } from '../core/records.js';
-import { deriveView, type VideoView } from '../core/state.js';
+import { deriveView, type VideoView, videoViewSchema } from '../core/state.js';
 import { outputUrl, readRecords } from '../core/video-state.js';
 
 /**
@@ -46,36 +46,50 @@ const captionSchema = z.object({
 });
 
 export const createVideoSchema = z.object({
-  filename: displayText(255),
+  filename: displayText(255).describe('Kept as metadata only; the server chooses the key.'),
   // Any media type, or none: the probe decides what the upload is (an MXF comes as
   // application/mxf, many clients send application/octet-stream). Only its shape is checked,
-  // since it is signed into the upload URL as a header.
+  // since it is signed into the upload URL as a header. Upper case is spelt out rather than
+  // given as the `i` flag, which a JSON Schema `pattern` cannot carry into the API reference.
   contentType: z
     .string()
-    .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'must be a media type such as video/mp4')
+    .regex(
+      /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/,
+      'must be a media type such as video/mp4',
+    )
     .max(127)
     .default('application/octet-stream'),
-  size: z.number().int().positive(),
+  size: z.number().int().positive().describe('Exact length in bytes; the upload URL signs it.'),
   captions: z
     .array(captionSchema)
     .max(8)
     .refine((c) => new Set(c.map((x) => x.language)).size === c.length, 'languages must differ')
-    .optional(),
+    .optional()
+    .describe('Caption sidecars to upload with the video, one per language.'),
 });
 
-interface PresignedUpload {
-  url: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  expiresAt: string;
-}
+const presignedUploadSchema = z.object({
+  url: z.url(),
+  method: z.literal('PUT'),
+  headers: z
+    .record(z.string(), z.string())
+    .describe('Send these headers with the PUT; the URL signs them.'),
+  expiresAt: z.iso.datetime(),
+});
 
-export interface CreatedVideo {
-  id: string;
-  upload: PresignedUpload;
-  /** One upload per declared caption sidecar; upload them before the video. */
-  captions?: { language: string; upload: PresignedUpload }[];
-}
+/** The answer to `POST /videos`. */
+export const createdVideoSchema = z
+  .object({
+    id: z.string().regex(VIDEO_ID_PATTERN),
+    upload: presignedUploadSchema,
+    captions: z
+      .array(z.object({ language: z.string(), upload: presignedUploadSchema }))
+      .optional()
+      .describe('One upload per declared caption sidecar; upload them before the video.'),
+  })
+  .meta({ id: 'CreatedVideo' });
+
+export type CreatedVideo = z.infer<typeof createdVideoSchema>;
 
 const CAPTION_TYPES = { srt: 'application/x-subrip', vtt: 'text/vtt' } as const;
 
@@ -165,14 +179,22 @@ export async function getVideo(deps: Deps, id: string): Promise<VideoView> {
 }
 
 export const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe('Videos per page.'),
+  cursor: z.string().max(200).optional().describe('`nextCursor` of the page before.'),
 });
 
-export interface VideoPage {
-  items: VideoView[];
-  nextCursor?: string;
-}
+/** The answer to `GET /videos`. */
+export const videoPageSchema = z
+  .object({
+    items: z.array(videoViewSchema),
+    nextCursor: z
+      .string()
+      .optional()
+      .describe('Pass as `cursor` for the next page; absent on the last page.'),
+  })
+  .meta({ id: 'VideoPage' });
+
+export type VideoPage = z.infer<typeof videoPageSchema>;
 
 /** Newest first: index keys sort by inverted creation time. The cursor is the last index key. */
 export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage> {

@@ -1,14 +1,18 @@
 /**
- * HTTP API: POST /videos, GET /videos, GET /videos/{id}, DELETE /videos/{id}. Thin: auth,
- * parse, one use case.
+ * HTTP API: the routes of ./routes.ts. Thin: auth, parse, one use case, the route's success
+ * status. Each operation returns the body its route documents (or none, where it documents
+ * none), which the compiler checks.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
 import { checkBearer, json, jsonErrors, noContent } from '../adapters/http.js';
 import { observed } from '../adapters/observability.js';
 import { cdnCache, runtime } from '../adapters/runtime.js';
 import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
 import { createVideo, deleteVideo, getVideo, listVideos } from './api.js';
+import { openApiDocument } from './openapi.js';
+import { isRouteKey, ROUTES, type RouteKey, type RouteSpec } from './routes.js';
 
 const base = runtime();
 const deps = { ...base, cdn: cdnCache(base.config) };
@@ -24,21 +28,39 @@ function parseJson(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/** Built on the first request for it: the same object every time after. */
+let reference: ReturnType<typeof openApiDocument> | undefined;
+
+/** The body a route documents for its success, or undefined where it documents none. */
+type OkBody<K extends RouteKey> = (typeof ROUTES)[K]['ok'] extends {
+  schema: infer S extends z.ZodType;
+}
+  ? z.output<S>
+  : undefined;
+
+const operations: { [K in RouteKey]: (event: APIGatewayProxyEventV2) => Promise<OkBody<K>> } = {
+  'POST /videos': (event) => createVideo(deps, parseJson(event)),
+  'GET /videos': (event) => listVideos(deps, event.queryStringParameters ?? {}),
+  'GET /videos/{id}': (event) => getVideo(deps, event.pathParameters?.id ?? ''),
+  'DELETE /videos/{id}': async (event) => {
+    await deleteVideo(deps, event.pathParameters?.id ?? '');
+  },
+  'GET /openapi.json': async () => {
+    reference ??= openApiDocument();
+    return reference;
+  },
+};
+
 async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  checkBearer(event.headers.authorization ?? event.headers.Authorization, await apiToken());
-  switch (event.routeKey) {
-    case 'POST /videos':
-      return json(201, await createVideo(deps, parseJson(event)));
-    case 'GET /videos':
-      return json(200, await listVideos(deps, event.queryStringParameters ?? {}));
-    case 'GET /videos/{id}':
-      return json(200, await getVideo(deps, event.pathParameters?.id ?? ''));
-    case 'DELETE /videos/{id}':
-      await deleteVideo(deps, event.pathParameters?.id ?? '');
-      return noContent();
-    default:
-      throw new NotFoundError('no such route');
+  const key = event.routeKey;
+  // API Gateway only sends the routes it has; anything else needs the token all the same.
+  if (!isRouteKey(key) || ROUTES[key].auth) {
+    checkBearer(event.headers.authorization ?? event.headers.Authorization, await apiToken());
   }
+  if (!isRouteKey(key)) throw new NotFoundError('no such route');
+  const ok: RouteSpec['ok'] = ROUTES[key].ok;
+  const body = await operations[key](event);
+  return ok.schema ? json(ok.status, body) : noContent();
 }
 
 export const handler = observed<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/upload/routes.js';
 import { logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
 
 const spool = synthesizeSpool();
@@ -8,21 +9,32 @@ const { uploadApi } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('UploadApi', () => {
-  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}', 'DELETE /videos/{id}'])(
-    'routes %s to the upload handler',
-    (routeKey) => {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-        ApiId: { Ref: logicalId(uploadApi.httpApi) },
-        RouteKey: routeKey,
-        Target: Match.anyValue(),
-      });
-    },
-  );
-
-  it('lets browsers DELETE across origins', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({ AllowMethods: Match.arrayWith(['DELETE']) }),
+  it.each([
+    'POST /videos',
+    'GET /videos',
+    'GET /videos/{id}',
+    'DELETE /videos/{id}',
+    'GET /openapi.json',
+  ])('routes %s to the upload handler', (routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: logicalId(uploadApi.httpApi) },
+      RouteKey: routeKey,
+      Target: Match.anyValue(),
     });
+  });
+
+  it('has a route for each entry of the route table, and no other', () => {
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r.Properties as { RouteKey: string }).RouteKey,
+    );
+    expect(routeKeys.sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  it('lets browsers call every method the routes use, DELETE included', () => {
+    const { CorsConfiguration } = propertiesOf(template, uploadApi.httpApi) as {
+      CorsConfiguration: { AllowMethods: string[] };
+    };
+    expect(CorsConfiguration.AllowMethods.sort()).toEqual(['DELETE', 'GET', 'OPTIONS', 'POST']);
   });
 
   it('tells the handler which distribution to invalidate and lets it, on that one only', () => {
