@@ -8,6 +8,7 @@ import { systemClock } from '../core/ports.js';
 import { createS3Client, createSqsClient } from './clients.js';
 import { FfmpegTranscoder, FfprobeProber, ffmpegPathsFromEnv } from './ffmpeg.js';
 import { loggerPort, metricsPort, tracer } from './observability.js';
+import { playbackSignerFromEnv } from './playback-signer.js';
 import { S3Store } from './s3-store.js';
 import { LoopbackSourceReader } from './source-proxy.js';
 import { SqsQueue } from './sqs-queue.js';
@@ -32,6 +33,7 @@ export function runtime(): MediaDeps {
     metrics: metricsPort,
     prober: new FfprobeProber(paths),
     transcoder: new FfmpegTranscoder(paths),
+    ...(config.SPOOL_SIGNED_PLAYBACK ? { playbackSigner: playbackSignerFromEnv(config) } : {}),
   };
   return cached;
 }

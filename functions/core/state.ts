@@ -18,6 +18,8 @@ export interface VideoView {
   playable?: boolean;
   duration?: number;
   playbackUrl?: string;
+  /** With signed playback: when the signature on the URLs here stops opening them. */
+  playbackExpiresAt?: string;
   posterUrl?: string;
   posterWebpUrl?: string;
   /** WebVTT cues with `#xywh=` sprite fragments, for scrub previews. */
