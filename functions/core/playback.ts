@@ -73,7 +73,8 @@ export const playlistQueryParams = (config: Deps['config']): readonly string[] =
  * disagree while a key is being rotated.
  */
 export function keyFingerprint(key: string | KeyObject): string {
-  const der = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const publicKey = typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key);
+  const der = publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('hex').slice(0, 32);
 }
 

@@ -2,11 +2,12 @@
  * Private playback's pure parts: the policy and the signed view the API returns, the
  * playlists that carry a signature on to every request, and the settings that turn it on.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { type Manifest, Parser } from 'm3u8-parser';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../functions/core/errors.js';
 import {
+  keyFingerprint,
   type PlaybackDeps,
   type PolicySigner,
   playbackPolicy,
@@ -79,6 +80,28 @@ describe('playbackPolicy', () => {
         },
       ],
     });
+  });
+});
+
+describe('keyFingerprint', () => {
+  const pair = () =>
+    generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+
+  it('names a key pair the same from its public PEM, its public key and its private key', () => {
+    const { publicKey, privateKey } = pair();
+
+    const names = [publicKey, createPublicKey(publicKey), privateKey, createPrivateKey(privateKey)];
+
+    expect(new Set(names.map((k) => keyFingerprint(k))).size).toBe(1);
+    expect(keyFingerprint(publicKey)).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('names two key pairs differently', () => {
+    expect(keyFingerprint(pair().publicKey)).not.toBe(keyFingerprint(pair().publicKey));
   });
 });
 
