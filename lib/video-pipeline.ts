@@ -18,6 +18,7 @@ import { Events } from './events.js';
 import { FfmpegLayer } from './ffmpeg-layer.js';
 import { Ingest } from './ingest.js';
 import { Monitoring } from './monitoring.js';
+import { PlaybackSigning } from './playback-signing.js';
 import { Publish } from './publish.js';
 import { Purge } from './purge.js';
 import type { SpoolFunction, SpoolStage } from './spool-function.js';
@@ -84,6 +85,8 @@ export class VideoPipeline extends Construct {
   public readonly events: Events;
   /** Present when `webhookUrls` lists endpoints. */
   public readonly webhooks?: Webhooks;
+  /** Present with `signedPlayback`: the key group playback is checked against, the signing key. */
+  public readonly playbackSigning?: PlaybackSigning;
 
   constructor(scope: Construct, id: string, props: VideoPipelineProps = {}) {
     super(scope, id);
@@ -115,12 +118,19 @@ export class VideoPipeline extends Construct {
       this.ffmpegLayer = this.ffmpeg.layer;
     }
 
+    if (config.signedPlayback) {
+      this.playbackSigning = new PlaybackSigning(this, 'PlaybackSigning', {
+        publicKeys: config.playbackPublicKeys,
+        removalPolicy,
+      });
+    }
     this.delivery = new Delivery(this, 'Delivery', {
       outputBucket,
       accessLogsBucket: this.storage.accessLogsBucket,
       allowedOrigins: config.allowedOrigins,
       priceClass: config.priceClass as cloudfront.PriceClass,
       customDomain: config.customDomain,
+      trustedKeyGroups: this.playbackSigning && [this.playbackSigning.keyGroup],
     });
     const removal = {
       uploadsBucket,
@@ -165,6 +175,8 @@ export class VideoPipeline extends Construct {
       throttleBurstLimit: config.apiThrottleBurstLimit,
       ...common,
     });
+    // The API hands out the signed playback URLs.
+    this.playbackSigning?.grantSign(this.uploadApi.handler);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       uploadsBucket,
       deadLetterQueues: {

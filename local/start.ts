@@ -22,7 +22,9 @@ console.log(`Spool ready at ${stack.baseUrl}`);
 console.log(
   `  API token:  ${stack.token}${stack.tokenGenerated ? ' (generated; set SPOOL_API_TOKEN to choose one)' : ''}`,
 );
-console.log(`  playback:   ${stack.playbackUrl}`);
+console.log(
+  `  playback:   ${stack.playbackUrl}${stack.signedPlayback ? ' (signed URLs only: the API hands them out)' : ''}`,
+);
 console.log(`  data:       ${stack.dataDir}`);
 console.log(`  s3:         ${stack.s3Endpoint} (buckets spool-uploads, spool-output)`);
 console.log(`  sqs:        ${stack.sqsEndpoint} (queues spool-jobs, spool-publish.fifo, …)`);

@@ -10,6 +10,7 @@ import { CloudFrontCache, noCdnCache } from './cdn.js';
 import { createCloudFrontClient, createS3Client, createSqsClient } from './clients.js';
 import { FfmpegTranscoder, FfprobeProber, ffmpegPathsFromEnv } from './ffmpeg.js';
 import { loggerPort, metricsPort, tracer } from './observability.js';
+import { playbackSignerFromEnv } from './playback-signer.js';
 import { S3Store } from './s3-store.js';
 import { LoopbackSourceReader } from './source-proxy.js';
 import { SqsQueue } from './sqs-queue.js';
@@ -34,6 +35,7 @@ export function runtime(): MediaDeps {
     metrics: metricsPort,
     prober: new FfprobeProber(paths),
     transcoder: new FfmpegTranscoder(paths),
+    ...(config.SPOOL_SIGNED_PLAYBACK ? { playbackSigner: playbackSignerFromEnv(config) } : {}),
   };
   return cached;
 }

@@ -27,6 +27,10 @@ export const videoViewSchema = z
       .describe('The opening of the video plays already (its playlist grows until `ready`).'),
     duration: z.number().min(0).optional().describe('Seconds.'),
     playbackUrl: z.url().optional().describe('The HLS master playlist.'),
+    playbackExpiresAt: z.iso
+      .datetime()
+      .optional()
+      .describe('With signed playback: when the signature on the URLs here stops opening them.'),
     posterUrl: z.url().optional().describe('A representative frame, JPEG.'),
     posterWebpUrl: z.url().optional().describe('The same frame, WebP.'),
     storyboardUrl: z

@@ -16,6 +16,7 @@ import type { Deps } from '../core/deps.js';
 import { keys } from '../core/keys.js';
 import { rationalValue } from '../core/media.js';
 import type { Plan } from '../core/plan.js';
+import { playlistQueryParams } from '../core/playback.js';
 import {
   describeVariants,
   targetDurationOf,
@@ -107,6 +108,8 @@ async function publishRecords(deps: Deps, videoId: string): Promise<PublishResul
   const type = complete ? 'VOD' : 'EVENT';
   const cacheControl = complete ? PLAYLIST_CACHE : GROWING_PLAYLIST_CACHE;
   const out = config.OUTPUT_BUCKET;
+  // With signed playback every URI carries the signature on (core/playback.ts).
+  const query = playlistQueryParams(config);
   const text = (key: string, body: string, contentType = M3U8) =>
     store.putObject(out, key, body, { contentType, cacheControl });
   const fps = rationalValue(plan.output.frameRate);
@@ -123,10 +126,10 @@ async function publishRecords(deps: Deps, videoId: string): Promise<PublishResul
     ...plan.renditions.flatMap((r, i) => [
       text(
         keys.mediaPlaylist(videoId, r.name),
-        writeMediaPlaylist({ segments: lists[i] ?? [], targetDuration: target, type }),
+        writeMediaPlaylist({ segments: lists[i] ?? [], targetDuration: target, type, query }),
       ),
       complete
-        ? text(keys.iframePlaylist(videoId, r.name), writeIframePlaylist(lists[i] ?? []))
+        ? text(keys.iframePlaylist(videoId, r.name), writeIframePlaylist(lists[i] ?? [], query))
         : undefined,
     ]),
     storyboardSheets
@@ -145,7 +148,7 @@ async function publishRecords(deps: Deps, videoId: string): Promise<PublishResul
     hasAudio
       ? text(
           keys.mediaPlaylist(videoId, 'audio'),
-          writeMediaPlaylist({ segments: audioSegments, targetDuration: target, type }),
+          writeMediaPlaylist({ segments: audioSegments, targetDuration: target, type, query }),
         )
       : undefined,
   ]);
@@ -179,6 +182,7 @@ async function publishRecords(deps: Deps, videoId: string): Promise<PublishResul
         language: c.language,
         name: c.label,
       })),
+      query,
     ),
   );
 
@@ -267,6 +271,7 @@ async function publishCaptions(
             bytes: s.body.length,
           })),
           targetDuration: targetDurationOf([videoSegments]),
+          query: playlistQueryParams(config),
         }),
         { contentType: M3U8, cacheControl: PLAYLIST_CACHE },
       );

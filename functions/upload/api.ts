@@ -15,9 +15,10 @@ import {
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import { isVideoId, keys, VIDEO_ID_PATTERN, videoIdFromIndexKey } from '../core/keys.js';
+import { playbackView } from '../core/playback.js';
 import type { VideoRecord } from '../core/records.js';
-import { deriveView, type VideoView, videoViewSchema } from '../core/state.js';
-import { outputUrl, readRecords } from '../core/video-state.js';
+import { type VideoView, videoViewSchema } from '../core/state.js';
+import { readRecords } from '../core/video-state.js';
 
 /**
  * Text a person typed, kept as metadata or shown in a player's menu: any script, emoji
@@ -175,7 +176,7 @@ export async function getVideo(deps: Deps, id: string): Promise<VideoView> {
   if (!isVideoId(id)) throw new NotFoundError('no such video');
   const records = await readRecords(deps, id);
   if (!records) throw new NotFoundError('no such video');
-  return deriveView(records, (key) => outputUrl(deps, key));
+  return playbackView(deps, records);
 }
 
 export const listQuerySchema = z.object({
@@ -212,7 +213,7 @@ export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage>
   const views = await Promise.all(
     ids.map(async (id) => {
       const records = await readRecords(deps, id);
-      return records ? deriveView(records, (key) => outputUrl(deps, key)) : undefined;
+      return records ? playbackView(deps, records) : undefined;
     }),
   );
   const last = page.objects.at(-1)?.key;
