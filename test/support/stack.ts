@@ -224,15 +224,21 @@ export class ApiClient {
   }
 }
 
-/** Objects in the output bucket below `videos/{id}/`: zero for a video refused before work. */
-export async function outputKeyCount(stack: Pick<RunningStack, 's3Endpoint'>, id: string) {
-  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
-  const s3 = new S3Client({
+/** An S3 client of the local stack's s3rver. */
+async function localS3(stack: Pick<RunningStack, 's3Endpoint'>) {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return new S3Client({
     endpoint: stack.s3Endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
+}
+
+/** Objects in the output bucket below `videos/{id}/`: zero for a video refused before work. */
+export async function outputKeyCount(stack: Pick<RunningStack, 's3Endpoint'>, id: string) {
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const s3 = await localS3(stack);
   const res = await s3.send(
     new ListObjectsV2Command({ Bucket: 'spool-output', Prefix: `videos/${id}/` }),
   );
@@ -247,13 +253,8 @@ export async function keysNaming(
   stack: Pick<RunningStack, 's3Endpoint'>,
   id: string,
 ): Promise<string[]> {
-  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
-  const s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const s3 = await localS3(stack);
   const found: string[] = [];
   for (const bucket of ['spool-uploads', 'spool-output']) {
     let token: string | undefined;
