@@ -12,6 +12,12 @@ type ApiHandler = (
 
 const MAX_BODY = 64 * 1024;
 
+const MULTIPART_ROUTES = new Set([
+  'POST /videos/{id}/parts',
+  'GET /videos/{id}/parts',
+  'POST /videos/{id}/complete',
+]);
+
 function routeOf(method: string, path: string): { routeKey: string; id?: string } | undefined {
   if (path === '/videos' && (method === 'POST' || method === 'GET')) {
     return { routeKey: `${method} /videos` };
@@ -19,6 +25,12 @@ function routeOf(method: string, path: string): { routeKey: string; id?: string 
   const m = /^\/videos\/([^/]+)$/.exec(path);
   if (m && method === 'GET')
     return { routeKey: 'GET /videos/{id}', id: decodeURIComponent(m[1] ?? '') };
+  // A multipart upload's parts and its completion.
+  const sub = /^\/videos\/([^/]+)\/(parts|complete)$/.exec(path);
+  const routeKey = `${method} /videos/{id}/${sub?.[2]}`;
+  if (sub && MULTIPART_ROUTES.has(routeKey)) {
+    return { routeKey, id: decodeURIComponent(sub[1] ?? '') };
+  }
   return undefined;
 }
 

@@ -5,9 +5,12 @@ import { MAX_CAPTION_BYTES } from '../core/captions.js';
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import { isVideoId, keys, videoIdFromIndexKey } from '../core/keys.js';
+import { isMultipart } from '../core/multipart.js';
 import type { VideoRecord } from '../core/records.js';
 import { deriveView, type VideoView } from '../core/state.js';
 import { outputUrl, readRecords } from '../core/video-state.js';
+import { type MultipartUpload, startMultipartUpload } from './multipart.js';
+import { parseBody } from './parse.js';
 
 /**
  * Text a person typed, kept as metadata or shown in a player's menu: any script, emoji
@@ -62,7 +65,10 @@ interface PresignedUpload {
 
 export interface CreatedVideo {
   id: string;
-  upload: PresignedUpload;
+  /** Sources up to the multipart threshold: one presigned PUT. */
+  upload?: PresignedUpload;
+  /** Larger sources: a resumable upload in parts (functions/upload/multipart.ts). */
+  multipart?: MultipartUpload;
   /** One upload per declared caption sidecar; upload them before the video. */
   captions?: { language: string; upload: PresignedUpload }[];
 }
@@ -75,16 +81,6 @@ const newId = (): string => {
   const bytes = randomBytes(20);
   return Array.from(bytes, (b) => alphabet[b % 32]).join('');
 };
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || 'body';
-    throw new InvalidInputError(`${field}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
 
 export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVideo> {
   const input = parseBody(createVideoSchema, body);
@@ -107,12 +103,26 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
   await deps.store.putJson(bucket, keys.video(id), record, { ifNoneMatch: true });
   await deps.store.putJson(bucket, keys.index(id, now.getTime()), { id });
   const expiresIn = deps.config.SPOOL_PRESIGN_SECONDS;
-  const url = await deps.store.presignPut(bucket, keys.source(id), {
-    contentType: input.contentType,
-    contentLength: input.size,
-    expiresIn,
-  });
   const expiresAt = new Date(now.getTime() + expiresIn * 1000).toISOString();
+  // Above the threshold the source comes in parts, resumably; else in one presigned PUT.
+  const source: Pick<CreatedVideo, 'upload' | 'multipart'> = isMultipart(
+    input.size,
+    deps.config.SPOOL_MULTIPART_THRESHOLD_BYTES,
+  )
+    ? { multipart: await startMultipartUpload(deps, id, input) }
+    : {
+        upload: {
+          url: await deps.store.presignPut(bucket, keys.source(id), {
+            contentType: input.contentType,
+            contentLength: input.size,
+            expiresIn,
+          }),
+          method: 'PUT',
+          // Content-Length is signed too; HTTP clients set it from the body themselves.
+          headers: { 'Content-Type': input.contentType },
+          expiresAt,
+        },
+      };
   const captions = await Promise.all(
     (record.captions ?? []).map(async (c) => {
       const contentType = CAPTION_TYPES[c.format];
@@ -132,17 +142,16 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
       };
     }),
   );
-  deps.logger.info('video created', { videoId: id, size: input.size, captions: captions.length });
+  deps.logger.info('video created', {
+    videoId: id,
+    size: input.size,
+    captions: captions.length,
+    parts: source.multipart?.partCount,
+  });
   deps.metrics.record('videosCreated', 1);
   return {
     id,
-    upload: {
-      url,
-      method: 'PUT',
-      // Content-Length is signed too; HTTP clients set it from the body themselves.
-      headers: { 'Content-Type': input.contentType },
-      expiresAt,
-    },
+    ...source,
     ...(captions.length > 0 ? { captions } : {}),
   };
 }
