@@ -160,10 +160,12 @@ export class SpoolFunction extends NodejsFunction {
    * `s3:PutObject` on `write`, and with reads `s3:ListBucket` on the bucket, without which S3
    * answers a missing key with 403 instead of 404. No deletes: every record and segment is written
    * once. Patterns come from core/keys.ts (`keys.failed('*')` → `state/*\/failed.json`).
+   * `multipart` adds `s3:ListMultipartUploadParts` (ListParts); starting, uploading parts of
+   * and completing a multipart upload all come with `s3:PutObject` on the key, in `write`.
    */
   public grantObjects(
     bucket: s3.IBucket,
-    access: { read?: string[]; write?: string[] },
+    access: { read?: string[]; write?: string[]; multipart?: string[] },
     why: string,
   ): void {
     const acknowledge = Validations.of(this);
@@ -171,6 +173,7 @@ export class SpoolFunction extends NodejsFunction {
     const statements: Array<[string, string[] | undefined]> = [
       ['s3:GetObject', access.read],
       ['s3:PutObject', access.write],
+      ['s3:ListMultipartUploadParts', access.multipart],
     ];
     for (const [action, patterns] of statements) {
       if (!patterns || patterns.length === 0) continue;

@@ -24,8 +24,9 @@ export interface UploadApiProps {
 }
 
 /**
- * Upload stage: the HTTP API (`POST /videos`, `GET /videos`, `GET /videos/{id}`), its
- * handler, and the bearer token the handler checks every request against.
+ * Upload stage: the HTTP API (`POST /videos`, `GET /videos`, `GET /videos/{id}`, and a
+ * multipart upload's `/videos/{id}/parts` and `/videos/{id}/complete`), its handler, and
+ * the bearer token the handler checks every request against.
  */
 export class UploadApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -73,10 +74,19 @@ export class UploadApi extends Construct {
       {
         // Status: every record, and whether the source has arrived (HEAD).
         read: [`${keys.records('*')}*`, keys.source('*')],
-        // The presigned PUTs are signed with this role, so it may write what they upload.
-        write: [keys.source('*'), keys.caption('*', '*'), keys.video('*'), `${keys.indexPrefix}*`],
+        // The presigned PUTs are signed with this role, so it may write what they upload
+        // (a source's multipart upload too: its start, parts and completion).
+        write: [
+          keys.source('*'),
+          keys.caption('*', '*'),
+          keys.video('*'),
+          keys.multipart('*'),
+          `${keys.indexPrefix}*`,
+        ],
+        // A multipart upload's parts so far: for resuming clients, and checked before completing.
+        multipart: [keys.source('*')],
       },
-      'The API presigns the source and caption PUTs, writes the video and index records and reads state.',
+      'The API presigns the source and caption PUTs, runs multipart uploads of sources, writes the video and index records and reads state.',
     );
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
@@ -128,6 +138,10 @@ export class UploadApi extends Construct {
       ['/videos', apigw.HttpMethod.POST],
       ['/videos', apigw.HttpMethod.GET],
       ['/videos/{id}', apigw.HttpMethod.GET],
+      // A multipart upload: part URLs on demand, the parts so far, and its completion.
+      ['/videos/{id}/parts', apigw.HttpMethod.POST],
+      ['/videos/{id}/parts', apigw.HttpMethod.GET],
+      ['/videos/{id}/complete', apigw.HttpMethod.POST],
     ];
     for (const [path, method] of routes) {
       const created = this.httpApi.addRoutes({ path, methods: [method], integration });

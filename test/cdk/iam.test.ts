@@ -46,9 +46,13 @@ function s3Access(fn: SpoolFunction): Record<string, string[]> {
 describe('least privilege', () => {
   it.each(Object.entries(pipeline.functions))('%s can delete nothing', (_stage, fn) => {
     const actions = Object.keys(s3Access(fn));
-    expect(actions.filter((a) => /Delete|Retention|LegalHold|Acl|\*/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /Delete|Abort|Retention|LegalHold|Acl|\*/.test(a))).toEqual([]);
     expect(
-      actions.every((a) => ['s3:GetObject', 's3:PutObject', 's3:ListBucket'].includes(a)),
+      actions.every((a) =>
+        ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:ListMultipartUploadParts'].includes(
+          a,
+        ),
+      ),
     ).toBe(true);
   });
 
@@ -67,17 +71,27 @@ describe('least privilege', () => {
     });
   });
 
-  it('the API writes sources (the presigned PUTs), the video record and the index', () => {
+  it('the API writes sources (the presigned PUTs and parts), its records and the index', () => {
     expect(s3Access(pipeline.uploadApi.handler)).toEqual({
       's3:GetObject': ['uploads/state/*/*', 'uploads/uploads/*/source'],
       's3:PutObject': [
         'uploads/index/*',
+        'uploads/state/*/multipart.json',
         'uploads/state/*/video.json',
         'uploads/uploads/*/captions/*',
         'uploads/uploads/*/source',
       ],
       's3:ListBucket': ['uploads'],
+      // ListParts of a source's multipart upload, and of nothing else.
+      's3:ListMultipartUploadParts': ['uploads/uploads/*/source'],
     });
+  });
+
+  it('only the API may list the parts of a multipart upload', () => {
+    const listers = Object.entries(pipeline.functions)
+      .filter(([, fn]) => 's3:ListMultipartUploadParts' in s3Access(fn))
+      .map(([stage]) => stage);
+    expect(listers).toEqual(['upload']);
   });
 
   it('ingest writes the plan, the enqueued mark, a failure, and the opening and its publish', () => {

@@ -8,16 +8,20 @@ const { uploadApi } = spool.stack.pipeline;
 afterAll(() => spool.dispose());
 
 describe('UploadApi', () => {
-  it.each(['POST /videos', 'GET /videos', 'GET /videos/{id}'])(
-    'routes %s to the upload handler',
-    (routeKey) => {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-        ApiId: { Ref: logicalId(uploadApi.httpApi) },
-        RouteKey: routeKey,
-        Target: Match.anyValue(),
-      });
-    },
-  );
+  it.each([
+    'POST /videos',
+    'GET /videos',
+    'GET /videos/{id}',
+    'POST /videos/{id}/parts',
+    'GET /videos/{id}/parts',
+    'POST /videos/{id}/complete',
+  ])('routes %s to the upload handler', (routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: logicalId(uploadApi.httpApi) },
+      RouteKey: routeKey,
+      Target: Match.anyValue(),
+    });
+  });
 
   it('integrates every route with the upload handler', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
