@@ -76,6 +76,14 @@ const summary = (r: MultipartRecord): MultipartUpload => ({
   expiresAt: resumableUntil(r),
 });
 
+/**
+ * Whether S3 may have discarded the upload: only the lifecycle rule aborts one, and not
+ * before this age. A younger upload that S3 no longer knows was completed, perhaps by a
+ * request still running (S3 can take a while to join many parts).
+ */
+const mayBeDiscarded = (deps: Deps, r: MultipartRecord): boolean =>
+  deps.clock.now().getTime() >= Date.parse(resumableUntil(r));
+
 const expired = () =>
   new UploadError(
     'UPLOAD_EXPIRED',
@@ -163,14 +171,17 @@ export async function listUploadedParts(deps: Deps, id: string): Promise<Uploade
       parts: parts.filter((p) => p.partNumber <= record.partCount),
     };
   }
-  if (await isUploaded(deps, id)) return { ...summary(record), completed: true, parts: [] };
+  if (!mayBeDiscarded(deps, record) || (await isUploaded(deps, id))) {
+    return { ...summary(record), completed: true, parts: [] };
+  }
   throw expired();
 }
 
 /**
  * POST /videos/{id}/complete: S3 joins the parts it lists, once each planned part is there
  * with its planned length; the source's ObjectCreated event then starts ingest. Completing
- * again answers the same, and does nothing.
+ * again answers the same, and does nothing. If the function times out while S3 joins a
+ * large upload, S3 still finishes it, and the client's retry finds it done.
  */
 export async function completeUpload(deps: Deps, id: string): Promise<VideoView> {
   const record = await multipartOf(deps, id);
@@ -179,7 +190,9 @@ export async function completeUpload(deps: Deps, id: string): Promise<VideoView>
   if (!(await isUploaded(deps, id))) {
     const listed = await deps.store.listParts(bucket, key, record.uploadId);
     // Gone: completed by a request that raced this one, or discarded.
-    if (!listed && !(await isUploaded(deps, id))) throw expired();
+    if (!listed && mayBeDiscarded(deps, record) && !(await isUploaded(deps, id))) {
+      throw expired();
+    }
     if (listed) {
       const { parts, missing, wrongSize } = checkParts(record, listed);
       if (missing.length > 0) {
@@ -199,7 +212,9 @@ export async function completeUpload(deps: Deps, id: string): Promise<VideoView>
           'a part was sent again while the upload was being completed: complete it again',
         );
       }
-      if (result === 'gone' && !(await isUploaded(deps, id))) throw expired();
+      if (result === 'gone' && mayBeDiscarded(deps, record) && !(await isUploaded(deps, id))) {
+        throw expired();
+      }
       deps.logger.info('multipart upload completed', { videoId: id, parts: parts.length });
     }
   }

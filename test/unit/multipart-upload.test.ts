@@ -22,6 +22,7 @@ const SIZE = 12 * MiB + 345;
 
 function setup() {
   const store = new MemoryStore();
+  let now = Date.parse('2026-12-01T10:00:00Z');
   const deps: Deps = {
     config: testConfig({
       SPOOL_MULTIPART_THRESHOLD_BYTES: String(8 * MiB),
@@ -29,7 +30,7 @@ function setup() {
     }),
     store,
     queue: new MemoryQueue(),
-    clock: { now: () => new Date('2026-12-01T10:00:00Z') },
+    clock: { now: () => new Date(now) },
     logger: { info: () => {}, warn: () => {}, error: () => {} },
     metrics: noMetrics,
   };
@@ -49,7 +50,10 @@ function setup() {
     store.uploadPart((await recordOf(id)).uploadId, n, body);
     return body;
   };
-  return { store, deps, create, recordOf, send };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { store, deps, create, recordOf, send, advance };
 }
 
 describe('POST /videos above the multipart threshold', () => {
@@ -209,13 +213,25 @@ describe('GET /videos/{id}/parts and POST /videos/{id}/complete', () => {
     });
   });
 
-  it('says the upload expired once S3 has discarded it', async () => {
-    const { store, deps, create, recordOf, send } = setup();
+  it('says the upload expired once S3 has discarded it, 3 days after it began', async () => {
+    const { store, deps, create, recordOf, send, advance } = setup();
     const { id } = await create();
     await send(id, 1);
+    advance(3 * 86_400_000);
     // What the lifecycle rule does to an upload left incomplete.
     store.uploads.delete((await recordOf(id)).uploadId);
     await expect(listUploadedParts(deps, id)).rejects.toMatchObject({ code: 'UPLOAD_EXPIRED' });
     await expect(completeUpload(deps, id)).rejects.toMatchObject({ code: 'UPLOAD_EXPIRED' });
+  });
+
+  it('takes a younger upload that S3 no longer knows for one being completed', async () => {
+    const { store, deps, create, recordOf, send, advance } = setup();
+    const { id } = await create();
+    for (const n of [1, 2, 3]) await send(id, n);
+    advance(3 * 86_400_000 - 1);
+    // Another request's completion, which S3 has begun and not finished.
+    store.uploads.delete((await recordOf(id)).uploadId);
+    expect(await listUploadedParts(deps, id)).toMatchObject({ completed: true });
+    expect(await completeUpload(deps, id)).toMatchObject({ id, status: 'awaiting_upload' });
   });
 });
