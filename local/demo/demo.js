@@ -74,9 +74,25 @@ function putFile(upload, file, onProgress) {
   });
 }
 
-/** Parts in flight at once, and tries of each before the upload gives up. */
+/** Parts in flight at once, and tries of each step before the upload gives up. */
 const PARALLEL_PARTS = 3;
-const PART_TRIES = 4;
+const TRIES = 4;
+
+/**
+ * `step()`, tried again after 1, 2 and 4 s if the network or the server failed; a refusal
+ * of the API (4xx) stays one.
+ */
+async function withRetries(step, onRetry = () => undefined) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (attempt >= TRIES || (err instanceof ApiError && err.status < 500)) throw err;
+      onRetry();
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
+    }
+  }
+}
 
 /**
  * A multipart upload (POST /videos answered `multipart`): each part gets a fresh presigned
@@ -96,31 +112,28 @@ async function uploadInParts(id, file, onProgress) {
   }
   report();
   const sendPart = async (partNumber) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { parts } = await api('POST', `${path}/parts`, { partNumbers: [partNumber] });
-        const part = parts[0];
-        const body = file.slice(part.offset, part.offset + part.size);
-        await putFile(part, body, (f) => {
-          sent.set(partNumber, f * part.size);
-          report();
-        });
-        sent.set(partNumber, part.size);
-        report();
-        return;
-      } catch (err) {
-        sent.delete(partNumber);
-        // A refusal of the API (4xx) stays one; the network and 5xx may recover.
-        if (attempt >= PART_TRIES || (err instanceof ApiError && err.status < 500)) throw err;
-        await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
-      }
-    }
+    // A fresh URL each try: an earlier one may have expired.
+    const { parts } = await api('POST', `${path}/parts`, { partNumbers: [partNumber] });
+    const part = parts[0];
+    const body = file.slice(part.offset, part.offset + part.size);
+    await putFile(part, body, (f) => {
+      sent.set(partNumber, f * part.size);
+      report();
+    });
+    sent.set(partNumber, part.size);
+    report();
   };
   const worker = async () => {
-    for (let n = todo.shift(); n !== undefined; n = todo.shift()) await sendPart(n);
+    for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
+      await withRetries(
+        () => sendPart(n),
+        () => sent.delete(n),
+      );
+    }
   };
   await Promise.all(Array.from({ length: PARALLEL_PARTS }, worker));
-  await api('POST', `${path}/complete`);
+  // Completing again is harmless: a try that timed out while S3 joined the parts is done.
+  await withRetries(() => api('POST', `${path}/complete`));
 }
 
 const formatTime = (s) => {

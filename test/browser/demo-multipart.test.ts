@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSource } from '../support/media.js';
-import { type RunningStack, startStack } from '../support/stack.js';
+import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
 import { chromiumAvailable, launchChromium } from './chromium.js';
 
 const MiB = 1024 ** 2;
@@ -98,9 +98,29 @@ describe.skipIf(!available)('the demo page with a file above the multipart thres
     expect(resumed).toEqual([2]);
     expect(new URL(page.url()).searchParams.get('play')).toBe(id);
     expect(
-      await page.locator('#upload-progress').evaluate((e) => (e as HTMLProgressElement).value),
+      await page
+        .locator('#upload-progress')
+        .evaluate((e) => (e as unknown as { value: number }).value),
     ).toBe(100);
     expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it("lets a page read the ETag of a part it sent, as S3's CORS rule exposes it", async () => {
+    const api = new ApiClient(stack.baseUrl, stack.token);
+    const created = await api.request('POST', '/videos', { filename: 'x.mp4', size: 6 * MiB });
+    const presigned = await api.request('POST', `/videos/${created.body.id}/parts`, {
+      partNumbers: [2],
+    });
+    const [part] = presigned.body.parts as { url: string; size: number }[];
+    const page = await browser.newPage();
+    await page.goto(`${stack.baseUrl}/`);
+    // From the demo page's origin to the S3 stand-in's: a cross-origin PUT.
+    const etag = await page.evaluate(async ({ url, size }) => {
+      const res = await fetch(url, { method: 'PUT', body: new Uint8Array(size) });
+      return { status: res.status, etag: res.headers.get('etag') };
+    }, part ?? { url: '', size: 0 });
+    expect(etag).toEqual({ status: 200, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/) });
     await page.close();
   });
 });
