@@ -177,6 +177,11 @@ describe('a source above the multipart threshold', () => {
     expect(await uploadedParts(id)).toMatchObject({ completed: true, parts: [] });
   });
 
+  it('is uploaded part after part by the test client, as the bench uploads large sources', async () => {
+    const view = await api.waitFor(await api.upload(clip), undefined, 300_000);
+    expect(view.status, JSON.stringify(view.error)).toBe('ready');
+  });
+
   it('refuses part numbers outside the upload, and ids that are not a video', async () => {
     const created = await api.request('POST', '/videos', {
       filename: 'x.mp4',
