@@ -59,7 +59,7 @@ export interface PresignedPart {
 
 /** GET /videos/{id}/parts. */
 export interface UploadedParts extends MultipartUpload {
-  /** The upload was completed: there is nothing left to send. */
+  /** The upload was completed (or S3 is completing it): there is nothing left to send. */
   completed: boolean;
   /** The parts S3 holds, by number, with their size and ETag (empty once completed). */
   parts: UploadedPart[];
@@ -215,7 +215,9 @@ export async function completeUpload(deps: Deps, id: string): Promise<VideoView>
       if (result === 'gone' && mayBeDiscarded(deps, record) && !(await isUploaded(deps, id))) {
         throw expired();
       }
-      deps.logger.info('multipart upload completed', { videoId: id, parts: parts.length });
+      if (result === 'completed') {
+        deps.logger.info('multipart upload completed', { videoId: id, parts: parts.length });
+      }
     }
   }
   const records = await readRecords(deps, id);
