@@ -24,7 +24,7 @@ import {
   qualityReport,
   summarize,
 } from './quality.js';
-import { ensureSource, exists, runBinary } from './source.js';
+import { ensureSource } from './source.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const BENCH_DIR = join(REPO, '.bench');
@@ -60,36 +60,6 @@ export const VARIANTS: ChunkedVariant[] = [
   { name: 'lead 60 + tail 15', leadFrames: 60, tailFrames: 15 },
 ];
 
-/** testsrc2 with temporal noise (camera grain): the upper rungs hit their caps. */
-async function ensureNoisySource(ffmpeg: string, seconds: number): Promise<string> {
-  const file = join(BENCH_DIR, 'sources', `noisy-testsrc2-1080p30-${seconds}s.mp4`);
-  if (await exists(file)) return file;
-  process.stderr.write(`generating a ${seconds} s noisy 1080p source: ${file}\n`);
-  await runBinary(ffmpeg, [
-    '-nostdin',
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=1920x1080:rate=30:duration=${seconds},noise=alls=12:allf=t+u`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-crf',
-    '16',
-    '-pix_fmt',
-    'yuv420p',
-    '-movflags',
-    '+faststart',
-    `${file}.partial.mp4`,
-  ]);
-  await runBinary('mv', [`${file}.partial.mp4`, file]);
-  return file;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -119,9 +89,12 @@ async function main(): Promise<void> {
     const seconds = Number(values.seconds);
     const file = values.input
       ? resolve(values.input)
-      : values.noisy
-        ? await ensureNoisySource(bins.ffmpeg, seconds)
-        : await ensureSource({ ffmpeg: bins.ffmpeg, dir: join(BENCH_DIR, 'sources'), seconds });
+      : await ensureSource({
+          ffmpeg: bins.ffmpeg,
+          dir: join(BENCH_DIR, 'sources'),
+          seconds,
+          noisy: values.noisy,
+        });
     const only = values.only?.split(';').map((s) => s.trim());
     const variants = only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS;
     result = await qualityBench({

@@ -34,12 +34,17 @@ export async function ensureSource(opts: {
   ffmpeg: string;
   dir: string;
   seconds: number;
+  /** Temporal noise, as camera grain: the upper rungs then hit their caps. */
+  noisy?: boolean;
 }): Promise<string> {
-  const file = join(opts.dir, `testsrc2-1080p30-${opts.seconds}s.mp4`);
+  const name = `${opts.noisy ? 'noisy-' : ''}testsrc2-1080p30-${opts.seconds}s.mp4`;
+  const file = join(opts.dir, name);
   if (await exists(file)) return file;
   await mkdir(opts.dir, { recursive: true });
   const partial = `${file}.partial.mp4`;
-  process.stderr.write(`generating a ${opts.seconds} s 1080p source: ${file}\n`);
+  process.stderr.write(
+    `generating a ${opts.seconds} s ${opts.noisy ? 'noisy ' : ''}1080p source: ${file}\n`,
+  );
   await runBinary(opts.ffmpeg, [
     '-nostdin',
     '-v',
@@ -48,7 +53,7 @@ export async function ensureSource(opts: {
     '-f',
     'lavfi',
     '-i',
-    `testsrc2=size=1920x1080:rate=30:duration=${opts.seconds}`,
+    `testsrc2=size=1920x1080:rate=30:duration=${opts.seconds}${opts.noisy ? ',noise=alls=12:allf=t+u' : ''}`,
     '-f',
     'lavfi',
     '-i',

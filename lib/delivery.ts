@@ -19,6 +19,11 @@ export interface DeliveryProps {
    * record) for the name at the distribution's domain. @default - the *.cloudfront.net name
    */
   readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+  /**
+   * Private playback: every request must carry a URL signed with a key of one of these
+   * groups (CloudFront checks it before its cache). @default - public playback
+   */
+  readonly trustedKeyGroups?: cloudfront.IKeyGroup[];
 }
 
 /** Delivery stage: a CloudFront distribution serving the output bucket to HLS players. */
@@ -80,6 +85,8 @@ export class Delivery extends Construct {
         originRequestPolicy: cloudfront.OriginRequestPolicy.CORS_S3_ORIGIN,
         responseHeadersPolicy,
         compress: true,
+        // The only behaviour, so it serves every playlist and segment: all of them signed.
+        ...(props.trustedKeyGroups ? { trustedKeyGroups: props.trustedKeyGroups } : {}),
       },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       ...(props.customDomain

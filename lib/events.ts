@@ -50,7 +50,7 @@ export class Events extends Construct {
     });
     this.handler.grantObjects(
       props.uploadsBucket,
-      { read: [`${keys.records('*')}*`, keys.source('*')] },
+      { read: [`${keys.records('*')}*`, keys.source('*'), keys.tombstone('*')] },
       'Notify reads the records of the video whose state changed, to describe it in the event.',
     );
     this.bus.grantPutEventsTo(this.handler);

@@ -60,7 +60,8 @@ export class Ingest extends Construct {
     this.handler.grantObjects(
       props.uploadsBucket,
       {
-        read: [`${keys.records('*')}*`, keys.source('*')],
+        // The tombstone: a deleted video is not ingested (core/deletion.ts).
+        read: [`${keys.records('*')}*`, keys.source('*'), keys.tombstone('*')],
         write: [
           keys.plan('*'),
           keys.enqueued('*'),

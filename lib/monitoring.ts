@@ -37,7 +37,7 @@ export class Monitoring extends Construct {
     });
     this.failuresHandler.grantObjects(
       props.uploadsBucket,
-      { read: [`${keys.records('*')}*`], write: [keys.failed('*')] },
+      { read: [`${keys.records('*')}*`, keys.tombstone('*')], write: [keys.failed('*')] },
       'The failures function reads the records and writes the failed.json state record.',
     );
     for (const queue of Object.values(props.deadLetterQueues)) {

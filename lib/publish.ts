@@ -51,7 +51,7 @@ export class Publish extends Construct {
     this.handler.grantObjects(
       props.uploadsBucket,
       {
-        read: [`${keys.records('*')}*`, keys.caption('*', '*')],
+        read: [`${keys.records('*')}*`, keys.caption('*', '*'), keys.tombstone('*')],
         write: [keys.playable('*'), keys.ready('*'), keys.failed('*')],
       },
       'Publish lists and reads the job records and the captions, and writes playable/ready.',

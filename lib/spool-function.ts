@@ -29,7 +29,8 @@ export type SpoolStage =
   | 'failures'
   | 'sweeper'
   | 'notify'
-  | 'webhooks';
+  | 'webhooks'
+  | 'purge';
 
 /** cdk-nag's finding for the AWS-managed policy every Lambda role gets by default. */
 export const BASIC_EXECUTION_ROLE_FINDING =
@@ -157,15 +158,22 @@ export class SpoolFunction extends NodejsFunction {
 
   /**
    * Object access by key pattern, and nothing more: `s3:GetObject` (also HEAD) on `read`,
-   * `s3:PutObject` on `write`, and with reads `s3:ListBucket` on the bucket, without which S3
-   * answers a missing key with 403 instead of 404. No deletes: every record and segment is written
-   * once. Patterns come from core/keys.ts (`keys.failed('*')` → `state/*\/failed.json`).
-   * `multipart` adds `s3:ListMultipartUploadParts` (ListParts); starting, uploading parts of
-   * and completing a multipart upload all come with `s3:PutObject` on the key, in `write`.
+   * `s3:PutObject` on `write`, `s3:DeleteObject` on `remove`, and with reads or removes
+   * `s3:ListBucket` on the bucket (without which S3 answers a missing key with 403 instead of
+   * 404, and by which a delete finds a video's keys). Records and segments are written once;
+   * only deleting a video removes them. Patterns come from core/keys.ts
+   * (`keys.failed('*')` → `state/*\/failed.json`). `multipart` adds
+   * `s3:ListMultipartUploadParts` (ListParts); starting, uploading parts of and completing a
+   * multipart upload all come with `s3:PutObject` on the key, in `write`.
    */
   public grantObjects(
     bucket: s3.IBucket,
-    access: { read?: string[]; write?: string[]; multipart?: string[] },
+    access: {
+      read?: string[];
+      write?: string[];
+      remove?: string[];
+      multipart?: string[];
+    },
     why: string,
   ): void {
     const acknowledge = Validations.of(this);
@@ -173,6 +181,7 @@ export class SpoolFunction extends NodejsFunction {
     const statements: Array<[string, string[] | undefined]> = [
       ['s3:GetObject', access.read],
       ['s3:PutObject', access.write],
+      ['s3:DeleteObject', access.remove],
       ['s3:ListMultipartUploadParts', access.multipart],
     ];
     for (const [action, patterns] of statements) {
@@ -190,7 +199,7 @@ export class SpoolFunction extends NodejsFunction {
         });
       }
     }
-    if (access.read && access.read.length > 0) {
+    if ((access.read?.length ?? 0) + (access.remove?.length ?? 0) > 0) {
       this.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
       );

@@ -82,6 +82,13 @@ export class SpoolStack extends Stack {
         value: this.pipeline.webhooks.secret.secretArn,
       });
     }
+    if (this.pipeline.playbackSigning) {
+      new CfnOutput(this, 'PlaybackSigningKeySecretArn', {
+        description:
+          'Put the playback private key here: aws secretsmanager put-secret-value --secret-id <arn> --secret-string file://playback.pem',
+        value: this.pipeline.playbackSigning.signingKey.secretArn,
+      });
+    }
     new CfnOutput(this, 'DashboardUrl', {
       description: 'CloudWatch dashboard of the pipeline',
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.pipeline.alarms.dashboard.dashboardName}`,

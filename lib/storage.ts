@@ -9,6 +9,14 @@ import { ABANDONED_UPLOAD_DAYS } from '../functions/core/multipart.js';
 export const UPLOADS_PREFIX = keys.uploadsPrefix;
 export const SOURCE_SUFFIX = keys.sourceSuffix;
 
+/**
+ * Days a deleted video's tombstone is kept (core/deletion.ts). It must outlive every message
+ * that can still name the video: dead-letter queues keep theirs 14 days (work-queue.ts), and
+ * a job or publish request lives far less. After that only the tombstone's id and times were
+ * left, and then nothing.
+ */
+export const TOMBSTONE_RETENTION_DAYS = 30;
+
 export interface StorageProps {
   /** Browser origins allowed to PUT sources (presigned) and read uploads. */
   readonly allowedOrigins: string[];
@@ -26,7 +34,10 @@ export interface StorageProps {
  * access logs of both (plus CloudFront's). All private, encrypted and TLS-only.
  */
 export class Storage extends Construct {
-  /** Raw sources at `uploads/{id}/source` and write-once state records under `state/`. */
+  /**
+   * Raw sources at `uploads/{id}/source`, write-once state records under `state/`, the
+   * listing index under `index/` and deleted videos' tombstones under `deleted/`.
+   */
   public readonly uploadsBucket: s3.Bucket;
   /** Published HLS under `videos/{id}/`; read only by CloudFront through OAC. */
   public readonly outputBucket: s3.Bucket;
@@ -91,6 +102,11 @@ export class Storage extends Construct {
           id: 'expire-raw-sources',
           prefix: UPLOADS_PREFIX,
           expiration: Duration.days(props.sourceRetentionDays),
+        },
+        {
+          id: 'expire-tombstones',
+          prefix: keys.tombstonePrefix,
+          expiration: Duration.days(TOMBSTONE_RETENTION_DAYS),
         },
       ],
       removalPolicy: props.removalPolicy,

@@ -42,7 +42,12 @@ export class Sweeper extends Construct {
     this.handler.grantObjects(
       props.uploadsBucket,
       {
-        read: [`${keys.records('*')}*`, keys.source('*'), `${keys.indexPrefix}*`],
+        read: [
+          `${keys.records('*')}*`,
+          keys.source('*'),
+          `${keys.indexPrefix}*`,
+          keys.tombstone('*'),
+        ],
         write: [keys.redriven('*'), keys.failed('*')],
       },
       'The sweeper lists the index, reads the records and writes redriven.json or failed.json.',

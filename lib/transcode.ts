@@ -59,11 +59,12 @@ export class Transcode extends Construct {
       removalPolicy: props.removalPolicy,
     });
     // The worker decodes hostile uploads: it may read them and the records, and write only
-    // its own records and the segments. It cannot delete or overwrite a published playlist.
+    // its own records and the segments. It cannot delete or overwrite a published playlist;
+    // finding a video deleted, it asks the purge function (which checks the tombstone).
     this.handler.grantObjects(
       props.uploadsBucket,
       {
-        read: [`${keys.records('*')}*`, keys.source('*')],
+        read: [`${keys.records('*')}*`, keys.source('*'), keys.tombstone('*')],
         write: [`${keys.chunksPrefix('*')}*`, keys.failed('*')],
       },
       'Transcode reads byte ranges of the source and writes its write-once job records.',

@@ -8,9 +8,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { keys } from '../functions/core/keys.js';
 import { FUNCTIONS } from '../functions/core/topology.js';
+import { ROUTE_KEYS, ROUTES, splitRouteKey } from '../functions/upload/routes.js';
+import { allowRemovingVideos, type VideoRemovalProps } from './purge.js';
 import { SpoolFunction } from './spool-function.js';
 
-export interface UploadApiProps {
+export interface UploadApiProps extends VideoRemovalProps {
   /** Presigned PUT target for sources; also holds the state records the API reads. */
   readonly uploadsBucket: s3.IBucket;
   /** Origins allowed to call the API from a browser (`*` for any). */
@@ -24,9 +26,10 @@ export interface UploadApiProps {
 }
 
 /**
- * Upload stage: the HTTP API (`POST /videos`, `GET /videos`, `GET /videos/{id}`, and a
- * multipart upload's `/videos/{id}/parts` and `/videos/{id}/complete`), its handler, and
- * the bearer token the handler checks every request against.
+ * Upload stage: the HTTP API (the routes of functions/upload/routes.ts: `POST /videos`,
+ * `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, a multipart upload's
+ * `/videos/{id}/parts` and `/videos/{id}/complete`, `GET /openapi.json`), its handler, and
+ * the bearer token the handler checks requests against.
  */
 export class UploadApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -61,7 +64,7 @@ export class UploadApi extends Construct {
     this.handler = new SpoolFunction(this, 'Handler', {
       stage: 'upload',
       trigger: 'http',
-      description: 'Spool API: creates uploads (presigned PUT) and reports video status',
+      description: 'Spool API: creates uploads (presigned PUT), reports and deletes videos',
       memorySize: FUNCTIONS.upload.memoryMb,
       timeout: Duration.seconds(FUNCTIONS.upload.timeoutSeconds),
       environment: { API_TOKEN_SECRET_ARN: this.apiTokenSecret.secretArn },
@@ -69,25 +72,24 @@ export class UploadApi extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.apiTokenSecret.grantRead(this.handler);
-    this.handler.grantObjects(
-      props.uploadsBucket,
-      {
-        // Status: every record, and whether the source has arrived (HEAD).
-        read: [`${keys.records('*')}*`, keys.source('*')],
-        // The presigned PUTs are signed with this role, so it may write what they upload
-        // (a source's multipart upload too: its start, parts and completion).
-        write: [
-          keys.source('*'),
-          keys.caption('*', '*'),
-          keys.video('*'),
-          keys.multipart('*'),
-          `${keys.indexPrefix}*`,
-        ],
-        // A multipart upload's parts so far: for resuming clients, and checked before completing.
-        multipart: [keys.source('*')],
-      },
-      'The API presigns the source and caption PUTs, runs multipart uploads of sources, writes the video and index records and reads state.',
-    );
+    // DELETE writes the tombstone, then removes the video from both buckets and the CDN.
+    allowRemovingVideos(this.handler, props, {
+      // Status: every record, and whether the source has arrived (HEAD).
+      read: [`${keys.records('*')}*`, keys.source('*')],
+      // The presigned PUTs are signed with this role, so it may write what they upload
+      // (a source's multipart upload too: its start, parts and completion).
+      write: [
+        keys.source('*'),
+        keys.caption('*', '*'),
+        keys.video('*'),
+        keys.multipart('*'),
+        `${keys.indexPrefix}*`,
+        keys.tombstone('*'),
+      ],
+      // A multipart upload's parts so far: for resuming clients, and checked before completing.
+      multipart: [keys.source('*')],
+      why: 'The API presigns the source and caption PUTs, runs multipart uploads of sources, writes the video, index and tombstone records and reads state.',
+    });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'Spool video API',
@@ -96,8 +98,7 @@ export class UploadApi extends Construct {
       corsPreflight: {
         allowOrigins: props.allowedOrigins,
         allowMethods: [
-          apigw.CorsHttpMethod.GET,
-          apigw.CorsHttpMethod.POST,
+          ...new Set(ROUTE_KEYS.map((key) => apigw.CorsHttpMethod[splitRouteKey(key).method])),
           apigw.CorsHttpMethod.OPTIONS,
         ],
         allowHeaders: ['authorization', 'content-type'],
@@ -134,24 +135,22 @@ export class UploadApi extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('Handler', this.handler);
-    const routes: ReadonlyArray<[string, apigw.HttpMethod]> = [
-      ['/videos', apigw.HttpMethod.POST],
-      ['/videos', apigw.HttpMethod.GET],
-      ['/videos/{id}', apigw.HttpMethod.GET],
-      // A multipart upload: part URLs on demand, the parts so far, and its completion.
-      ['/videos/{id}/parts', apigw.HttpMethod.POST],
-      ['/videos/{id}/parts', apigw.HttpMethod.GET],
-      ['/videos/{id}/complete', apigw.HttpMethod.POST],
-    ];
-    for (const [path, method] of routes) {
-      const created = this.httpApi.addRoutes({ path, methods: [method], integration });
+    for (const key of ROUTE_KEYS) {
+      const { method, path } = splitRouteKey(key);
+      const created = this.httpApi.addRoutes({
+        path,
+        methods: [apigw.HttpMethod[method]],
+        integration,
+      });
       for (const route of created) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason:
-            'Every route requires Authorization: Bearer <token>, which the handler checks ' +
-            'against the generated Secrets Manager token (DESIGN.md section 2) so the same ' +
-            'auth contract holds locally and on AWS; missing or wrong tokens get a 401.',
+          reason: ROUTES[key].auth
+            ? 'The route requires Authorization: Bearer <token>, which the handler checks ' +
+              'against the generated Secrets Manager token (DESIGN.md section 2) so the same ' +
+              'auth contract holds locally and on AWS; missing or wrong tokens get a 401.'
+            : 'A public route by design: it serves the API reference (OpenAPI), which ' +
+              'describes the routes and holds no data; every other route requires the token.',
         });
       }
     }

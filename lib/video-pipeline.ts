@@ -18,7 +18,9 @@ import { Events } from './events.js';
 import { FfmpegLayer } from './ffmpeg-layer.js';
 import { Ingest } from './ingest.js';
 import { Monitoring } from './monitoring.js';
+import { PlaybackSigning } from './playback-signing.js';
 import { Publish } from './publish.js';
+import { Purge } from './purge.js';
 import type { SpoolFunction, SpoolStage } from './spool-function.js';
 import { Storage } from './storage.js';
 import { Sweeper } from './sweeper.js';
@@ -67,6 +69,8 @@ export class VideoPipeline extends Construct {
   public readonly ffmpegLayer: lambda.ILayerVersion;
   public readonly delivery: Delivery;
   public readonly publish: Publish;
+  /** Removes what is left of deleted videos. */
+  public readonly purge: Purge;
   public readonly transcode: Transcode;
   public readonly ingest: Ingest;
   public readonly uploadApi: UploadApi;
@@ -81,6 +85,8 @@ export class VideoPipeline extends Construct {
   public readonly events: Events;
   /** Present when `webhookUrls` lists endpoints. */
   public readonly webhooks?: Webhooks;
+  /** Present with `signedPlayback`: the key group playback is checked against, the signing key. */
+  public readonly playbackSigning?: PlaybackSigning;
 
   constructor(scope: Construct, id: string, props: VideoPipelineProps = {}) {
     super(scope, id);
@@ -112,12 +118,29 @@ export class VideoPipeline extends Construct {
       this.ffmpegLayer = this.ffmpeg.layer;
     }
 
+    if (config.signedPlayback) {
+      this.playbackSigning = new PlaybackSigning(this, 'PlaybackSigning', {
+        publicKeys: config.playbackPublicKeys,
+        removalPolicy,
+      });
+    }
     this.delivery = new Delivery(this, 'Delivery', {
       outputBucket,
       accessLogsBucket: this.storage.accessLogsBucket,
       allowedOrigins: config.allowedOrigins,
       priceClass: config.priceClass as cloudfront.PriceClass,
       customDomain: config.customDomain,
+      trustedKeyGroups: this.playbackSigning && [this.playbackSigning.keyGroup],
+    });
+    const removal = {
+      uploadsBucket,
+      outputBucket,
+      distribution: this.delivery.distribution,
+    };
+    this.purge = new Purge(this, 'Purge', {
+      ...removal,
+      maxAttempts: config.maxAttempts,
+      ...common,
     });
     this.publish = new Publish(this, 'Publish', {
       uploadsBucket,
@@ -146,12 +169,14 @@ export class VideoPipeline extends Construct {
       ...common,
     });
     this.uploadApi = new UploadApi(this, 'UploadApi', {
-      uploadsBucket,
+      ...removal,
       allowedOrigins: config.allowedOrigins,
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
       ...common,
     });
+    // The API hands out the signed playback URLs.
+    this.playbackSigning?.grantSign(this.uploadApi.handler);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       uploadsBucket,
       deadLetterQueues: {
@@ -190,8 +215,21 @@ export class VideoPipeline extends Construct {
       failures: this.monitoring.failuresHandler,
       sweeper: this.sweeper.handler,
       notify: this.events.handler,
+      purge: this.purge.handler,
       ...(this.webhooks ? { webhooks: this.webhooks.handler } : {}),
     };
+    // A stage that finds a video deleted after it wrote asks for a purge (core/deletion.ts);
+    // DELETE asks for a later one. Only the purge function and the API may delete.
+    for (const fn of [
+      this.uploadApi.handler,
+      this.ingest.handler,
+      this.transcode.handler,
+      this.publish.handler,
+      this.monitoring.failuresHandler,
+      this.sweeper.handler,
+    ]) {
+      this.purge.queue.queue.grantSendMessages(fn);
+    }
 
     this.alarms = new Alarms(this, 'Alarms', {
       functions: this.functions,
@@ -202,6 +240,7 @@ export class VideoPipeline extends Construct {
         Publish: this.publish.queue.deadLetterQueue,
         Ingest: this.ingest.deadLetterQueue,
         Notify: this.events.deadLetterQueue,
+        Purge: this.purge.queue.deadLetterQueue,
         ...(this.webhooks
           ? {
               Webhooks: this.webhooks.queue.deadLetterQueue,
@@ -225,6 +264,7 @@ export class VideoPipeline extends Construct {
       OUTPUT_BUCKET: outputBucket.bucketName,
       JOBS_QUEUE_URL: this.transcode.jobsQueue.queue.queueUrl,
       PUBLISH_QUEUE_URL: this.publish.queue.queue.queueUrl,
+      PURGE_QUEUE_URL: this.purge.queue.queue.queueUrl,
       PLAYBACK_BASE_URL: this.delivery.playbackBaseUrl,
       ...settingsEnvironment(config),
       NODE_OPTIONS: '--enable-source-maps',

@@ -1,9 +1,10 @@
 /**
  * API Gateway stand-in: plain HTTP requests become HTTP API (payload v2) events for the
- * upload handler, with the same routes as the deployed API.
+ * upload handler, with the same routes as the deployed API (functions/upload/routes.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { matchRoute } from '../functions/upload/routes.js';
 
 type ApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -11,28 +12,6 @@ type ApiHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const MAX_BODY = 64 * 1024;
-
-const MULTIPART_ROUTES = new Set([
-  'POST /videos/{id}/parts',
-  'GET /videos/{id}/parts',
-  'POST /videos/{id}/complete',
-]);
-
-function routeOf(method: string, path: string): { routeKey: string; id?: string } | undefined {
-  if (path === '/videos' && (method === 'POST' || method === 'GET')) {
-    return { routeKey: `${method} /videos` };
-  }
-  const m = /^\/videos\/([^/]+)$/.exec(path);
-  if (m && method === 'GET')
-    return { routeKey: 'GET /videos/{id}', id: decodeURIComponent(m[1] ?? '') };
-  // A multipart upload's parts and its completion.
-  const sub = /^\/videos\/([^/]+)\/(parts|complete)$/.exec(path);
-  const routeKey = `${method} /videos/{id}/${sub?.[2]}`;
-  if (sub && MULTIPART_ROUTES.has(routeKey)) {
-    return { routeKey, id: decodeURIComponent(sub[1] ?? '') };
-  }
-  return undefined;
-}
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
@@ -59,7 +38,7 @@ export function createApiServer(handler: ApiHandler, extra: ExtraRoute): Server 
     };
     try {
       if (await extra(req, res)) return;
-      const route = routeOf(req.method ?? 'GET', url.pathname);
+      const route = matchRoute(req.method ?? 'GET', url.pathname);
       if (!route) return json(404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
@@ -70,7 +49,7 @@ export function createApiServer(handler: ApiHandler, extra: ExtraRoute): Server 
         rawQueryString: url.search.slice(1),
         headers,
         queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
-        pathParameters: route.id !== undefined ? { id: route.id } : undefined,
+        pathParameters: route.pathParameters,
         body: await readBody(req),
         isBase64Encoded: false,
         requestContext: {

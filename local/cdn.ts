@@ -1,7 +1,9 @@
 /**
  * CloudFront stand-in: serves the output bucket over HTTP with the MIME types, CORS and
  * cache headers a player gets from the real distribution. Reads through the S3 API, so what
- * plays locally is exactly what the workers uploaded.
+ * plays locally is exactly what the workers uploaded. With trusted keys (signed playback),
+ * it refuses every request without a valid signed URL, as a behaviour with a trusted key
+ * group does.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { keys } from '../functions/core/keys.js';
+import { checkSignedUrl, type TrustedKeys } from './cloudfront-signature.js';
 
 const TYPES: Record<string, string> = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -28,12 +31,27 @@ export const contentTypeOf = (key: string): string =>
 export async function startCdn(opts: {
   s3: S3Client;
   bucket: string;
+  /** Signed playback: the key group (Key-Pair-Id → public key) signatures must come from. */
+  trustedKeys?: TrustedKeys;
 }): Promise<{ url: string; server: Server }> {
   const server = createServer(async (req, res) => {
     res.setHeader('access-control-allow-origin', '*');
     res.setHeader('access-control-allow-methods', 'GET, HEAD, OPTIONS');
     res.setHeader('access-control-allow-headers', 'range');
     res.setHeader('access-control-expose-headers', 'content-length, content-range');
+    if (opts.trustedKeys) {
+      // Every request, preflights included, before anything is looked up: as CloudFront,
+      // which answers 403 whether or not the object exists.
+      const url = `http://${req.headers.host}${req.url ?? '/'}`;
+      const verdict = checkSignedUrl(url, opts.trustedKeys, new Date());
+      if (!verdict.allowed) {
+        res.writeHead(403, { 'content-type': 'text/xml', 'cache-control': 'no-store' });
+        const message = verdict.reason.replace(/[<>&]/g, (c) => `&#${c.charCodeAt(0)};`);
+        return void res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${message}</Message></Error>`,
+        );
+      }
+    }
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end();
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1);

@@ -2,7 +2,14 @@
  * The local stack: stand-ins for S3, SQS, CloudFront and API Gateway, wired to the same
  * handler modules Lambda runs, with the same event shapes and delivery semantics.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+} from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -13,6 +20,7 @@ import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { SqsQueue } from '../functions/adapters/sqs-queue.js';
 import { EVENT_RECORDS, isVideoEvent, type VideoEventDetail } from '../functions/core/events.js';
 import { keys } from '../functions/core/keys.js';
+import { keyFingerprint } from '../functions/core/playback.js';
 import { resolveSettings, settingsFromEnvironment } from '../functions/core/settings.js';
 import {
   ASYNC_INVOKE_ATTEMPTS,
@@ -23,6 +31,7 @@ import {
 } from '../functions/core/topology.js';
 import { createApiServer } from './api.js';
 import { startCdn } from './cdn.js';
+import { LOCAL_FILES } from './data-dir.js';
 import { serveDemo } from './demo/serve.js';
 import { startEventBus } from './events.js';
 import { recoverUnfinished } from './recover.js';
@@ -45,6 +54,8 @@ export interface LocalStack {
   /** Key the local webhooks are signed with (HMAC-SHA256). */
   webhookSecret: string;
   webhookUrls: string[];
+  /** The CDN serves signed URLs only (SPOOL_SIGNED_PLAYBACK), signed with PLAYBACK_KEY_FILE. */
+  signedPlayback: boolean;
   dataDir: string;
   s3Endpoint: string;
   sqsEndpoint: string;
@@ -67,7 +78,37 @@ export function defaultBinaries(): { ffmpeg: string; ffprobe: string } {
   };
 }
 
-async function loadToken(dataDir: string, given?: string, name = 'api-token') {
+/** The local playback signing key (PEM, PKCS#8), in the data dir: the operator's key on AWS. */
+export const PLAYBACK_KEY_FILE = 'playback-key.pem';
+
+/**
+ * Signed playback's key pair, made once and kept like the API token, so a restart does not
+ * void the playback URLs already handed out. Its id stands in for the one CloudFront gives a
+ * public key (14 characters from K).
+ */
+async function loadPlaybackKey(dataDir: string) {
+  const file = join(dataDir, PLAYBACK_KEY_FILE);
+  let privateKeyPem = await readFile(file, 'utf8').catch(() => '');
+  if (!privateKeyPem) {
+    ({ privateKey: privateKeyPem } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    }));
+    await writeFile(file, privateKeyPem, { mode: 0o600 });
+  }
+  const publicKey: KeyObject = createPublicKey(createPrivateKey(privateKeyPem));
+  const fingerprint = keyFingerprint(publicKey);
+  return {
+    privateKeyPem,
+    publicKey,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    fingerprint,
+    keyPairId: `K${fingerprint.slice(0, 13).toUpperCase()}`,
+  };
+}
+
+async function loadToken(dataDir: string, given?: string, name: string = LOCAL_FILES.token) {
   if (given) return { token: given, generated: false };
   // Kept in the data dir so a restart does not invalidate the token a client already has.
   const file = join(dataDir, name);
@@ -84,8 +125,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const { token, generated } = await loadToken(dataDir, opts.token);
   // Webhooks are signed as on AWS; the key is made once and kept like the API token.
   const webhookKey = await loadToken(dataDir, process.env.SPOOL_WEBHOOK_SECRET, 'webhook-secret');
-  // The same settings schema as the CDK app's; here it reads the SPOOL_* variables.
-  const settings = resolveSettings(settingsFromEnvironment(process.env), 'environment');
+  // The same settings schema as the CDK app's; here it reads the SPOOL_* variables. With
+  // signed playback the stack plays the operator: its own key pair, the public half trusted.
+  const given = settingsFromEnvironment(process.env);
+  const playbackKey = given.signedPlayback === true ? await loadPlaybackKey(dataDir) : undefined;
+  const settings = resolveSettings(
+    playbackKey ? { ...given, playbackPublicKeys: [playbackKey.publicKeyPem] } : given,
+    'environment',
+  );
   // As on AWS: a message gets this many deliveries before its dead-letter queue.
   const MAX_RECEIVE = settings.maxAttempts;
   const transcodeTimeout = settings.transcodeTimeoutSeconds;
@@ -126,6 +173,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.publish.timeoutSeconds),
       fifo: true,
     },
+    { name: 'spool-purge-dlq', visibilityTimeout: dlqVisibility },
+    {
+      name: 'spool-purge',
+      visibilityTimeout: visibilityTimeoutSeconds(FUNCTIONS.purge.timeoutSeconds),
+    },
     { name: 'spool-webhooks-dlq', visibilityTimeout: dlqVisibility },
     {
       name: 'spool-webhooks',
@@ -154,7 +206,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.JOBS_QUEUE_URL = await queueUrl('spool-jobs');
   process.env.PUBLISH_QUEUE_URL = await queueUrl('spool-publish.fifo');
   process.env.WEBHOOKS_QUEUE_URL = await queueUrl('spool-webhooks');
+  process.env.PURGE_QUEUE_URL = await queueUrl('spool-purge');
   process.env.SPOOL_WEBHOOK_SECRET = webhookKey.token;
+  if (playbackKey) {
+    // As the CDK app sets them on the API: the key's id by fingerprint, the key as a secret.
+    process.env.PLAYBACK_KEY_IDS = JSON.stringify({
+      [playbackKey.fingerprint]: playbackKey.keyPairId,
+    });
+    process.env.SPOOL_PLAYBACK_PRIVATE_KEY = playbackKey.privateKeyPem;
+  }
 
   // EventBridge: each event is printed, and the rule of each webhook endpoint puts it on the
   // webhooks queue in the shape the deployed rule's input transformer gives it.
@@ -250,12 +310,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     );
   });
 
-  const cdn = await startCdn({ s3: createS3Client(), bucket: OUTPUT_BUCKET });
+  const cdn = await startCdn({
+    s3: createS3Client(),
+    bucket: OUTPUT_BUCKET,
+    trustedKeys: playbackKey && new Map([[playbackKey.keyPairId, playbackKey.publicKey]]),
+  });
   closers.push(() => closeServer(cdn.server));
   process.env.PLAYBACK_BASE_URL = cdn.url;
 
   // The handler modules read their config at import (cold start), so import them now.
-  const [upload, ingest, transcode, publish, failures, sweeper, notify, webhooks] =
+  const [upload, ingest, transcode, publish, failures, sweeper, notify, webhooks, purge] =
     await Promise.all([
       import('../functions/upload/handler.js'),
       import('../functions/ingest/handler.js'),
@@ -265,6 +329,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       import('../functions/sweeper/handler.js'),
       import('../functions/notify/handler.js'),
       import('../functions/webhooks/handler.js'),
+      import('../functions/purge/handler.js'),
     ]);
   // Each invocation gets a context like Lambda's, with its function's time limit. For fault
   // tests, SPOOL_SIMULATE_TIMEOUTS=n gives the first n transcode invocations 21 s, so their
@@ -307,6 +372,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       onError,
       deadLetter: { name: 'spool-webhooks-dlq', maxReceiveCount: WEBHOOK_ATTEMPTS },
     }),
+    pollQueue(sqs, 'spool-purge', (e) => purge.handler(e, ctx('purge')), {
+      concurrency: 1,
+      batchSize: 1,
+      onError,
+      deadLetter: { name: 'spool-purge-dlq', maxReceiveCount: MAX_RECEIVE },
+    }),
     pollQueue(sqs, 'spool-jobs-dlq', (e) => failures.handler(e, ctx('failures')), {
       concurrency: 1,
       batchSize: 10,
@@ -326,7 +397,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const recovered = await recoverUnfinished(runtime(), async (key) => {
     void invokeIngest(sourceEvent(encodeS3Key(key)));
   });
-  if (recovered.ingested + recovered.jobs + recovered.publishes > 0) {
+  if (recovered.ingested + recovered.jobs + recovered.publishes + recovered.purges > 0) {
     log('resumed unfinished videos', { ...recovered });
   }
 
@@ -345,6 +416,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     tokenGenerated: generated,
     webhookSecret: webhookKey.token,
     webhookUrls: settings.webhookUrls,
+    signedPlayback: settings.signedPlayback,
     dataDir,
     s3Endpoint: s3.endpoint,
     sqsEndpoint: sqsServer.endpoint,

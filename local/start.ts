@@ -3,6 +3,9 @@
  * run unchanged against local stand-ins that speak the AWS protocols: s3rver for S3,
  * local-aws-sqs for SQS, a CloudFront-like static server, and an API Gateway-like server.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LOCAL_FILES } from './data-dir.js';
 import { startLocalStack } from './stack.js';
 
 const stack = await startLocalStack({
@@ -12,11 +15,16 @@ const stack = await startLocalStack({
   workers: process.env.SPOOL_WORKERS ? Number(process.env.SPOOL_WORKERS) : undefined,
 });
 
+// `npx spool` finds this stack through its data dir (cli/target.ts).
+await writeFile(join(stack.dataDir, LOCAL_FILES.api), `${stack.baseUrl}\n`);
+
 console.log(`Spool ready at ${stack.baseUrl}`);
 console.log(
   `  API token:  ${stack.token}${stack.tokenGenerated ? ' (generated; set SPOOL_API_TOKEN to choose one)' : ''}`,
 );
-console.log(`  playback:   ${stack.playbackUrl}`);
+console.log(
+  `  playback:   ${stack.playbackUrl}${stack.signedPlayback ? ' (signed URLs only: the API hands them out)' : ''}`,
+);
 console.log(`  data:       ${stack.dataDir}`);
 console.log(`  s3:         ${stack.s3Endpoint} (buckets spool-uploads, spool-output)`);
 console.log(`  sqs:        ${stack.sqsEndpoint} (queues spool-jobs, spool-publish.fifo, …)`);

@@ -3,6 +3,7 @@
  * `SPOOL_S3_ENDPOINT`, `SPOOL_SQS_ENDPOINT` and `SPOOL_EVENTS_ENDPOINT` point them at the local
  * stand-ins; everything else about a client is the same locally and on AWS.
  */
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -52,3 +53,6 @@ export function createEventBridgeClient(env: NodeJS.ProcessEnv = process.env): E
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 }
+
+/** CloudFront's API is global; the SDK finds its endpoint from any region. */
+export const createCloudFrontClient = (): CloudFrontClient => new CloudFrontClient({});

@@ -11,6 +11,12 @@ export const json = (statusCode: number, body: unknown): APIGatewayProxyStructur
   body: JSON.stringify(body),
 });
 
+/** A success with nothing to say (204). */
+export const noContent = (): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 204,
+  headers: { 'cache-control': 'no-store' },
+});
+
 /** Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
 export function checkBearer(header: string | undefined, token: string): void {
   const given = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '';

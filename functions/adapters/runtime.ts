@@ -4,10 +4,13 @@
  */
 import { loadConfig } from '../core/config.js';
 import type { Deps, MediaDeps } from '../core/deps.js';
+import type { CdnCache } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
-import { createS3Client, createSqsClient } from './clients.js';
+import { CloudFrontCache, noCdnCache } from './cdn.js';
+import { createCloudFrontClient, createS3Client, createSqsClient } from './clients.js';
 import { FfmpegTranscoder, FfprobeProber, ffmpegPathsFromEnv } from './ffmpeg.js';
 import { loggerPort, metricsPort, tracer } from './observability.js';
+import { playbackSignerFromEnv } from './playback-signer.js';
 import { S3Store } from './s3-store.js';
 import { LoopbackSourceReader } from './source-proxy.js';
 import { SqsQueue } from './sqs-queue.js';
@@ -32,6 +35,7 @@ export function runtime(): MediaDeps {
     metrics: metricsPort,
     prober: new FfprobeProber(paths),
     transcoder: new FfmpegTranscoder(paths),
+    ...(config.SPOOL_SIGNED_PLAYBACK ? { playbackSigner: playbackSignerFromEnv(config) } : {}),
   };
   return cached;
 }
@@ -46,3 +50,15 @@ export const sqsClient = (() => {
 })();
 
 export type { Deps };
+
+/**
+ * The CDN of the functions that delete: CloudFront when the pipeline names its distribution
+ * (lib/video-pipeline.ts sets it for them), else nothing to invalidate (the local stack).
+ */
+export function cdnCache(config: Pick<Deps['config'], 'CDN_DISTRIBUTION_ID'>): CdnCache {
+  if (!config.CDN_DISTRIBUTION_ID) return noCdnCache;
+  return new CloudFrontCache(
+    tracer.captureAWSv3Client(createCloudFrontClient()),
+    config.CDN_DISTRIBUTION_ID,
+  );
+}

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -17,6 +18,16 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { UploadedPart } from '../core/multipart.js';
 import type { ObjectStore, RangeBody, StoredObject } from '../core/ports.js';
+
+/** S3's limit on keys per DeleteObjects request. */
+export const DELETE_BATCH = 1000;
+
+/** Keys in runs of at most `size`, in order. */
+export function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
+  return batches;
+}
 
 const isMissing = (err: unknown): boolean =>
   err instanceof S3ServiceException &&
@@ -126,6 +137,28 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
+    }
+  }
+
+  /**
+   * DeleteObjects, 1000 keys a request (Quiet: only failures are answered). A key that does
+   * not exist counts as deleted, as in S3; any key S3 could not delete fails the call.
+   */
+  async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
+    for (const batch of batchesOf(keys, DELETE_BATCH)) {
+      const res = await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      const errors = res.Errors ?? [];
+      if (errors.length > 0) {
+        const first = errors[0];
+        throw new Error(
+          `DeleteObjects left ${errors.length} of ${batch.length} keys: ${first?.Code} ${first?.Key}`,
+        );
+      }
     }
   }
 

@@ -7,9 +7,18 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ConfigError } from '../core/errors.js';
 import { tracer } from './observability.js';
 
-function cachedSecret(arnVariable: string, localVariable: string, what: string) {
-  let value: Promise<string> | undefined;
-  return (env: NodeJS.ProcessEnv = process.env): Promise<string> => {
+/**
+ * `parse` turns the secret into what its user needs; a value it rejects is not kept either,
+ * so a secret put right after a deployment is read again on the next call.
+ */
+export function cachedSecret<T = string>(
+  arnVariable: string,
+  localVariable: string,
+  what: string,
+  parse: (secret: string) => T = (secret) => secret as T,
+) {
+  let value: Promise<T> | undefined;
+  return (env: NodeJS.ProcessEnv = process.env): Promise<T> => {
     value ??= (async () => {
       const arn = env[arnVariable];
       if (arn) {
@@ -17,10 +26,10 @@ function cachedSecret(arnVariable: string, localVariable: string, what: string) 
           .captureAWSv3Client(new SecretsManagerClient({}))
           .send(new GetSecretValueCommand({ SecretId: arn }));
         if (!res.SecretString) throw new ConfigError(`the ${what} secret is empty`);
-        return res.SecretString;
+        return parse(res.SecretString);
       }
       const local = env[localVariable];
-      if (local) return local;
+      if (local) return parse(local);
       throw new ConfigError(`set ${arnVariable} or ${localVariable}`);
     })();
     // A failed lookup (throttling) must not be cached for the container's lifetime.

@@ -13,12 +13,20 @@ const BATCH = 10;
 export class SqsQueue implements MessageQueue {
   constructor(private readonly sqs: SQSClient) {}
 
-  async sendAll(queueUrl: string, messages: readonly object[]): Promise<void> {
+  async sendAll(
+    queueUrl: string,
+    messages: readonly object[],
+    opts: { delaySeconds?: number } = {},
+  ): Promise<void> {
     const batches: object[][] = [];
     for (let i = 0; i < messages.length; i += BATCH) batches.push(messages.slice(i, i + BATCH));
     await Promise.all(
       batches.map(async (batch) => {
-        let pending = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
+        let pending = batch.map((m, i) => ({
+          Id: String(i),
+          MessageBody: JSON.stringify(m),
+          DelaySeconds: opts.delaySeconds,
+        }));
         // A batch can partly fail (throttling); resend only the failed entries, a few times.
         for (let attempt = 0; pending.length > 0; attempt++) {
           const res = await this.sqs.send(

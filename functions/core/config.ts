@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { RUNTIME_SETTINGS, type RuntimeSettingName, settingSchema } from './settings.js';
+import { fromText, RUNTIME_SETTINGS, type RuntimeSettingName, settingSchema } from './settings.js';
 
 /** Where the pipeline's resources are: set by the CDK construct (lib/) and the local stack. */
 const topologySchema = z.object({
@@ -12,10 +12,22 @@ const topologySchema = z.object({
   JOBS_QUEUE_URL: z.string().min(1),
   /** SQS queue of publish requests, sent when a video's last job completes. */
   PUBLISH_QUEUE_URL: z.string().min(1),
+  /** SQS queue of purge requests: what is left of a deleted video is removed (functions/purge). */
+  PURGE_QUEUE_URL: z.string().min(1),
+  /**
+   * The CloudFront distribution to invalidate when a video is deleted: set for the functions
+   * that delete. Unset locally, where the static server caches nothing.
+   */
+  CDN_DISTRIBUTION_ID: z.string().min(1).optional(),
   /** Base URL that serves the output bucket (CloudFront domain, or the local static server). */
   PLAYBACK_BASE_URL: z.string().url(),
   /** SQS queue of webhook deliveries (its consumer sets the retry backoff on it). */
   WEBHOOKS_QUEUE_URL: z.string().min(1).optional(),
+  /**
+   * Signed playback: CloudFront's id of each public key of the key group, by
+   * core/playback.ts keyFingerprint; the API signs with the id of the key it holds.
+   */
+  PLAYBACK_KEY_IDS: z.preprocess(fromText, z.record(z.string(), z.string().min(1))).optional(),
   /** EventBridge bus that receives the `video.*` events. */
   EVENT_BUS_NAME: z.string().min(1).default('default'),
 });

@@ -1,5 +1,6 @@
 import type { SpoolConfig } from './config.js';
 import type { Metrics } from './metrics.js';
+import type { PolicySigner } from './playback.js';
 import type {
   Clock,
   Logger,
@@ -18,6 +19,8 @@ export interface Deps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** Signs playback URLs (core/playback.ts); set where `signedPlayback` is on. */
+  playbackSigner?: () => Promise<PolicySigner>;
 }
 
 export interface MediaDeps extends Deps {

@@ -3,6 +3,8 @@
  * and the `failed` status see; `message` is always safe to show (no paths, no stack).
  * Anything else that is thrown is an internal error and is reported as such.
  */
+import { z } from 'zod';
+
 export abstract class SpoolError extends Error {
   abstract readonly code: string;
   /** HTTP status when the error reaches the API. */
@@ -100,13 +102,27 @@ export class SourceMissingError extends SpoolError {
   readonly code = 'SOURCE_MISSING';
 }
 
-/** The shape every failure takes on the wire and in `failed.json`. */
-export interface ErrorBody {
-  code: string;
-  message: string;
+/**
+ * The video was deleted while work on it was under way (core/deletion.ts). The work ends
+ * there, and is not retried: the video and everything written for it are gone.
+ */
+export class VideoDeletedError extends SpoolError {
+  readonly code = 'VIDEO_DELETED';
+  override readonly httpStatus = 404;
 }
+
+/** The shape every failure takes on the wire and in `failed.json`. */
+export const errorBodySchema = z.object({
+  code: z.string().describe('Stable: clients branch on it.'),
+  message: z.string().describe('Safe to show to a person; not meant to be parsed.'),
+});
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** What a client sees of anything thrown that is not a `SpoolError`. */
+export const INTERNAL_ERROR: ErrorBody = { code: 'INTERNAL', message: 'internal error' };
 
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof SpoolError) return { code: err.code, message: err.message };
-  return { code: 'INTERNAL', message: 'internal error' };
+  return { ...INTERNAL_ERROR };
 }

@@ -2,14 +2,17 @@
  * The storage layout (DESIGN.md §4). Every key Spool reads or writes is built here, so the
  * layout can be read in one place and the S3 notification filter (lib/ingest.ts) matches it.
  */
-const ID_PATTERN = /^[a-z0-9]{20}$/;
+/** A video id: 20 characters of lower-case base 32, safe in any URL or key. */
+export const VIDEO_ID_PATTERN = /^[a-z0-9]{20}$/;
 
-export const isVideoId = (id: string): boolean => ID_PATTERN.test(id);
+export const isVideoId = (id: string): boolean => VIDEO_ID_PATTERN.test(id);
 
 export const keys = {
   /** Uploads bucket: the raw source, written by the client's presigned PUT. */
   uploadsPrefix: 'uploads/',
   sourceSuffix: '/source',
+  /** Everything uploaded for one video: its source and its caption sidecars. */
+  upload: (id: string) => `uploads/${id}/`,
   source: (id: string) => `uploads/${id}/source`,
   /** Uploads bucket: write-once state records from which a video's status is derived. */
   statePrefix: 'state/',
@@ -26,6 +29,13 @@ export const keys = {
   multipart: (id: string) => `state/${id}/multipart.json`,
   /** Written once when the sweeper re-sends a stalled video's missing work. */
   redriven: (id: string) => `state/${id}/redriven.json`,
+  /**
+   * Uploads bucket: a deleted video's tombstone, written first by DELETE and kept after
+   * everything else of the video is gone, so that a job still running finds it deleted
+   * (core/deletion.ts). Outside the video's prefixes; a lifecycle rule expires it.
+   */
+  tombstonePrefix: 'deleted/',
+  tombstone: (id: string) => `deleted/${id}`,
   /** Uploads bucket: newest-first listing index (the key sorts by inverted creation time). */
   indexPrefix: 'index/',
   index: (id: string, createdAtMs: number) =>
@@ -62,6 +72,12 @@ export function chunkIndexOfKey(id: string, key: string): number | undefined {
   if (!key.startsWith(prefix)) return undefined;
   const m = /^(\d{5,})\.json$/.exec(key.slice(prefix.length));
   return m ? Number(m[1]) : undefined;
+}
+
+/** `deleted/{id}` → id. */
+export function videoIdFromTombstoneKey(key: string): string | undefined {
+  const m = /^deleted\/([a-z0-9]{20})$/.exec(key);
+  return m?.[1];
 }
 
 /** `index/{inverted}_{id}` → id. */

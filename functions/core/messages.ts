@@ -13,5 +13,16 @@ export const jobSchema = z.object({
 export const publishSchema = z.object({ type: z.literal('publish'), videoId });
 export type PublishRequest = z.infer<typeof publishSchema>;
 
+/**
+ * Remove what is left of a deleted video (functions/purge); with `invalidate`, also invalidate
+ * its CDN paths whatever is found (an invalidation CloudFront refused earlier).
+ */
+export const purgeSchema = z.object({
+  type: z.literal('purge'),
+  videoId,
+  invalidate: z.literal(true).optional(),
+});
+export type PurgeRequest = z.infer<typeof purgeSchema>;
+
 /** Anything that can reach a dead-letter queue. */
 export const deadLetterSchema = z.union([jobSchema, publishSchema]);

@@ -11,6 +11,30 @@ export interface MediaPlaylistInput {
   mediaSequence?: number;
   /** EVENT while the video is still growing (no ENDLIST yet); VOD when it is complete. */
   type?: 'VOD' | 'EVENT';
+  /** Query parameters every URI carries on from the playlist's own URL (see below). */
+  query?: readonly string[];
+}
+
+/**
+ * Signed playback (core/playback.ts): relative URIs drop the playlist URL's query, which
+ * holds the signature. Each named parameter is declared a variable taken from the playlist's
+ * own URL (EXT-X-DEFINE QUERYPARAM) and appended to every URI as `name={$name}`, which the
+ * player fills in (draft-pantos-hls-rfc8216bis §4.3, §4.4.2.3). QUERYPARAM needs protocol
+ * version 11.
+ */
+function queryVariables(query: readonly string[]) {
+  return {
+    version: (base: number) => (query.length > 0 ? 11 : base),
+    defines: query.map((name) => `#EXT-X-DEFINE:QUERYPARAM="${name}"`),
+    uri: (uri: string) => withQueryVariables(uri, query),
+  };
+}
+
+/** `uri` with `name={$name}` appended for every name. */
+export function withQueryVariables(uri: string, names: readonly string[]): string {
+  if (names.length === 0) return uri;
+  const query = names.map((name) => `${name}={$${name}}`).join('&');
+  return `${uri}${uri.includes('?') ? '&' : '?'}${query}`;
 }
 
 /** RFC 8216 §4.3.3.1: EXT-X-TARGETDURATION is the longest EXTINF rounded to an integer. */
@@ -22,9 +46,11 @@ export function targetDurationOf(segmentLists: readonly (readonly Segment[])[]):
 
 export function writeMediaPlaylist(input: MediaPlaylistInput): string {
   const type = input.type ?? 'VOD';
+  const vars = queryVariables(input.query ?? []);
   const lines = [
     '#EXTM3U',
-    '#EXT-X-VERSION:6',
+    `#EXT-X-VERSION:${vars.version(6)}`,
+    ...vars.defines,
     `#EXT-X-TARGETDURATION:${input.targetDuration}`,
     `#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence ?? 0}`,
     `#EXT-X-PLAYLIST-TYPE:${type}`,
@@ -32,7 +58,7 @@ export function writeMediaPlaylist(input: MediaPlaylistInput): string {
   ];
   // A growing playlist would start players at its live edge; this one is watched from the top.
   if (type === 'EVENT') lines.push('#EXT-X-START:TIME-OFFSET=0,PRECISE=YES');
-  for (const s of input.segments) lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.file);
+  for (const s of input.segments) lines.push(`#EXTINF:${s.duration.toFixed(6)},`, vars.uri(s.file));
   if (type === 'VOD') lines.push('#EXT-X-ENDLIST');
   lines.push('');
   return lines.join('\n');
@@ -43,7 +69,11 @@ export function writeMediaPlaylist(input: MediaPlaylistInput): string {
  * segments, for trick play and scrubbing. Each I-frame lasts until the next one. The
  * transport stream's PAT/PMT at the start of the first segment is the initialization section.
  */
-export function writeIframePlaylist(segments: readonly Segment[]): string {
+export function writeIframePlaylist(
+  segments: readonly Segment[],
+  query: readonly string[] = [],
+): string {
+  const vars = queryVariables(query);
   const frames: { file: string; offset: number; length: number; start: number }[] = [];
   let start = 0;
   for (const s of segments) {
@@ -56,7 +86,8 @@ export function writeIframePlaylist(segments: readonly Segment[]): string {
   const first = frames[0];
   const lines = [
     '#EXTM3U',
-    '#EXT-X-VERSION:5',
+    `#EXT-X-VERSION:${vars.version(5)}`,
+    ...vars.defines,
     `#EXT-X-TARGETDURATION:${Math.max(1, Math.round(Math.max(0, ...durations)))}`,
     '#EXT-X-MEDIA-SEQUENCE:0',
     '#EXT-X-PLAYLIST-TYPE:VOD',
@@ -64,13 +95,13 @@ export function writeIframePlaylist(segments: readonly Segment[]): string {
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   if (first && first.offset > 0) {
-    lines.push(`#EXT-X-MAP:URI="${first.file}",BYTERANGE="${first.offset}@0"`);
+    lines.push(`#EXT-X-MAP:URI="${vars.uri(first.file)}",BYTERANGE="${first.offset}@0"`);
   }
   frames.forEach((f, i) => {
     lines.push(
       `#EXTINF:${(durations[i] ?? 0).toFixed(6)},`,
       `#EXT-X-BYTERANGE:${f.length}@${f.offset}`,
-      f.file,
+      vars.uri(f.file),
     );
   });
   lines.push('#EXT-X-ENDLIST', '');
@@ -217,16 +248,23 @@ export function writeMasterPlaylist(
   variants: readonly WrittenVariant[],
   audio: { uri: string; channels: number } | null,
   subtitles: readonly SubtitleInput[] = [],
+  query: readonly string[] = [],
 ): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const vars = queryVariables(query);
+  const lines = [
+    '#EXTM3U',
+    `#EXT-X-VERSION:${vars.version(6)}`,
+    ...vars.defines,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+  ];
   if (audio) {
     lines.push(
-      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="Main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="${audio.channels}",URI="${audio.uri}"`,
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="Main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="${audio.channels}",URI="${vars.uri(audio.uri)}"`,
     );
   }
   for (const sub of subtitles) {
     lines.push(
-      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${quotedString(sub.name)}",LANGUAGE="${quotedString(sub.language)}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${quotedString(sub.uri)}"`,
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${quotedString(sub.name)}",LANGUAGE="${quotedString(sub.language)}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${quotedString(vars.uri(sub.uri))}"`,
     );
   }
   for (const v of variants) {
@@ -239,12 +277,12 @@ export function writeMasterPlaylist(
     ];
     if (audio) attrs.push(`AUDIO="${AUDIO_GROUP}"`);
     if (subtitles.length > 0) attrs.push(`SUBTITLES="${SUBTITLE_GROUP}"`);
-    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, vars.uri(v.uri));
   }
   for (const v of variants) {
     if (!v.iframes) continue;
     lines.push(
-      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${v.iframes.bandwidth},AVERAGE-BANDWIDTH=${v.iframes.averageBandwidth},CODECS="${v.iframes.codecs}",RESOLUTION=${v.width}x${v.height},URI="${v.iframes.uri}"`,
+      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${v.iframes.bandwidth},AVERAGE-BANDWIDTH=${v.iframes.averageBandwidth},CODECS="${v.iframes.codecs}",RESOLUTION=${v.width}x${v.height},URI="${vars.uri(v.iframes.uri)}"`,
     );
   }
   lines.push('');

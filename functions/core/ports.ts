@@ -40,6 +40,8 @@ export interface ObjectStore {
     opts: { contentType: string; cacheControl?: string },
   ): Promise<void>;
   head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /** Delete these keys (batched as the store allows); a key already absent is no error. */
+  deleteObjects(bucket: string, keys: readonly string[]): Promise<void>;
   list(
     bucket: string,
     prefix: string,
@@ -105,8 +107,15 @@ export interface OpenSource {
 }
 
 export interface MessageQueue {
-  /** Send messages (JSON-serialised), batching as the queue allows; throws if any fails. */
-  sendAll(queueUrl: string, messages: readonly object[]): Promise<void>;
+  /**
+   * Send messages (JSON-serialised), batching as the queue allows; throws if any fails.
+   * `delaySeconds` (at most 900, as SQS allows) hides them that long after they are sent.
+   */
+  sendAll(
+    queueUrl: string,
+    messages: readonly object[],
+    opts?: { delaySeconds?: number },
+  ): Promise<void>;
   /**
    * Send to a FIFO queue: messages of one group are handled one at a time, in order; a
    * second message with the same deduplication id within five minutes is dropped.
@@ -156,6 +165,15 @@ export type SegmentListener = (
 /** Where `video.*` events go: EventBridge on AWS, the local stack's bus stand-in locally. */
 export interface EventPublisher {
   publish(events: readonly VideoEventDetail[]): Promise<void>;
+}
+
+/**
+ * The CDN in front of the output bucket. CloudFront on AWS; locally the static server caches
+ * nothing, so there is nothing to invalidate.
+ */
+export interface CdnCache {
+  /** Stop serving cached copies of these paths (`/videos/{id}/*`); returns once requested. */
+  invalidate(paths: readonly string[]): Promise<void>;
 }
 
 export interface Logger {

@@ -3,6 +3,7 @@
  * validation, read by the CDK construct (props, or CDK context / cdk.json), by the
  * functions at cold start (the runtime subset, from the environment) and by the local stack.
  */
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_LADDER } from './ladder.js';
 import {
@@ -52,6 +53,17 @@ const webhookUrl = z.string().refine((u) => {
     return false;
   }
 }, 'must be an https:// URL (http:// only to localhost)');
+
+/** CloudFront takes RSA 2048 public keys, PEM-encoded, and at most 5 in a key group. */
+const MAX_PLAYBACK_KEYS = 5;
+const rsa2048PublicKey = z.string().refine((pem) => {
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === 'rsa' && key.asymmetricKeyDetails?.modulusLength === 2048;
+  } catch {
+    return false;
+  }
+}, "must be an RSA 2048 public key in PEM ('-----BEGIN PUBLIC KEY-----…'), as `openssl rsa -pubout` writes it");
 
 export const settingsSchema = z
   .object({
@@ -193,9 +205,48 @@ export const settingsSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Private playback: CloudFront serves a playlist or a segment only to a request signed
+     * with a key of `playbackPublicKeys`, and the API returns playback URLs signed for one
+     * video that expire after `signedPlaybackSeconds` (README "Private playback").
+     */
+    signedPlayback: z.boolean().default(false),
+    /**
+     * Lifetime of a signed playback URL. CloudFront checks it on every segment request, so
+     * it must cover a whole viewing, pauses included; a player past it asks the API again.
+     */
+    signedPlaybackSeconds: int(60, 7 * 24 * 3600).default(6 * 3600),
+    /**
+     * With `signedPlayback`: the public halves of the signing key pairs (RSA 2048, PEM), the
+     * key group CloudFront trusts. Two while a key is being rotated. The private key goes in
+     * the secret the stack creates, never in a setting.
+     */
+    playbackPublicKeys: z.array(rsa2048PublicKey).max(MAX_PLAYBACK_KEYS).default([]),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.signedPlayback && s.playbackPublicKeys.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['playbackPublicKeys'],
+        message:
+          'signedPlayback needs the public key CloudFront checks signatures with: `openssl genrsa -out playback.pem 2048 && openssl rsa -in playback.pem -pubout` (README "Private playback")',
+      });
+    }
+    if (!s.signedPlayback && s.playbackPublicKeys.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['playbackPublicKeys'],
+        message: 'are only used with signedPlayback: true',
+      });
+    }
+    if (new Set(s.playbackPublicKeys.map((k) => k.trim())).size < s.playbackPublicKeys.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['playbackPublicKeys'],
+        message: 'each key must differ',
+      });
+    }
     // Every attempt of a job may run its whole timeout (plus the visibility margin), with the
     // backoff between: until then the job is being retried, not stalled.
     const retrying = jobRetrySeconds(s);
@@ -274,14 +325,26 @@ export const RUNTIME_SETTINGS = {
   retryBackoffSeconds: 'SPOOL_RETRY_BACKOFF_SECONDS',
   stuckAfterMinutes: 'SPOOL_STUCK_AFTER_MINUTES',
   webhookUrls: 'SPOOL_WEBHOOK_URLS',
+  signedPlayback: 'SPOOL_SIGNED_PLAYBACK',
+  signedPlaybackSeconds: 'SPOOL_SIGNED_PLAYBACK_SECONDS',
 } as const satisfies Partial<Record<keyof SpoolSettings, string>>;
 
 export type RuntimeSettingName = keyof typeof RUNTIME_SETTINGS;
+
+/**
+ * Runtime settings of an option that is off are not sent (the functions take the default):
+ * a deployment that leaves the option off has the template it had before the option existed.
+ */
+const SENT_ONLY_WITH: Partial<Record<RuntimeSettingName, (s: SpoolSettings) => boolean>> = {
+  signedPlayback: (s) => s.signedPlayback,
+  signedPlaybackSeconds: (s) => s.signedPlayback,
+};
 
 /** Environment variables carrying the runtime settings: numbers as digits, lists as JSON. */
 export function settingsEnvironment(settings: SpoolSettings): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, variable] of Object.entries(RUNTIME_SETTINGS)) {
+    if (SENT_ONLY_WITH[name as RuntimeSettingName]?.(settings) === false) continue;
     const value = settings[name as RuntimeSettingName];
     env[variable] = typeof value === 'string' ? value : JSON.stringify(value);
   }

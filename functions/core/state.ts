@@ -2,32 +2,60 @@
  * A video's status, derived from which write-once records exist. Pure: the upload API
  * gathers the records and this decides what a client sees.
  */
-import type { ErrorBody } from './errors.js';
+import { z } from 'zod';
+import { errorBodySchema } from './errors.js';
 import { jobCount } from './jobs.js';
-import { keys } from './keys.js';
+import { keys, VIDEO_ID_PATTERN } from './keys.js';
 import type { Plan } from './plan.js';
-import type { FailedRecord, ReadyRecord, RenditionSummary, VideoRecord } from './records.js';
+import type { FailedRecord, ReadyRecord, VideoRecord } from './records.js';
 
-export type VideoStatus = 'awaiting_upload' | 'processing' | 'ready' | 'failed';
+export const videoStatusSchema = z.enum(['awaiting_upload', 'processing', 'ready', 'failed']);
+export type VideoStatus = z.infer<typeof videoStatusSchema>;
 
-export interface VideoView {
-  id: string;
-  status: VideoStatus;
-  progress: number;
-  /** The opening of the video plays already (its playlist grows until `ready`). */
-  playable?: boolean;
-  duration?: number;
-  playbackUrl?: string;
-  posterUrl?: string;
-  posterWebpUrl?: string;
-  /** WebVTT cues with `#xywh=` sprite fragments, for scrub previews. */
-  storyboardUrl?: string;
-  captions?: { language: string; label: string }[];
-  renditions?: Omit<RenditionSummary, 'name' | 'frameRate'>[];
-  error?: ErrorBody;
-  createdAt: string;
-  updatedAt: string;
-}
+/**
+ * A video as `GET /videos/{id}` shows it. The schema is the contract: `deriveView` is typed by
+ * it, and the OpenAPI document (schemas/openapi.json) is generated from it.
+ */
+export const videoViewSchema = z
+  .object({
+    id: z.string().regex(VIDEO_ID_PATTERN),
+    status: videoStatusSchema,
+    progress: z.number().min(0).max(1),
+    playable: z
+      .boolean()
+      .optional()
+      .describe('The opening of the video plays already (its playlist grows until `ready`).'),
+    duration: z.number().min(0).optional().describe('Seconds.'),
+    playbackUrl: z.url().optional().describe('The HLS master playlist.'),
+    playbackExpiresAt: z.iso
+      .datetime()
+      .optional()
+      .describe('With signed playback: when the signature on the URLs here stops opening them.'),
+    posterUrl: z.url().optional().describe('A representative frame, JPEG.'),
+    posterWebpUrl: z.url().optional().describe('The same frame, WebP.'),
+    storyboardUrl: z
+      .url()
+      .optional()
+      .describe('WebVTT cues with `#xywh=` sprite fragments, for scrub previews.'),
+    captions: z.array(z.object({ language: z.string(), label: z.string() })).optional(),
+    renditions: z
+      .array(
+        z.object({
+          width: z.number().int(),
+          height: z.number().int(),
+          bandwidth: z.number().int(),
+          averageBandwidth: z.number().int(),
+          codecs: z.string(),
+        }),
+      )
+      .optional(),
+    error: errorBodySchema.optional().describe('Why the video failed.'),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Video' });
+
+export type VideoView = z.infer<typeof videoViewSchema>;
 
 export interface VideoRecords {
   video: VideoRecord;

@@ -12,6 +12,7 @@ export const FUNCTIONS = {
   sweeper: { memoryMb: 512, timeoutSeconds: 300 },
   notify: { memoryMb: 256, timeoutSeconds: 30 },
   webhooks: { memoryMb: 256, timeoutSeconds: 30 },
+  purge: { memoryMb: 256, timeoutSeconds: 60 },
 } as const;
 
 /**

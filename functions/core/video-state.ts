@@ -1,4 +1,5 @@
 /** Reading a video's records from the store: shared by the API, ingest, workers and publish. */
+import { unlessDeleted } from './deletion.js';
 import type { Deps } from './deps.js';
 import { keys } from './keys.js';
 import type { Plan } from './plan.js';
@@ -18,8 +19,12 @@ export async function readRecords(
 ): Promise<VideoRecords | undefined> {
   const bucket = deps.config.UPLOADS_BUCKET;
   const { store } = deps;
-  const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
-  if (!video) return undefined;
+  const [video, deleted] = await Promise.all([
+    store.getJson<VideoRecord>(bucket, keys.video(id)),
+    store.head(bucket, keys.tombstone(id)),
+  ]);
+  // A deleted video is gone from the moment its tombstone is written, before its records.
+  if (!video || deleted) return undefined;
   const [failed, ready, plan, source, chunks, playable] = await Promise.all([
     store.getJson<FailedRecord>(bucket, keys.failed(id)),
     store.getJson<ReadyRecord>(bucket, keys.ready(id)),
@@ -46,23 +51,28 @@ export async function readRecords(
   };
 }
 
-/** Record a video as failed. Write-once: the first failure's reason is the one kept. */
+/**
+ * Record a video as failed. Write-once: the first failure's reason is the one kept. A deleted
+ * video is not failed: it is gone (core/deletion.ts), and what its work left is purged.
+ */
 export async function markFailed(
-  deps: Pick<Deps, 'store' | 'config' | 'logger'>,
+  deps: Pick<Deps, 'store' | 'config' | 'logger' | 'queue'>,
   id: string,
   error: { code: string; message: string },
 ): Promise<void> {
-  const result = await deps.store.putJson(
-    deps.config.UPLOADS_BUCKET,
-    keys.failed(id),
-    { error } satisfies FailedRecord,
-    { ifNoneMatch: true },
-  );
-  deps.logger.warn('video failed', {
-    videoId: id,
-    errorCode: error.code,
-    reason: error.message,
-    record: result,
+  await unlessDeleted(deps, id, async () => {
+    const result = await deps.store.putJson(
+      deps.config.UPLOADS_BUCKET,
+      keys.failed(id),
+      { error } satisfies FailedRecord,
+      { ifNoneMatch: true },
+    );
+    deps.logger.warn('video failed', {
+      videoId: id,
+      errorCode: error.code,
+      reason: error.message,
+      record: result,
+    });
   });
 }
 

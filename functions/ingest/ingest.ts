@@ -4,8 +4,9 @@
  * duplicate S3 event finds the plan, the opening's record or the enqueued marker and does
  * no work twice.
  */
+import { stopIfDeleted, unlessDeleted } from '../core/deletion.js';
 import type { MediaDeps } from '../core/deps.js';
-import { MediaError } from '../core/errors.js';
+import { MediaError, VideoDeletedError } from '../core/errors.js';
 import { jobsOf } from '../core/jobs.js';
 import { keys, videoIdFromSourceKey } from '../core/keys.js';
 import { isMp4Family, normalizeProbe, validateMedia, withKeyframes } from '../core/media.js';
@@ -17,20 +18,30 @@ import { publishVideo } from '../publish/publish.js';
 import { encodeChunk } from '../transcode/transcode.js';
 import { readMp4Keyframes } from './keyframes.js';
 
-export type IngestResult = 'planned' | 'already-planned' | 'ignored' | 'failed';
+export type IngestResult = 'planned' | 'already-planned' | 'ignored' | 'failed' | 'deleted';
 
 export async function ingestUpload(
   deps: MediaDeps,
   key: string,
   signal?: AbortSignal,
 ): Promise<IngestResult> {
-  const { store, config, logger } = deps;
-  const bucket = config.UPLOADS_BUCKET;
   const id = videoIdFromSourceKey(key);
   if (!id) {
-    logger.warn('ignoring an object that is not a source upload', { key });
+    deps.logger.warn('ignoring an object that is not a source upload', { key });
     return 'ignored';
   }
+  // The source of a deleted video can still arrive, through a URL issued before the delete:
+  // the first look finds the tombstone and has the upload purged.
+  return unlessDeleted(deps, id, () => ingestVideo(deps, id, signal));
+}
+
+async function ingestVideo(
+  deps: MediaDeps,
+  id: string,
+  signal?: AbortSignal,
+): Promise<IngestResult> {
+  const { store, config, logger } = deps;
+  const bucket = config.UPLOADS_BUCKET;
   const video = await store.getJson<VideoRecord>(bucket, keys.video(id));
   if (!video) {
     // Only POST /videos hands out upload URLs; anything else is not ours to process.
@@ -99,6 +110,8 @@ export async function ingestUpload(
       });
     }
     const opened = await playOpening(deps, plan, signal);
+    // No jobs for a video deleted while its opening was made.
+    await stopIfDeleted(deps, id);
     const jobs = jobsOf(plan).filter((j) => !opened || j.chunk !== 0);
     await deps.queue.sendAll(config.JOBS_QUEUE_URL, jobs);
     await store.putJson(bucket, keys.enqueued(id), { jobs: jobs.length });
@@ -125,7 +138,7 @@ async function playOpening(deps: MediaDeps, plan: Plan, signal?: AbortSignal): P
     await publishVideo(deps, plan.videoId);
     return true;
   } catch (err) {
-    if (err instanceof MediaError) throw err;
+    if (err instanceof MediaError || err instanceof VideoDeletedError) throw err;
     deps.logger.warn('the opening is left to a transcode job', {
       videoId: plan.videoId,
       error: err instanceof Error ? err.message : String(err),

@@ -11,10 +11,12 @@
  * and any number of times.
  */
 import { MAX_CAPTION_BYTES, parseCaptions, segmentCaptions } from '../core/captions.js';
+import { unlessDeleted } from '../core/deletion.js';
 import type { Deps } from '../core/deps.js';
 import { keys } from '../core/keys.js';
 import { rationalValue } from '../core/media.js';
 import type { Plan } from '../core/plan.js';
+import { playlistQueryParams } from '../core/playback.js';
 import {
   describeVariants,
   targetDurationOf,
@@ -44,7 +46,8 @@ export type PublishResult =
   | 'playable'
   | 'already-published'
   | 'not-ready'
-  | 'skipped';
+  | 'skipped'
+  | 'deleted';
 
 /**
  * Chunks 0..k-1 with none missing: what can be played from the start. A chunk with fewer
@@ -65,7 +68,15 @@ export function leadingRun(
   return { run, ended: false };
 }
 
-export async function publishVideo(deps: Deps, videoId: string): Promise<PublishResult> {
+/**
+ * Publish what the records say, unless the video is deleted: a playlist written while it was
+ * deleted is purged (core/deletion.ts).
+ */
+export function publishVideo(deps: Deps, videoId: string): Promise<PublishResult> {
+  return unlessDeleted(deps, videoId, () => publishRecords(deps, videoId));
+}
+
+async function publishRecords(deps: Deps, videoId: string): Promise<PublishResult> {
   const { store, config, logger } = deps;
   const bucket = config.UPLOADS_BUCKET;
   const finished = await isFinished(deps, videoId);
@@ -97,6 +108,8 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
   const type = complete ? 'VOD' : 'EVENT';
   const cacheControl = complete ? PLAYLIST_CACHE : GROWING_PLAYLIST_CACHE;
   const out = config.OUTPUT_BUCKET;
+  // With signed playback every URI carries the signature on (core/playback.ts).
+  const query = playlistQueryParams(config);
   const text = (key: string, body: string, contentType = M3U8) =>
     store.putObject(out, key, body, { contentType, cacheControl });
   const fps = rationalValue(plan.output.frameRate);
@@ -113,10 +126,10 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     ...plan.renditions.flatMap((r, i) => [
       text(
         keys.mediaPlaylist(videoId, r.name),
-        writeMediaPlaylist({ segments: lists[i] ?? [], targetDuration: target, type }),
+        writeMediaPlaylist({ segments: lists[i] ?? [], targetDuration: target, type, query }),
       ),
       complete
-        ? text(keys.iframePlaylist(videoId, r.name), writeIframePlaylist(lists[i] ?? []))
+        ? text(keys.iframePlaylist(videoId, r.name), writeIframePlaylist(lists[i] ?? [], query))
         : undefined,
     ]),
     storyboardSheets
@@ -135,7 +148,7 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
     hasAudio
       ? text(
           keys.mediaPlaylist(videoId, 'audio'),
-          writeMediaPlaylist({ segments: audioSegments, targetDuration: target, type }),
+          writeMediaPlaylist({ segments: audioSegments, targetDuration: target, type, query }),
         )
       : undefined,
   ]);
@@ -169,6 +182,7 @@ export async function publishVideo(deps: Deps, videoId: string): Promise<Publish
         language: c.language,
         name: c.label,
       })),
+      query,
     ),
   );
 
@@ -257,6 +271,7 @@ async function publishCaptions(
             bytes: s.body.length,
           })),
           targetDuration: targetDurationOf([videoSegments]),
+          query: playlistQueryParams(config),
         }),
         { contentType: M3U8, cacheControl: PLAYLIST_CACHE },
       );

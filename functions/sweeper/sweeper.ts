@@ -5,6 +5,7 @@
  * reason. The bound is at least as long as a job's every retry (settings.ts), so the sweeper
  * only acts where a message was lost or a video fell through every other net.
  */
+import { unlessDeleted } from '../core/deletion.js';
 import type { Deps } from '../core/deps.js';
 import { createdAtFromIndexKey, keys, videoIdFromIndexKey } from '../core/keys.js';
 import { redriveVideo } from '../core/redrive.js';
@@ -59,10 +60,14 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   }
   report.looked = videos.length;
 
-  const judge = async ({ id, createdAt }: { id: string; createdAt: number }) => {
+  const judge = async (video: { id: string; createdAt: number }) => {
     // Two HEADs settle most videos: the finished ones.
-    const finished = await isFinished(deps, id);
+    const finished = await isFinished(deps, video.id);
     if (finished.ready || finished.failed) return;
+    // What it writes for a video deleted meanwhile is purged (core/deletion.ts).
+    await unlessDeleted(deps, video.id, () => judgeUnfinished(video));
+  };
+  const judgeUnfinished = async ({ id, createdAt }: { id: string; createdAt: number }) => {
     const records = await readRecords(deps, id);
     if (!records || records.ready || records.failed) return;
     // Waiting for its upload is not processing: the presigned URL simply expires.

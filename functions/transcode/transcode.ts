@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopIfDeleted, unlessDeleted } from '../core/deletion.js';
 import type { MediaDeps } from '../core/deps.js';
 import { MediaError } from '../core/errors.js';
 import { describeJob, type Job } from '../core/jobs.js';
@@ -20,7 +21,7 @@ import { isFinished } from '../core/video-state.js';
 /** Segments are immutable once written: players and CDNs may cache them for a year. */
 export const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 
-export type JobResult = 'encoded' | 'already-done' | 'skipped';
+export type JobResult = 'encoded' | 'already-done' | 'skipped' | 'deleted';
 
 /**
  * Uploads segments as the transcoder finishes them, a few at a time: enough to fill the
@@ -29,6 +30,8 @@ export type JobResult = 'encoded' | 'already-done' | 'skipped';
 function segmentUploader(deps: MediaDeps, videoId: string) {
   const uploaded = new Set<string>();
   const queue: (() => Promise<void>)[] = [];
+  /** Every upload asked for, to wait for them all when the job ends, however it ends. */
+  const asked: Promise<void>[] = [];
   let active = 0;
   const next = () => {
     while (active < 4 && queue.length > 0) {
@@ -45,7 +48,7 @@ function segmentUploader(deps: MediaDeps, videoId: string) {
     const key = keys.segment(videoId, rendition, file);
     if (uploaded.has(key)) return Promise.resolve();
     uploaded.add(key);
-    return new Promise<void>((resolve, reject) => {
+    const done = new Promise<void>((resolve, reject) => {
       queue.push(() =>
         deps.store
           .putFile(deps.config.OUTPUT_BUCKET, key, path, {
@@ -59,13 +62,27 @@ function segmentUploader(deps: MediaDeps, videoId: string) {
       );
       next();
     });
+    asked.push(done);
+    return done;
   };
   return {
     upload,
     /** Upload whatever the listener did not see (it is optional for a transcoder). */
     rest: (rendition: string, output: RenditionOutput & { dir: string }) =>
       Promise.all(output.segments.map((s) => upload(rendition, s.file, join(output.dir, s.file)))),
+    /**
+     * Wait until no upload is under way. A job that failed half-way must not end while its
+     * uploads go on: its files are about to be removed, and a segment landing after the job
+     * has given up would land after any look at the video's tombstone (core/deletion.ts).
+     */
+    settled: () => Promise.allSettled(asked),
   };
+}
+
+/** Like Promise.all, but rejects only once every promise has settled. */
+async function allOrFirstError(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 const strip = ({ segments, codecs }: RenditionOutput): RenditionOutput => ({ segments, codecs });
@@ -78,14 +95,18 @@ export async function runJob(deps: MediaDeps, job: Job, signal?: AbortSignal): P
   const { store, config } = deps;
   const bucket = config.UPLOADS_BUCKET;
   const id = job.videoId;
-  const finished = await isFinished(deps, id);
-  // A failed video spends no more compute; a ready one has nothing left to do.
-  if (finished.failed || finished.ready) return 'skipped';
-  const plan = await store.getJson<Plan>(bucket, keys.plan(id));
-  if (!plan) throw new Error(`no plan for video ${id}`);
-  const result = await encodeChunk(deps, plan, job.chunk, signal);
-  await requestPublish(deps, plan, job);
-  return result;
+  // A deleted video spends no more compute, and what this job wrote while it was deleted is
+  // purged (core/deletion.ts).
+  return unlessDeleted(deps, id, async () => {
+    const finished = await isFinished(deps, id);
+    // A failed video spends no more compute; a ready one has nothing left to do.
+    if (finished.failed || finished.ready) return 'skipped';
+    const plan = await store.getJson<Plan>(bucket, keys.plan(id));
+    if (!plan) throw new Error(`no plan for video ${id}`);
+    const result = await encodeChunk(deps, plan, job.chunk, signal);
+    await requestPublish(deps, plan, job);
+    return result;
+  });
 }
 
 /**
@@ -113,10 +134,12 @@ export async function encodeChunk(
     const source = await deps.sources.open(bucket, keys.source(id));
     const input = source.url;
     const read = <T>(work: Promise<T>) => fromSource(source, work);
+    const uploader = segmentUploader(deps, id);
+    const uploaders = [uploader];
     try {
-      const uploader = segmentUploader(deps, id);
       const encode = (bounded: boolean) => {
         const up = bounded ? uploader : segmentUploader(deps, id);
+        if (up !== uploader) uploaders.push(up);
         return read(
           deps.transcoder.encodeVideoChunk({
             input,
@@ -142,6 +165,8 @@ export async function encodeChunk(
       if (job.chunk === 0 && out.frames === 0) {
         throw new MediaError('DECODE_FAILED', 'no picture could be decoded from the upload');
       }
+      // Deleted while it encoded: the images and the record are not worth writing.
+      await stopIfDeleted(deps, id);
       const images: [string, string, string][] = [];
       if (out.storyboard) {
         images.push([
@@ -154,7 +179,8 @@ export async function encodeChunk(
         images.push([out.poster.jpeg, keys.poster(id, 'jpg'), 'image/jpeg']);
         images.push([out.poster.webp, keys.poster(id, 'webp'), 'image/webp']);
       }
-      await Promise.all([
+      // Every write ends before the job does, even when one fails (see settled above).
+      await allOrFirstError([
         ...Object.entries(out.renditions).map(([name, r]) => up.rest(name, r)),
         ...(out.audio ? [up.rest('audio', out.audio)] : []),
         ...images.map(([path, key, contentType]) =>
@@ -191,6 +217,7 @@ export async function encodeChunk(
         sourceBytesRead: source.bytesRead(),
       });
     } finally {
+      await Promise.all(uploaders.map((u) => u.settled()));
       await source.close();
       // /tmp is shared by every invocation of a warm Lambda: leave nothing behind.
       await rm(workDir, { recursive: true, force: true });

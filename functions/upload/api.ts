@@ -1,15 +1,26 @@
-/** The upload API's use cases: create a video (and its presigned PUT), read one, list them. */
+/**
+ * The upload API's use cases: create a video (and its presigned PUT), read one, list them,
+ * delete one.
+ */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { MAX_CAPTION_BYTES } from '../core/captions.js';
+import {
+  type DeletionDeps,
+  removeDeleted,
+  requestPurge,
+  type Tombstone,
+  tombstoneOf,
+} from '../core/deletion.js';
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
-import { isVideoId, keys, videoIdFromIndexKey } from '../core/keys.js';
+import { isVideoId, keys, VIDEO_ID_PATTERN, videoIdFromIndexKey } from '../core/keys.js';
 import { isMultipart } from '../core/multipart.js';
+import { playbackView } from '../core/playback.js';
 import type { VideoRecord } from '../core/records.js';
-import { deriveView, type VideoView } from '../core/state.js';
-import { outputUrl, readRecords } from '../core/video-state.js';
-import { type MultipartUpload, startMultipartUpload } from './multipart.js';
+import { type VideoView, videoViewSchema } from '../core/state.js';
+import { readRecords } from '../core/video-state.js';
+import { multipartUploadSchema, startMultipartUpload } from './multipart.js';
 import { parseBody } from './parse.js';
 
 /**
@@ -39,39 +50,61 @@ const captionSchema = z.object({
 });
 
 export const createVideoSchema = z.object({
-  filename: displayText(255),
+  filename: displayText(255).describe('Kept as metadata only; the server chooses the key.'),
   // Any media type, or none: the probe decides what the upload is (an MXF comes as
   // application/mxf, many clients send application/octet-stream). Only its shape is checked,
-  // since it is signed into the upload URL as a header.
+  // since it is signed into the upload URL as a header. Upper case is spelt out rather than
+  // given as the `i` flag, which a JSON Schema `pattern` cannot carry into the API reference.
   contentType: z
     .string()
-    .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'must be a media type such as video/mp4')
+    .regex(
+      /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/,
+      'must be a media type such as video/mp4',
+    )
     .max(127)
     .default('application/octet-stream'),
-  size: z.number().int().positive(),
+  size: z.number().int().positive().describe('Exact length in bytes; the upload URL signs it.'),
   captions: z
     .array(captionSchema)
     .max(8)
     .refine((c) => new Set(c.map((x) => x.language)).size === c.length, 'languages must differ')
-    .optional(),
+    .optional()
+    .describe('Caption sidecars to upload with the video, one per language.'),
 });
 
-interface PresignedUpload {
-  url: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  expiresAt: string;
-}
+const presignedUploadSchema = z.object({
+  url: z.url(),
+  method: z.literal('PUT'),
+  headers: z
+    .record(z.string(), z.string())
+    .describe('Send these headers with the PUT; the URL signs them.'),
+  expiresAt: z.iso.datetime(),
+});
 
-export interface CreatedVideo {
-  id: string;
-  /** Sources up to the multipart threshold: one presigned PUT. */
-  upload?: PresignedUpload;
-  /** Larger sources: a resumable upload in parts (functions/upload/multipart.ts). */
-  multipart?: MultipartUpload;
-  /** One upload per declared caption sidecar; upload them before the video. */
-  captions?: { language: string; upload: PresignedUpload }[];
-}
+/**
+ * The answer to `POST /videos`: `upload` for a source up to the multipart threshold,
+ * `multipart` for a larger one, never both.
+ */
+export const createdVideoSchema = z
+  .object({
+    id: z.string().regex(VIDEO_ID_PATTERN),
+    upload: presignedUploadSchema
+      .optional()
+      .describe('Sources up to the multipart threshold: one presigned PUT.'),
+    multipart: multipartUploadSchema
+      .optional()
+      .describe(
+        'Larger sources: a resumable upload in parts. Ask for part URLs with ' +
+          '`POST /videos/{id}/parts`, then `POST /videos/{id}/complete`.',
+      ),
+    captions: z
+      .array(z.object({ language: z.string(), upload: presignedUploadSchema }))
+      .optional()
+      .describe('One upload per declared caption sidecar; upload them before the video.'),
+  })
+  .meta({ id: 'CreatedVideo' });
+
+export type CreatedVideo = z.infer<typeof createdVideoSchema>;
 
 const CAPTION_TYPES = { srt: 'application/x-subrip', vtt: 'text/vtt' } as const;
 
@@ -160,18 +193,26 @@ export async function getVideo(deps: Deps, id: string): Promise<VideoView> {
   if (!isVideoId(id)) throw new NotFoundError('no such video');
   const records = await readRecords(deps, id);
   if (!records) throw new NotFoundError('no such video');
-  return deriveView(records, (key) => outputUrl(deps, key));
+  return playbackView(deps, records);
 }
 
 export const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe('Videos per page.'),
+  cursor: z.string().max(200).optional().describe('`nextCursor` of the page before.'),
 });
 
-export interface VideoPage {
-  items: VideoView[];
-  nextCursor?: string;
-}
+/** The answer to `GET /videos`. */
+export const videoPageSchema = z
+  .object({
+    items: z.array(videoViewSchema),
+    nextCursor: z
+      .string()
+      .optional()
+      .describe('Pass as `cursor` for the next page; absent on the last page.'),
+  })
+  .meta({ id: 'VideoPage' });
+
+export type VideoPage = z.infer<typeof videoPageSchema>;
 
 /** Newest first: index keys sort by inverted creation time. The cursor is the last index key. */
 export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage> {
@@ -189,7 +230,7 @@ export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage>
   const views = await Promise.all(
     ids.map(async (id) => {
       const records = await readRecords(deps, id);
-      return records ? deriveView(records, (key) => outputUrl(deps, key)) : undefined;
+      return records ? playbackView(deps, records) : undefined;
     }),
   );
   const last = page.objects.at(-1)?.key;
@@ -197,4 +238,43 @@ export async function listVideos(deps: Deps, query: unknown): Promise<VideoPage>
     items: views.filter((v) => v !== undefined),
     nextCursor: page.truncated && last ? Buffer.from(last).toString('base64url') : undefined,
   };
+}
+
+/**
+ * A second purge this long after a delete (the longest delay SQS allows), for what no stage
+ * watches: a caption PUT through a URL issued before the delete, which lives at most
+ * `presignSeconds` (900 at most, so it has expired by then).
+ */
+export const BACKSTOP_PURGE_SECONDS = 900;
+
+/**
+ * DELETE /videos/{id}: the tombstone first, then every object of the video in both buckets,
+ * then the CDN's copies (core/deletion.ts says why this order leaves nothing behind). A video
+ * deleted before is purged again, which finishes a delete that stopped half-way.
+ */
+export async function deleteVideo(deps: DeletionDeps, id: string): Promise<void> {
+  if (!isVideoId(id)) throw new InvalidInputError('id: must be a video id');
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const [video, earlier] = await Promise.all([
+    deps.store.getJson<VideoRecord>(bucket, keys.video(id)),
+    tombstoneOf(deps, id),
+  ]);
+  if (!video && !earlier) throw new NotFoundError('no such video');
+  let tombstone: Tombstone | undefined = earlier;
+  if (!tombstone) {
+    tombstone = { deletedAt: deps.clock.now().toISOString(), createdAt: video?.createdAt };
+    // Conditional: of two racing DELETEs the first tombstone stays (both name the same video).
+    await deps.store.putJson(bucket, keys.tombstone(id), tombstone, { ifNoneMatch: true });
+  }
+  // Sent before the purge, so that even a DELETE cut short here is finished in the end.
+  await requestPurge(deps, id, { delaySeconds: BACKSTOP_PURGE_SECONDS });
+  const removed = await removeDeleted(deps, id, tombstone, {
+    invalidate: 'always',
+    refused: 'hand-off',
+  });
+  deps.logger.info('video deleted', {
+    videoId: id,
+    objects: removed.objects,
+    again: earlier !== undefined,
+  });
 }

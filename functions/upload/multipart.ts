@@ -23,9 +23,10 @@ import {
   planParts,
   type UploadedPart,
 } from '../core/multipart.js';
+import { playbackView } from '../core/playback.js';
 import type { MultipartRecord } from '../core/records.js';
-import { deriveView, type VideoView } from '../core/state.js';
-import { outputUrl, readRecords } from '../core/video-state.js';
+import type { VideoView } from '../core/state.js';
+import { readRecords } from '../core/video-state.js';
 import { parseBody } from './parse.js';
 
 /** POST /videos/{id}/parts: the parts to presign, a bounded batch of distinct numbers. */
@@ -38,32 +39,67 @@ export const presignPartsSchema = z.object({
 });
 
 /** What POST /videos returns for a source that comes in parts. */
-export interface MultipartUpload {
-  /** Bytes of every part but the last; part n starts at (n - 1) × partSize. */
-  partSize: number;
-  partCount: number;
-  /** Resume before this: S3 discards the parts of an upload left incomplete for longer. */
-  expiresAt: string;
-}
+export const multipartUploadSchema = z
+  .object({
+    partSize: z
+      .int()
+      .positive()
+      .describe('Bytes of every part but the last; part n starts at (n - 1) × partSize.'),
+    partCount: z.int().min(1).max(MAX_PARTS),
+    expiresAt: z.iso
+      .datetime()
+      .describe(
+        'Resume before this: S3 discards the parts of an upload left incomplete for longer.',
+      ),
+  })
+  .meta({ id: 'MultipartUpload' });
+
+export type MultipartUpload = z.infer<typeof multipartUploadSchema>;
 
 /** One part's presigned PUT; its body must be exactly `size` bytes from `offset`. */
-export interface PresignedPart {
-  partNumber: number;
-  url: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  offset: number;
-  size: number;
-  expiresAt: string;
-}
+export const presignedPartSchema = z
+  .object({
+    partNumber: z.int().min(1).max(MAX_PARTS),
+    url: z.url(),
+    method: z.literal('PUT'),
+    headers: z
+      .record(z.string(), z.string())
+      .describe('Send these headers with the PUT; the URL signs them.'),
+    offset: z.int().nonnegative().describe("Where the part's bytes start in the source."),
+    size: z.int().positive().describe('Exactly this many bytes: the URL signs the length.'),
+    expiresAt: z.iso.datetime(),
+  })
+  .meta({ id: 'PresignedPart' });
 
-/** GET /videos/{id}/parts. */
-export interface UploadedParts extends MultipartUpload {
-  /** The upload was completed (or S3 is completing it): there is nothing left to send. */
-  completed: boolean;
-  /** The parts S3 holds, by number, with their size and ETag (empty once completed). */
-  parts: UploadedPart[];
-}
+export type PresignedPart = z.infer<typeof presignedPartSchema>;
+
+/** The answer to POST /videos/{id}/parts: one presigned PUT per part asked for. */
+export const presignedPartsSchema = z
+  .object({ parts: z.array(presignedPartSchema) })
+  .meta({ id: 'PresignedParts' });
+
+export type PresignedParts = z.infer<typeof presignedPartsSchema>;
+
+/** The answer to GET /videos/{id}/parts. */
+export const uploadedPartsSchema = z
+  .object({
+    ...multipartUploadSchema.shape,
+    completed: z
+      .boolean()
+      .describe('The upload was completed (or S3 is completing it): nothing is left to send.'),
+    parts: z
+      .array(
+        z.object({
+          partNumber: z.int().min(1).max(MAX_PARTS),
+          size: z.int().nonnegative(),
+          etag: z.string(),
+        }) satisfies z.ZodType<UploadedPart>,
+      )
+      .describe('The parts S3 holds, by number, with their size and ETag (empty once completed).'),
+  })
+  .meta({ id: 'UploadedParts' });
+
+export type UploadedParts = z.infer<typeof uploadedPartsSchema>;
 
 const DAY_MS = 86_400_000;
 
@@ -122,11 +158,7 @@ const isUploaded = async (deps: Deps, id: string): Promise<boolean> =>
   (await deps.store.head(deps.config.UPLOADS_BUCKET, keys.source(id))) !== undefined;
 
 /** POST /videos/{id}/parts `{"partNumbers": [..]}`: a presigned PUT for each. */
-export async function presignParts(
-  deps: Deps,
-  id: string,
-  body: unknown,
-): Promise<{ parts: PresignedPart[] }> {
+export async function presignParts(deps: Deps, id: string, body: unknown): Promise<PresignedParts> {
   const { partNumbers } = parseBody(presignPartsSchema, body);
   const record = await multipartOf(deps, id);
   const beyond = partNumbers.filter((n) => n > record.partCount);
@@ -222,5 +254,5 @@ export async function completeUpload(deps: Deps, id: string): Promise<VideoView>
   }
   const records = await readRecords(deps, id);
   if (!records) throw new NotFoundError('no such video');
-  return deriveView(records, (k) => outputUrl(deps, k));
+  return playbackView(deps, records);
 }

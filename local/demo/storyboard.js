@@ -31,7 +31,7 @@ export async function loadStoryboard(vttUrl) {
       start: seconds(from),
       // Cue settings may follow the end time.
       end: seconds(to.trim().split(/\s+/)[0]),
-      url: new URL(file, vttUrl).href,
+      url: spriteUrl(file, vttUrl),
       x,
       y,
       w,
@@ -39,6 +39,17 @@ export async function loadStoryboard(vttUrl) {
     });
   }
   return cues;
+}
+
+/**
+ * A sprite sheet's URL, relative to the VTT's. With signed playback the VTT's URL carries the
+ * signature in its query, which a relative URL drops: WebVTT has no HLS-style variables to
+ * carry it on, so the sheet gets the VTT's query (the signature opens the whole video).
+ */
+function spriteUrl(file, vttUrl) {
+  const url = new URL(file, vttUrl);
+  if (!url.search) url.search = new URL(vttUrl).search;
+  return url.href;
 }
 
 export const cueAt = (cues, time) =>

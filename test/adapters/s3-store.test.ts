@@ -106,6 +106,20 @@ describe('S3Store', () => {
     expect(page.truncated).toBe(true);
   });
 
+  it('deletes more keys than one DeleteObjects request takes, and takes absent keys as deleted', async () => {
+    const doomed = Array.from({ length: 1205 }, (_, i) => `gone/${String(i).padStart(4, '0')}`);
+    await Promise.all(
+      ['kept/a', ...doomed].map((k) =>
+        store.putObject(BUCKET, k, 'x', { contentType: 'text/plain' }),
+      ),
+    );
+
+    await store.deleteObjects(BUCKET, [...doomed, 'gone/never-written']);
+
+    expect((await store.list(BUCKET, 'gone/')).objects).toEqual([]);
+    expect((await store.list(BUCKET, 'kept/')).objects.map((o) => o.key)).toEqual(['kept/a']);
+  });
+
   it('presigns a PUT that uploads the body as sent', async () => {
     const body = 'x'.repeat(1000);
     const url = await store.presignPut(BUCKET, 'uploads/p/source', {

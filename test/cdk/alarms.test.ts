@@ -48,6 +48,7 @@ describe('Alarms', () => {
     ['Publish', () => pipeline.publish.queue.deadLetterQueue],
     ['Ingest', () => pipeline.ingest.deadLetterQueue],
     ['Notify', () => pipeline.events.deadLetterQueue],
+    ['Purge', () => pipeline.purge.queue.deadLetterQueue],
     ['Webhooks', () => pipeline.webhooks?.queue.deadLetterQueue],
     ['WebhookEvents', () => pipeline.webhooks?.undeliverable],
   ])('alarms on a message waiting in the %s dead-letter queue', (name, queue) => {

@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type SynthesizedSpool, synthesizeSpool } from './support/spool-app.js';
 
 // The real thing: handlers bundled by esbuild, as `cdk synth` does; once with the defaults
-// and once with every optional part (webhooks, alarm email, custom domain, destroy).
+// and once with every optional part (webhooks, alarm email, custom domain, destroy, signed
+// playback).
 const variants: Record<string, SynthesizedSpool> = {
   defaults: synthesizeSpool({ bundle: true }),
   'every option': synthesizeSpool({
@@ -19,6 +21,14 @@ const variants: Record<string, SynthesizedSpool> = {
       removalPolicy: 'destroy',
       autoDeleteObjects: true,
       allowedOrigins: ['https://app.example.com'],
+      signedPlayback: true,
+      playbackPublicKeys: [
+        generateKeyPairSync('rsa', {
+          modulusLength: 2048,
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        }).publicKey,
+      ],
     },
   }),
 };

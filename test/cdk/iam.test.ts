@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SpoolFunction } from '../../lib/spool-function.js';
-import { logicalId, synthesizeSpool } from './support/spool-app.js';
+import { logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
 
 const spool = synthesizeSpool();
 const { template, stack } = spool;
@@ -24,41 +24,119 @@ function readable(resource: unknown): string {
   return JSON.stringify(resource);
 }
 
-/** Every S3 action of a function's role, with the resources each is allowed on. */
-function s3Access(fn: SpoolFunction): Record<string, string[]> {
+/** Every action of a function's role starting with `service`, with its resources. */
+function access(fn: SpoolFunction, service: string): Record<string, string[]> {
   const roleId = logicalId(fn.role?.node.defaultChild ?? fn);
   const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
     (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
   );
-  const access: Record<string, string[]> = {};
+  const granted: Record<string, string[]> = {};
   for (const policy of policies) {
     for (const st of policy.Properties.PolicyDocument.Statement as Statement[]) {
-      const actions = [st.Action].flat().filter((a) => a.startsWith('s3:'));
+      const actions = [st.Action].flat().filter((a) => a.startsWith(service));
       const resources = [st.Resource].flat().map(readable);
       for (const action of actions) {
-        access[action] = [...(access[action] ?? []), ...resources].sort();
+        granted[action] = [...(granted[action] ?? []), ...resources].sort();
       }
     }
   }
-  return access;
+  return granted;
 }
 
+/** Every S3 action of a function's role, with the resources each is allowed on. */
+const s3Access = (fn: SpoolFunction) => access(fn, 's3:');
+
+/** What deleting a video removes: below its prefixes in both buckets, never a tombstone. */
+const VIDEO_REMOVAL = [
+  'output/videos/*/*',
+  'uploads/index/*',
+  'uploads/state/*/*',
+  'uploads/uploads/*/*',
+];
+
 describe('least privilege', () => {
-  it.each(Object.entries(pipeline.functions))('%s can delete nothing', (_stage, fn) => {
+  const deleters = new Set(['upload', 'purge']);
+
+  it.each(Object.entries(pipeline.functions).filter(([stage]) => !deleters.has(stage)))(
+    '%s can delete nothing',
+    (_stage, fn) => {
+      const actions = Object.keys(s3Access(fn));
+      expect(actions.filter((a) => /Delete|Abort|Retention|LegalHold|Acl|\*/.test(a))).toEqual([]);
+      expect(
+        actions.every((a) => ['s3:GetObject', 's3:PutObject', 's3:ListBucket'].includes(a)),
+      ).toBe(true);
+    },
+  );
+
+  it.each([...deleters])("%s deletes only below a video's prefixes, and no tombstone", (stage) => {
+    const fn = pipeline.functions[stage as 'upload' | 'purge'];
     const actions = Object.keys(s3Access(fn));
-    expect(actions.filter((a) => /Delete|Abort|Retention|LegalHold|Acl|\*/.test(a))).toEqual([]);
-    expect(
-      actions.every((a) =>
-        ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:ListMultipartUploadParts'].includes(
-          a,
-        ),
-      ),
-    ).toBe(true);
+    expect(actions.filter((a) => /Retention|LegalHold|Acl|Version|\*/.test(a))).toEqual([]);
+    expect(s3Access(fn)['s3:DeleteObject']).toEqual(VIDEO_REMOVAL);
+    expect(s3Access(fn)['s3:ListBucket']).toEqual(['output', 'uploads']);
+  });
+
+  it('only the API writes tombstones, so a purge request cannot remove a live video', () => {
+    const writers = Object.entries(pipeline.functions)
+      .filter(([, fn]) => s3Access(fn)['s3:PutObject']?.includes('uploads/deleted/*'))
+      .map(([stage]) => stage);
+    expect(writers).toEqual(['upload']);
+  });
+
+  it('every function that writes for a video can read its tombstone', () => {
+    const blind = Object.entries(pipeline.functions)
+      .filter(([, fn]) => (s3Access(fn)['s3:PutObject'] ?? []).some((r) => /\/\*\//.test(r)))
+      .filter(([, fn]) => !s3Access(fn)['s3:GetObject']?.includes('uploads/deleted/*'))
+      .map(([stage]) => stage);
+    expect(blind).toEqual([]);
+  });
+
+  it('only the API and the purge function invalidate, and only the distribution', () => {
+    const distribution = logicalId(pipeline.delivery.distribution);
+    const invalidators = Object.entries(pipeline.functions).filter(
+      ([, fn]) => access(fn, 'cloudfront:')['cloudfront:CreateInvalidation'],
+    );
+    expect(invalidators.map(([stage]) => stage).sort()).toEqual(['purge', 'upload']);
+    for (const [, fn] of invalidators) {
+      expect(access(fn, 'cloudfront:')).toEqual({
+        'cloudfront:CreateInvalidation': [
+          expect.stringContaining(`:distribution/{"Ref":"${distribution}"}`),
+        ],
+      });
+    }
+  });
+
+  it('tells only the API and the purge function which distribution to invalidate', () => {
+    const told = Object.entries(pipeline.functions)
+      .filter(([, fn]) => {
+        const env = propertiesOf(template, fn).Environment as
+          | { Variables?: Record<string, unknown> }
+          | undefined;
+        return env?.Variables?.CDN_DISTRIBUTION_ID !== undefined;
+      })
+      .map(([stage]) => stage)
+      .sort();
+    expect(told).toEqual(['purge', 'upload']);
+    expect(propertiesOf(template, pipeline.purge.handler)).toMatchObject({
+      Environment: {
+        Variables: expect.objectContaining({
+          CDN_DISTRIBUTION_ID: { Ref: logicalId(pipeline.delivery.distribution) },
+        }),
+      },
+    });
+  });
+
+  it('the purge function reads tombstones and deletes, and reads or writes nothing else', () => {
+    expect(s3Access(pipeline.purge.handler)).toEqual({
+      's3:GetObject': ['uploads/deleted/*'],
+      's3:DeleteObject': VIDEO_REMOVAL,
+      's3:ListBucket': ['output', 'uploads'],
+    });
   });
 
   it('transcode reads sources and records, and writes only its records and segments', () => {
     expect(s3Access(pipeline.transcode.handler)).toEqual({
-      's3:GetObject': ['uploads/state/*/*', 'uploads/uploads/*/source'],
+      's3:GetObject': ['uploads/deleted/*', 'uploads/state/*/*', 'uploads/uploads/*/source'],
       's3:PutObject': [
         'output/videos/*/*/*.ts',
         'output/videos/*/poster.jpg',
@@ -71,17 +149,19 @@ describe('least privilege', () => {
     });
   });
 
-  it('the API writes sources (the presigned PUTs and parts), its records and the index', () => {
+  it('the API writes sources (the presigned PUTs and parts), its records, the index and tombstones', () => {
     expect(s3Access(pipeline.uploadApi.handler)).toEqual({
-      's3:GetObject': ['uploads/state/*/*', 'uploads/uploads/*/source'],
+      's3:GetObject': ['uploads/deleted/*', 'uploads/state/*/*', 'uploads/uploads/*/source'],
       's3:PutObject': [
+        'uploads/deleted/*',
         'uploads/index/*',
         'uploads/state/*/multipart.json',
         'uploads/state/*/video.json',
         'uploads/uploads/*/captions/*',
         'uploads/uploads/*/source',
       ],
-      's3:ListBucket': ['uploads'],
+      's3:DeleteObject': VIDEO_REMOVAL,
+      's3:ListBucket': ['output', 'uploads'],
       // ListParts of a source's multipart upload, and of nothing else.
       's3:ListMultipartUploadParts': ['uploads/uploads/*/source'],
     });
@@ -110,7 +190,7 @@ describe('least privilege', () => {
 
   it('publish writes the playlists and the playable, ready or failed record', () => {
     expect(s3Access(pipeline.publish.handler)).toEqual({
-      's3:GetObject': ['uploads/state/*/*', 'uploads/uploads/*/captions/*'],
+      's3:GetObject': ['uploads/deleted/*', 'uploads/state/*/*', 'uploads/uploads/*/captions/*'],
       's3:PutObject': [
         'output/videos/*/*',
         'uploads/state/*/failed.json',
@@ -131,7 +211,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('only the workers that hand work on may send to a queue', () => {
+  it('only the functions that hand work on may send to a queue', () => {
     const senders = Object.entries(pipeline.functions)
       .filter(([, fn]) => {
         const roleId = logicalId(fn.role?.node.defaultChild ?? fn);
@@ -145,7 +225,27 @@ describe('least privilege', () => {
       })
       .map(([stage]) => stage)
       .sort();
-    // Ingest and notify also send to the dead-letter queue of their S3 invocations.
-    expect(senders).toEqual(['ingest', 'notify', 'sweeper', 'transcode']);
+    // Ingest and notify also send to the dead-letter queue of their S3 invocations; the API,
+    // publish and failures functions send only purge requests.
+    expect(senders).toEqual([
+      'failures',
+      'ingest',
+      'notify',
+      'publish',
+      'sweeper',
+      'transcode',
+      'upload',
+    ]);
+  });
+
+  it('every function that looks at tombstones may ask for a purge, and nothing else may', () => {
+    const purgeQueue = logicalId(pipeline.purge.queue.queue);
+    const askers = Object.entries(pipeline.functions)
+      .filter(([, fn]) =>
+        (access(fn, 'sqs:')['sqs:SendMessage'] ?? []).some((r) => r.includes(purgeQueue)),
+      )
+      .map(([stage]) => stage)
+      .sort();
+    expect(askers).toEqual(['failures', 'ingest', 'publish', 'sweeper', 'transcode', 'upload']);
   });
 });

@@ -52,7 +52,8 @@ describe('Ingest', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: Match.arrayWith(['sqs:SendMessage']),
-            Resource: arnOf(transcode.jobsQueue.queue),
+            // One statement for every queue it may send to (the purge queue too).
+            Resource: Match.arrayWith([arnOf(transcode.jobsQueue.queue)]),
           }),
         ]),
       },

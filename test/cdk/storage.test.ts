@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TOMBSTONE_RETENTION_DAYS } from '../../lib/storage.js';
 import { logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
 
 const spool = synthesizeSpool();
@@ -79,7 +80,7 @@ describe('Storage', () => {
     }
   });
 
-  it('expires raw sources under uploads/ after 30 days and keeps the state records', () => {
+  it('expires raw sources under uploads/ and tombstones after 30 days, and keeps the state records', () => {
     const rules = (
       propertiesOf(template, storage.uploadsBucket).LifecycleConfiguration as {
         Rules: Array<Record<string, unknown>>;
@@ -88,7 +89,20 @@ describe('Storage', () => {
     const expiring = rules.filter((rule) => rule.ExpirationInDays !== undefined);
     expect(expiring).toEqual([
       expect.objectContaining({ Prefix: 'uploads/', ExpirationInDays: 30, Status: 'Enabled' }),
+      expect.objectContaining({
+        Prefix: 'deleted/',
+        ExpirationInDays: TOMBSTONE_RETENTION_DAYS,
+        Status: 'Enabled',
+      }),
     ]);
+  });
+
+  it('keeps a tombstone longer than any queue keeps a message that may name its video', () => {
+    // SQS keeps a message 4 days unless the queue says otherwise.
+    const retentions = Object.values(template.findResources('AWS::SQS::Queue')).map(
+      (q) => (q.Properties?.MessageRetentionPeriod as number | undefined) ?? 4 * 24 * 3600,
+    );
+    expect(TOMBSTONE_RETENTION_DAYS * 24 * 3600).toBeGreaterThan(Math.max(...retentions));
   });
 
   it('lets browsers PUT sources and their parts with the presigned URLs and read the ETag', () => {

@@ -95,7 +95,8 @@ describe('Transcode', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: Match.arrayWith(['sqs:SendMessage']),
-            Resource: arnOf(publish.queue.queue),
+            // One statement for every queue it may send to (the purge queue too).
+            Resource: Match.arrayWith([arnOf(publish.queue.queue)]),
           }),
         ]),
       },

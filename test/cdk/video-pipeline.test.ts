@@ -28,6 +28,7 @@ describe('VideoPipeline', () => {
         OUTPUT_BUCKET: { Ref: logicalId(pipeline.storage.outputBucket) },
         JOBS_QUEUE_URL: { Ref: logicalId(pipeline.transcode.jobsQueue.queue) },
         PUBLISH_QUEUE_URL: { Ref: logicalId(pipeline.publish.queue.queue) },
+        PURGE_QUEUE_URL: { Ref: logicalId(pipeline.purge.queue.queue) },
         PLAYBACK_BASE_URL: {
           'Fn::Join': [
             '',

@@ -10,6 +10,9 @@ import { frameTimes, makeSource } from '../support/media.js';
 import { expectPlayable, fetchManifest } from '../support/playable.js';
 import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
 
+/** A 40 s source through the whole pipeline: several minutes on a busy 2-core machine. */
+const LONG_MS = 300_000;
+
 let dir: string;
 let stack: RunningStack;
 let api: ApiClient;
@@ -29,34 +32,42 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('plays the finished opening while later chunks are still encoding', async () => {
-  const source = await makeSource(dir, 'opening', {
-    width: 854,
-    height: 480,
-    rate: '30',
-    seconds: 40,
-    audio: true,
-  });
-  const id = await api.upload(source);
+it(
+  'plays the finished opening while later chunks are still encoding',
+  async () => {
+    const source = await makeSource(dir, 'opening', {
+      width: 854,
+      height: 480,
+      rate: '30',
+      seconds: 40,
+      audio: true,
+    });
+    const id = await api.upload(source);
 
-  const early = await api.waitFor(id, (v) => v.playable === true || v.status !== 'processing');
-  expect(early.status).toBe('processing');
-  expect(early.playbackUrl).toMatch(/master\.m3u8$/);
-  const master = await fetchManifest(early.playbackUrl ?? '');
-  const variant = master.manifest.playlists?.[0];
-  if (!variant) throw new Error('no variant in the early master playlist');
-  const url = new URL(variant.uri, early.playbackUrl).toString();
-  const growing = await (await fetch(url)).text();
-  expect(growing).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
-  expect(growing).toContain('#EXT-X-START:TIME-OFFSET=0');
-  expect(growing).not.toContain('#EXT-X-ENDLIST');
-  // What is listed already plays, from the first frame, with no gap.
-  const times = await frameTimes(url);
-  const listed = (await fetchManifest(url)).manifest.segments ?? [];
-  expect(listed.length).toBeGreaterThan(0);
-  expect(times.length).toBe(Math.round(listed.reduce((t, s) => t + s.duration, 0) * 30));
+    const early = await api.waitFor(
+      id,
+      (v) => v.playable === true || v.status !== 'processing',
+      LONG_MS,
+    );
+    expect(early.status).toBe('processing');
+    expect(early.playbackUrl).toMatch(/master\.m3u8$/);
+    const master = await fetchManifest(early.playbackUrl ?? '');
+    const variant = master.manifest.playlists?.[0];
+    if (!variant) throw new Error('no variant in the early master playlist');
+    const url = new URL(variant.uri, early.playbackUrl).toString();
+    const growing = await (await fetch(url)).text();
+    expect(growing).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    expect(growing).toContain('#EXT-X-START:TIME-OFFSET=0');
+    expect(growing).not.toContain('#EXT-X-ENDLIST');
+    // What is listed already plays, from the first frame, with no gap.
+    const times = await frameTimes(url);
+    const listed = (await fetchManifest(url)).manifest.segments ?? [];
+    expect(listed.length).toBeGreaterThan(0);
+    expect(times.length).toBe(Math.round(listed.reduce((t, s) => t + s.duration, 0) * 30));
 
-  const done = await api.waitFor(id);
-  await expectPlayable(done, source, { framesCoded: true });
-  expect(await (await fetch(url)).text()).toContain('#EXT-X-ENDLIST');
-});
+    const done = await api.waitFor(id, undefined, LONG_MS);
+    await expectPlayable(done, source, { framesCoded: true });
+    expect(await (await fetch(url)).text()).toContain('#EXT-X-ENDLIST');
+  },
+  LONG_MS + 20_000,
+);

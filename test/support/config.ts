@@ -7,6 +7,7 @@ export function testConfig(extra: Record<string, string> = {}): SpoolConfig {
     OUTPUT_BUCKET: 'out',
     JOBS_QUEUE_URL: 'jobs',
     PUBLISH_QUEUE_URL: 'publish.fifo',
+    PURGE_QUEUE_URL: 'purge',
     PLAYBACK_BASE_URL: 'https://cdn.example.com',
     ...extra,
   });

@@ -60,6 +60,10 @@ export class MemoryStore implements ObjectStore {
     return o ? { key, size: o.body.length, lastModified: o.at } : undefined;
   }
 
+  async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(this.k(bucket, key));
+  }
+
   /** As S3 lists: keys in byte order, after `startAfter`, at most `limit` of them. */
   async list(bucket: string, prefix: string, opts: { startAfter?: string; limit?: number } = {}) {
     const all = [...this.objects.entries()]
@@ -144,10 +148,20 @@ export class MemoryStore implements ObjectStore {
 }
 
 export class MemoryQueue implements MessageQueue {
-  readonly sent: { queueUrl: string; message: object; group?: string; dedup?: string }[] = [];
+  readonly sent: {
+    queueUrl: string;
+    message: object;
+    group?: string;
+    dedup?: string;
+    delaySeconds?: number;
+  }[] = [];
 
-  async sendAll(queueUrl: string, messages: readonly object[]) {
-    for (const message of messages) this.sent.push({ queueUrl, message });
+  async sendAll(
+    queueUrl: string,
+    messages: readonly object[],
+    opts: { delaySeconds?: number } = {},
+  ) {
+    for (const message of messages) this.sent.push({ queueUrl, message, ...opts });
   }
 
   async sendOrdered(queueUrl: string, message: object, group: string, dedup: string) {

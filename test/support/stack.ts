@@ -215,6 +215,15 @@ export class ApiClient {
     return res.status;
   }
 
+  /** DELETE /videos/{id}: the status and the raw body (a 204 has none). */
+  async delete(id: string, token = this.token): Promise<{ status: number; body: string }> {
+    const res = await fetch(`${this.baseUrl}/videos/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
   async get(id: string): Promise<VideoView> {
     const res = await this.request('GET', `/videos/${id}`);
     if (res.status !== 200) {
@@ -264,4 +273,80 @@ export async function outputKeyCount(stack: Pick<RunningStack, 's3Endpoint'>, id
     new ListObjectsV2Command({ Bucket: 'spool-output', Prefix: `videos/${id}/` }),
   );
   return res.KeyCount ?? 0;
+}
+
+/**
+ * Every key in both of the local stack's buckets that names the video, as `bucket/key`,
+ * sorted: its upload, records, index entry, output and tombstone, wherever they are.
+ */
+export async function keysNaming(
+  stack: Pick<RunningStack, 's3Endpoint'>,
+  id: string,
+): Promise<string[]> {
+  const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
+  const s3 = new S3Client({
+    endpoint: stack.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  const found: string[] = [];
+  for (const bucket of ['spool-uploads', 'spool-output']) {
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key?.includes(id)) found.push(`${bucket}/${o.Key}`);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+  return found.sort();
+}
+
+/**
+ * Messages waiting in or being handled from the local stack's queues; a message sent with a
+ * delay is not counted until it shows.
+ */
+export async function messagesIn(
+  stack: Pick<RunningStack, 'sqsEndpoint'>,
+  queues: readonly string[],
+): Promise<number> {
+  const { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } = await import(
+    '@aws-sdk/client-sqs'
+  );
+  const sqs = new SQSClient({
+    endpoint: stack.sqsEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  let total = 0;
+  for (const name of queues) {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    total +=
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  }
+  return total;
+}
+
+/** Poll `check` until it holds; throw with `what` after `timeoutMs`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 300_000,
+): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -50,6 +50,8 @@ declare module 'm3u8-parser' {
   }
 
   export class Parser {
+    /** `uri`: the playlist's own URL, whose query fills EXT-X-DEFINE QUERYPARAM variables. */
+    constructor(options?: { uri?: string });
     manifest: Manifest;
     push(chunk: string): void;
     end(): void;

@@ -7,6 +7,7 @@ const REQUIRED = {
   OUTPUT_BUCKET: 'spool-output',
   JOBS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/spool-jobs',
   PUBLISH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/spool-publish',
+  PURGE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/spool-purge',
   PLAYBACK_BASE_URL: 'https://d111111abcdef8.cloudfront.net',
 };
 

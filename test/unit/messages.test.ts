@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { deadLetterSchema, jobSchema, publishSchema } from '../../functions/core/messages.js';
+import {
+  deadLetterSchema,
+  jobSchema,
+  publishSchema,
+  purgeSchema,
+} from '../../functions/core/messages.js';
 
 const ID = 'k3x9q2m7p4z8r1t6w5y0';
 
@@ -86,5 +91,28 @@ describe('deadLetterSchema', () => {
 
   it('rejects anything else', () => {
     expect(deadLetterSchema.safeParse({ type: 'delete', videoId: ID }).success).toBe(false);
+  });
+});
+
+describe('purgeSchema', () => {
+  it('parses a purge request, and one that must invalidate', () => {
+    expect(purgeSchema.parse({ type: 'purge', videoId: ID })).toEqual({
+      type: 'purge',
+      videoId: ID,
+    });
+    expect(purgeSchema.parse({ type: 'purge', videoId: ID, invalidate: true })).toEqual({
+      type: 'purge',
+      videoId: ID,
+      invalidate: true,
+    });
+  });
+
+  it.each([
+    ['a path traversal', { type: 'purge', videoId: '../../state' }],
+    ['a prefix of every video', { type: 'purge', videoId: '' }],
+    ['another type', { type: 'publish', videoId: ID }],
+    ['invalidate false', { type: 'purge', videoId: ID, invalidate: false }],
+  ])('rejects %s', (_label, body) => {
+    expect(purgeSchema.safeParse(body).success).toBe(false);
   });
 });

@@ -17,3 +17,23 @@ describe('README "Settings"', () => {
     for (const variable of Object.values(RUNTIME_SETTINGS)) expect(section).toContain(variable);
   });
 });
+
+describe('README "Two commands"', () => {
+  it('sets up with exactly npm start and npm test, nothing to run before them', () => {
+    const block = /## Two commands\s+```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = block
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim())
+      .filter(Boolean);
+    expect(commands).toEqual(['npm start', 'npm test']);
+  });
+
+  it('runs the dependency check before anything that needs node_modules', () => {
+    const { scripts } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { scripts: Record<string, string> };
+    for (const name of ['start', 'test']) {
+      expect(scripts[name], name).toMatch(/^node scripts\/ensure-deps\.mjs && /);
+    }
+  });
+});

@@ -10,6 +10,7 @@ import type { MediaDeps } from '../../functions/core/deps.js';
 import { MediaError } from '../../functions/core/errors.js';
 import { jobCount } from '../../functions/core/jobs.js';
 import { keys } from '../../functions/core/keys.js';
+import type { PurgeRequest } from '../../functions/core/messages.js';
 import { noMetrics } from '../../functions/core/metrics.js';
 import type { Plan } from '../../functions/core/plan.js';
 import type { Transcoder } from '../../functions/core/ports.js';
@@ -17,8 +18,16 @@ import type { ChunkOutput } from '../../functions/core/records.js';
 import { markFailed } from '../../functions/core/video-state.js';
 import { handleDeadLetter } from '../../functions/failures/failures.js';
 import { ingestUpload } from '../../functions/ingest/ingest.js';
+import { publishVideo } from '../../functions/publish/publish.js';
+import { purgeDeleted } from '../../functions/purge/purge.js';
 import { requestPublish, runJob } from '../../functions/transcode/transcode.js';
-import { createVideo, getVideo, listVideos } from '../../functions/upload/api.js';
+import {
+  BACKSTOP_PURGE_SECONDS,
+  createVideo,
+  deleteVideo,
+  getVideo,
+  listVideos,
+} from '../../functions/upload/api.js';
 import { testConfig } from '../support/config.js';
 import { MemoryQueue, MemoryStore } from '../support/memory-store.js';
 
@@ -64,9 +73,14 @@ function setup() {
   let probes = 0;
   let encodes = 0;
   let nextFailure: Error | undefined;
+  /** Runs once, between the first segment a transcoder hands over and the others. */
+  let duringEncode: (() => Promise<void>) | undefined;
+  const invalidated: string[][] = [];
+  /** Invalidations the CDN refuses before it accepts again (CloudFront's in-progress limit). */
+  let refusals = 0;
   const transcoder: Transcoder = {
     // Writes one real segment per rendition: the use case uploads files from the work dir.
-    async encodeVideoChunk({ plan, workDir }): Promise<ChunkOutput> {
+    async encodeVideoChunk({ plan, workDir, onSegment }): Promise<ChunkOutput> {
       const failure = nextFailure;
       nextFailure = undefined;
       if (failure) throw failure;
@@ -90,6 +104,17 @@ function setup() {
         codecs: 'mp4a.40.2',
         segments: [{ file: 'seg_00000.ts', duration: 4, bytes: 5 }],
       };
+      const hook = duringEncode;
+      duringEncode = undefined;
+      if (hook && onSegment) {
+        // As ffmpeg does: segments are handed over while the encode goes on, the picture's
+        // first, then (after the hook) the sound's.
+        for (const [name, r] of Object.entries(renditions)) {
+          await onSegment(name, 'seg_00000.ts', join(r.dir, 'seg_00000.ts'), 4);
+        }
+        await hook();
+        await onSegment('audio', 'seg_00000.ts', join(audioDir, 'seg_00000.ts'), 4);
+      }
       return { frames: 100, renditions, audio };
     },
   };
@@ -126,12 +151,32 @@ function setup() {
     store,
     queue,
     deps,
+    /** The API's and the purge function's ports: the CDN's invalidations are recorded. */
+    removal: {
+      ...deps,
+      cdn: {
+        invalidate: async (paths: readonly string[]) => {
+          if (refusals > 0) {
+            refusals--;
+            throw new Error('TooManyInvalidationsInProgress');
+          }
+          invalidated.push([...paths]);
+        },
+      },
+    },
+    invalidated,
     uploaded,
     advance: (ms: number) => (now += ms),
     probes: () => probes,
     encodes: () => encodes,
     failNextEncode: (error: Error) => {
       nextFailure = error;
+    },
+    refuseInvalidations: (n: number) => {
+      refusals = n;
+    },
+    whileEncoding: (hook: () => Promise<void>) => {
+      duringEncode = hook;
     },
   };
 }
@@ -320,5 +365,271 @@ describe('handleDeadLetter', () => {
   it('ignores what belongs to no video', async () => {
     const { deps } = setup();
     expect(await handleDeadLetter(deps, { hello: 'world' })).toBeUndefined();
+  });
+});
+
+/** Every key of the video left in either bucket (`bucket/key`), sorted. */
+const leftOf = (store: MemoryStore, id: string) =>
+  [...store.objects.keys()].filter((k) => k.includes(id)).sort();
+
+/** Deliver the purge requests sent so far, as SQS gives them to the purge function. */
+async function drainPurges(s: ReturnType<typeof setup>): Promise<number> {
+  let delivered = 0;
+  for (;;) {
+    const i = s.queue.sent.findIndex((m) => m.queueUrl === 'purge' && !m.delaySeconds);
+    if (i < 0) return delivered;
+    const [request] = s.queue.sent.splice(i, 1);
+    await purgeDeleted(s.removal, request?.message as PurgeRequest);
+    delivered++;
+  }
+}
+
+describe('deleteVideo', () => {
+  it('removes the source, the output, the records and the index entry, and invalidates the CDN', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    expect(leftOf(s.store, id).some((k) => k.startsWith('out/'))).toBe(true);
+
+    await deleteVideo(s.removal, id);
+
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+    expect(s.invalidated).toEqual([[`/videos/${id}/*`]]);
+    await expect(getVideo(s.deps, id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await listVideos(s.deps, {})).items).toEqual([]);
+  });
+
+  it('writes the tombstone before it removes anything', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    const order: string[] = [];
+    const { putJson, deleteObjects } = s.store;
+    s.store.putJson = (bucket, key, value, opts) => {
+      order.push(`put ${key}`);
+      return putJson.call(s.store, bucket, key, value, opts);
+    };
+    s.store.deleteObjects = (bucket, keys) => {
+      order.push(`delete ${keys.length}`);
+      return deleteObjects.call(s.store, bucket, keys);
+    };
+
+    await deleteVideo(s.removal, id);
+
+    expect(order[0]).toBe(`put ${keys.tombstone(id)}`);
+    expect(order.slice(1).every((o) => o.startsWith('delete'))).toBe(true);
+    expect(order.length).toBeGreaterThan(1);
+  });
+
+  it('keeps nothing of the video in the tombstone but its id and two times', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+
+    await deleteVideo(s.removal, id);
+
+    const tombstone = await s.store.getJson<object>('up', keys.tombstone(id));
+    expect(Object.keys(tombstone ?? {}).sort()).toEqual(['createdAt', 'deletedAt']);
+  });
+
+  it('refuses a malformed id with 400, and answers 404 for an unknown one', async () => {
+    const s = setup();
+
+    for (const bad of ['', '../state', 'ABCDEFGHIJ0123456789', 'abcdefghij0123456789/x']) {
+      await expect(deleteVideo(s.removal, bad)).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        httpStatus: 400,
+      });
+    }
+    await expect(deleteVideo(s.removal, 'abcdefghij0123456789')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      httpStatus: 404,
+    });
+    expect(s.store.objects.size).toBe(0);
+  });
+
+  it('deletes again what a delete cut short left, and succeeds', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    await deleteVideo(s.removal, id);
+    // Left by a first attempt that stopped half-way (or written by a late job).
+    await s.store.putObject('out', keys.master(id), '#EXTM3U', { contentType: 'text/plain' });
+
+    await deleteVideo(s.removal, id);
+
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+    expect(s.invalidated).toHaveLength(2);
+  });
+
+  it('hands an invalidation CloudFront refuses to the purge queue, and still answers', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    s.refuseInvalidations(1);
+
+    await deleteVideo(s.removal, id);
+
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+    expect(s.invalidated).toEqual([]);
+    expect(s.queue.sent).toContainEqual({
+      queueUrl: 'purge',
+      message: { type: 'purge', videoId: id, invalidate: true },
+    });
+    await drainPurges(s);
+    expect(s.invalidated).toEqual([[`/videos/${id}/*`]]);
+  });
+
+  it('asks for a purge once more after every presigned URL it handed out has expired', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+
+    await deleteVideo(s.removal, id);
+
+    expect(s.queue.sent).toContainEqual({
+      queueUrl: 'purge',
+      message: { type: 'purge', videoId: id },
+      delaySeconds: BACKSTOP_PURGE_SECONDS,
+    });
+    expect(BACKSTOP_PURGE_SECONDS).toBeGreaterThanOrEqual(s.deps.config.SPOOL_PRESIGN_SECONDS);
+  });
+});
+
+describe('a video deleted while it is processed', () => {
+  it('leaves nothing behind when it is deleted while a job uploads its segments', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    const [job] = s.queue.sent.filter((m) => m.queueUrl === 'jobs').map((m) => m.message);
+    // The picture's segments are up when the delete lists; the sound's lands after it.
+    s.whileEncoding(() => deleteVideo(s.removal, id));
+
+    expect(await runJob(s.deps, job as never)).toBe('deleted');
+    expect(leftOf(s.store, id)).toContain(`out/${keys.segment(id, 'audio', 'seg_00000.ts')}`);
+    expect(await drainPurges(s)).toBeGreaterThan(0);
+
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+    // The purge removed viewable output, so the CDN forgets it again.
+    expect(s.invalidated).toEqual([[`/videos/${id}/*`], [`/videos/${id}/*`]]);
+  });
+
+  it('writes no record and asks for no publish from a job whose video was deleted mid-encode', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    const [job] = s.queue.sent.filter((m) => m.queueUrl === 'jobs').map((m) => m.message);
+    s.queue.sent.length = 0;
+    s.whileEncoding(() => deleteVideo(s.removal, id));
+
+    await runJob(s.deps, job as never);
+
+    expect(await s.store.head('up', keys.chunk(id, (job as { chunk: number }).chunk))).toBe(
+      undefined,
+    );
+    expect(s.queue.sent.filter((m) => m.queueUrl === 'publish.fifo')).toEqual([]);
+  });
+
+  it('spends nothing on a job of a video deleted before it started, and asks for a purge', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    const [job] = s.queue.sent.filter((m) => m.queueUrl === 'jobs').map((m) => m.message);
+    await deleteVideo(s.removal, id);
+    s.queue.sent.length = 0;
+
+    expect(await runJob(s.deps, job as never)).toBe('deleted');
+
+    expect(s.encodes()).toBe(1); // the opening, in ingest
+    expect(s.queue.sent).toEqual([{ queueUrl: 'purge', message: { type: 'purge', videoId: id } }]);
+  });
+
+  it('purges a source uploaded through a URL issued before the delete', async () => {
+    const s = setup();
+    const { id } = await createVideo(s.deps, {
+      filename: 'a.mp4',
+      contentType: 'video/mp4',
+      size: 10,
+    });
+    await deleteVideo(s.removal, id);
+    await s.store.putObject('up', keys.source(id), 'x'.repeat(10), { contentType: 'video/mp4' });
+
+    expect(await ingestUpload(s.deps, keys.source(id))).toBe('deleted');
+    await drainPurges(s);
+
+    expect(s.probes()).toBe(0);
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+  });
+
+  it('enqueues no jobs when the video is deleted while ingest plays its opening', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    s.whileEncoding(() => deleteVideo(s.removal, id));
+
+    expect(await ingestUpload(s.deps, keys.source(id))).toBe('deleted');
+    await drainPurges(s);
+
+    expect(s.queue.sent.filter((m) => m.queueUrl === 'jobs')).toEqual([]);
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+  });
+
+  it('publishes nothing for a deleted video', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    await deleteVideo(s.removal, id);
+
+    expect(await publishVideo(s.deps, id)).toBe('deleted');
+    await drainPurges(s);
+
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
+  });
+
+  it('does not mark a deleted video failed when its dead letters arrive', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await deleteVideo(s.removal, id);
+
+    await handleDeadLetter(s.deps, { type: 'video-chunk', chunk: 3, videoId: id });
+
+    expect(await s.store.head('up', keys.failed(id))).toBeUndefined();
+  });
+});
+
+describe('purgeDeleted', () => {
+  it('removes nothing of a video that was not deleted, whoever asks', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await ingestUpload(s.deps, keys.source(id));
+    const before = leftOf(s.store, id);
+
+    expect(await purgeDeleted(s.removal, { videoId: id })).toBe('not-deleted');
+
+    expect(leftOf(s.store, id)).toEqual(before);
+    expect(s.invalidated).toEqual([]);
+  });
+
+  it('fails a purge that must invalidate when CloudFront refuses, so SQS retries it', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await deleteVideo(s.removal, id);
+    s.refuseInvalidations(1);
+
+    await expect(purgeDeleted(s.removal, { videoId: id, invalidate: true })).rejects.toThrow(
+      'TooManyInvalidationsInProgress',
+    );
+    expect(await purgeDeleted(s.removal, { videoId: id, invalidate: true })).toBe('nothing-left');
+    expect(s.invalidated).toHaveLength(2);
+  });
+
+  it('invalidates the CDN only when it removed something a viewer could fetch', async () => {
+    const s = setup();
+    const id = await s.uploaded();
+    await deleteVideo(s.removal, id);
+    await s.store.putJson('up', keys.redriven(id), { at: 'late' });
+
+    expect(await purgeDeleted(s.removal, { videoId: id })).toBe('purged');
+    expect(await purgeDeleted(s.removal, { videoId: id })).toBe('nothing-left');
+
+    expect(s.invalidated).toHaveLength(1); // DELETE's own
+    expect(leftOf(s.store, id)).toEqual([`up/${keys.tombstone(id)}`]);
   });
 });
