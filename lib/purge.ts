@@ -32,6 +32,7 @@ export function allowRemovingVideos(
     readonly read?: string[];
     readonly write?: string[];
     readonly multipart?: string[];
+    readonly abort?: string[];
     readonly why?: string;
   } = {},
 ): void {
@@ -41,6 +42,7 @@ export function allowRemovingVideos(
       read: [keys.tombstone('*'), ...(also.read ?? [])],
       write: also.write,
       multipart: also.multipart,
+      abort: also.abort,
       remove: [`${keys.upload('*')}*`, `${keys.records('*')}*`, `${keys.indexPrefix}*`],
     },
     [also.why, 'Deleting a video removes its source, captions, state records and index entry.']

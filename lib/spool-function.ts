@@ -164,7 +164,8 @@ export class SpoolFunction extends NodejsFunction {
    * only deleting a video removes them. Patterns come from core/keys.ts
    * (`keys.failed('*')` → `state/*\/failed.json`). `multipart` adds
    * `s3:ListMultipartUploadParts` (ListParts); starting, uploading parts of and completing a
-   * multipart upload all come with `s3:PutObject` on the key, in `write`.
+   * multipart upload all come with `s3:PutObject` on the key, in `write`. `abort` adds
+   * `s3:AbortMultipartUpload`, which discards an open upload and its parts.
    */
   public grantObjects(
     bucket: s3.IBucket,
@@ -173,6 +174,7 @@ export class SpoolFunction extends NodejsFunction {
       write?: string[];
       remove?: string[];
       multipart?: string[];
+      abort?: string[];
     },
     why: string,
   ): void {
@@ -183,6 +185,7 @@ export class SpoolFunction extends NodejsFunction {
       ['s3:PutObject', access.write],
       ['s3:DeleteObject', access.remove],
       ['s3:ListMultipartUploadParts', access.multipart],
+      ['s3:AbortMultipartUpload', access.abort],
     ];
     for (const [action, patterns] of statements) {
       if (!patterns || patterns.length === 0) continue;

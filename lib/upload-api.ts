@@ -88,7 +88,9 @@ export class UploadApi extends Construct {
       ],
       // A multipart upload's parts so far: for resuming clients, and checked before completing.
       multipart: [keys.source('*')],
-      why: 'The API presigns the source and caption PUTs, runs multipart uploads of sources, writes the video, index and tombstone records and reads state.',
+      // DELETE of a video still coming in parts discards its parts at once.
+      abort: [keys.source('*')],
+      why: 'The API presigns the source and caption PUTs, runs multipart uploads of sources (and aborts one when its video is deleted), writes the video, index and tombstone records and reads state.',
     });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {

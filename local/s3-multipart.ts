@@ -7,6 +7,8 @@
  *   one; S3 answers IncompleteBody otherwise), and sending it again replaces it.
  * - ListParts (GET ?uploadId) answered MethodNotAllowed. Here it lists the stored parts, a
  *   page at a time, as S3 does.
+ * - AbortMultipartUpload (DELETE ?uploadId) answered MethodNotAllowed. Here it discards the
+ *   upload and its parts (204), and a part sent after it is NoSuchUpload, as on S3.
  * - CompleteMultipartUpload took any list of parts. Here, as on S3, parts out of order are
  *   InvalidPartOrder, a missing part or another ETag InvalidPart, a part under 5 MiB that is
  *   not the last EntityTooSmall, and an upload that is gone NoSuchUpload. Its event is
@@ -14,7 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -66,6 +68,7 @@ interface Ctx {
   app: { emit(event: string, payload: unknown): void };
   etag?: string;
   body?: unknown;
+  status?: number;
 }
 
 const noSuchUpload = () =>
@@ -188,6 +191,13 @@ async function listParts(ctx: Ctx, bucket: string, key: string): Promise<void> {
   };
 }
 
+/** DELETE /{bucket}/{key}?uploadId=…: the upload and its parts are gone. */
+async function abortMultipartUpload(ctx: Ctx, bucket: string, key: string): Promise<void> {
+  const dir = await uploadDir(ctx, bucket, key, one(ctx.query.uploadId));
+  await rm(dir, { recursive: true, force: true });
+  ctx.status = 204;
+}
+
 async function readBody(req: NodeJS.ReadableStream, limit: number): Promise<string> {
   let text = '';
   for await (const chunk of req) {
@@ -275,12 +285,14 @@ export function patchMultipartControllers(objects: Record<string, unknown>): voi
 }
 
 /**
- * A Koa middleware that answers ListParts, which s3rver's router has no route for. It goes
- * before the router: ListParts comes from the API's server side only, so it needs no CORS.
+ * A Koa middleware that answers ListParts and AbortMultipartUpload, which s3rver's router has
+ * no route for. It goes before the router: both come from the API's server side only, so they
+ * need no CORS.
  */
-export async function listPartsMiddleware(ctx: Ctx, next: () => Promise<unknown>) {
+export async function multipartMiddleware(ctx: Ctx, next: () => Promise<unknown>) {
   const m = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-  if (ctx.method !== 'GET' || !('uploadId' in ctx.query) || !m) return next();
+  const isList = ctx.method === 'GET';
+  if ((!isList && ctx.method !== 'DELETE') || !('uploadId' in ctx.query) || !m) return next();
   const decode = (s: string) => {
     try {
       return decodeURIComponent(s);
@@ -288,5 +300,6 @@ export async function listPartsMiddleware(ctx: Ctx, next: () => Promise<unknown>
       return s;
     }
   };
-  return listParts(ctx, decode(m[1] ?? ''), decode(m[2] ?? ''));
+  const [bucket, key] = [decode(m[1] ?? ''), decode(m[2] ?? '')];
+  return isList ? listParts(ctx, bucket, key) : abortMultipartUpload(ctx, bucket, key);
 }

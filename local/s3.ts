@@ -12,7 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
-import { listPartsMiddleware, patchMultipartControllers } from './s3-multipart.js';
+import { multipartMiddleware, patchMultipartControllers } from './s3-multipart.js';
 
 const CORS = `<CORSConfiguration>
   <CORSRule>
@@ -172,9 +172,9 @@ export async function startS3(opts: {
       directory: opts.directory,
       configureBuckets: opts.buckets.map((name) => ({ name, configs: [CORS] })),
     });
-    // Koa composes its middleware when the server starts: ListParts goes in just before
-    // s3rver's router (the last one), which has no route for it.
-    (server as unknown as { middleware: unknown[] }).middleware.splice(-1, 0, listPartsMiddleware);
+    // Koa composes its middleware when the server starts: ListParts and AbortMultipartUpload
+    // go in just before s3rver's router (the last one), which has no route for them.
+    (server as unknown as { middleware: unknown[] }).middleware.splice(-1, 0, multipartMiddleware);
     const address = (await server.run()) as AddressInfo;
     // s3rver is a Koa app (an EventEmitter); its typings omit the 'event' channel.
     (server as unknown as import('node:events').EventEmitter).on('event', onEvent);

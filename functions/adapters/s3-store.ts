@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -318,6 +319,22 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       if (isNoSuchUpload(err)) return 'gone';
       if (err instanceof S3ServiceException && err.name === 'InvalidPart') return 'invalid-parts';
+      throw err;
+    }
+  }
+
+  async abortMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+  ): Promise<'aborted' | 'gone'> {
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+      );
+      return 'aborted';
+    } catch (err) {
+      if (isNoSuchUpload(err)) return 'gone';
       throw err;
     }
   }

@@ -78,6 +78,8 @@ export interface ObjectStore {
     uploadId: string,
     parts: readonly UploadedPart[],
   ): Promise<'completed' | 'gone' | 'invalid-parts'>;
+  /** Discard an upload and its parts; 'gone' if it was completed or aborted already. */
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<'aborted' | 'gone'>;
 }
 
 export interface RangeBody {

@@ -20,7 +20,7 @@ import { playbackView } from '../core/playback.js';
 import type { VideoRecord } from '../core/records.js';
 import { type VideoView, videoViewSchema } from '../core/state.js';
 import { readRecords } from '../core/video-state.js';
-import { multipartUploadSchema, startMultipartUpload } from './multipart.js';
+import { abortOpenUpload, multipartUploadSchema, startMultipartUpload } from './multipart.js';
 import { parseBody } from './parse.js';
 
 /**
@@ -268,6 +268,7 @@ export async function deleteVideo(deps: DeletionDeps, id: string): Promise<void>
   }
   // Sent before the purge, so that even a DELETE cut short here is finished in the end.
   await requestPurge(deps, id, { delaySeconds: BACKSTOP_PURGE_SECONDS });
+  await abortOpenUpload(deps, id);
   const removed = await removeDeleted(deps, id, tombstone, {
     invalidate: 'always',
     refused: 'hand-off',

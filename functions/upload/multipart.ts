@@ -256,3 +256,28 @@ export async function completeUpload(deps: Deps, id: string): Promise<VideoView>
   if (!records) throw new NotFoundError('no such video');
   return playbackView(deps, records);
 }
+
+/**
+ * For DELETE /videos/{id}: a source still coming in parts has its upload aborted, so its
+ * parts stop costing storage now rather than when the lifecycle rule runs, and a part sent
+ * after the delete is refused (NoSuchUpload). Best effort: that rule aborts the upload
+ * within ABANDONED_UPLOAD_DAYS anyway, so a failure here is logged and the delete goes on.
+ * Called before the delete removes the video's records, one of which names the upload.
+ */
+export async function abortOpenUpload(
+  deps: Pick<Deps, 'store' | 'config' | 'logger'>,
+  id: string,
+): Promise<void> {
+  const bucket = deps.config.UPLOADS_BUCKET;
+  const record = await deps.store.getJson<MultipartRecord>(bucket, keys.multipart(id));
+  if (!record) return;
+  try {
+    const result = await deps.store.abortMultipartUpload(bucket, keys.source(id), record.uploadId);
+    if (result === 'aborted') deps.logger.info('multipart upload aborted', { videoId: id });
+  } catch (err) {
+    deps.logger.warn('multipart upload not aborted: the lifecycle rule will', {
+      videoId: id,
+      error: String(err),
+    });
+  }
+}

@@ -290,6 +290,19 @@ describe('S3Store multipart uploads, against the stand-in', () => {
     expect(await store.listParts(BUCKET, key, '../../etc')).toBeUndefined();
   });
 
+  it('aborts an upload: its parts are gone, a part sent after is refused, aborting again is gone', async () => {
+    const key = 'mp/i/source';
+    const uploadId = await store.createMultipartUpload(BUCKET, key, { contentType: 'video/mp4' });
+    expect((await putPart(key, uploadId, 1, randomBytes(1000))).status).toBe(200);
+
+    expect(await store.abortMultipartUpload(BUCKET, key, uploadId)).toBe('aborted');
+
+    expect(await store.listParts(BUCKET, key, uploadId)).toBeUndefined();
+    expect((await putPart(key, uploadId, 2, randomBytes(1000))).status).toBe(404);
+    expect(await store.abortMultipartUpload(BUCKET, key, uploadId)).toBe('gone');
+    expect(await store.abortMultipartUpload(BUCKET, 'mp/j/source', uploadId)).toBe('gone');
+  });
+
   it('lists more than a page of parts', async () => {
     const key = 'mp/h/source';
     const uploadId = await store.createMultipartUpload(BUCKET, key, { contentType: 'video/mp4' });

@@ -164,6 +164,8 @@ describe('least privilege', () => {
       's3:ListBucket': ['output', 'uploads'],
       // ListParts of a source's multipart upload, and of nothing else.
       's3:ListMultipartUploadParts': ['uploads/uploads/*/source'],
+      // DELETE aborts a source's multipart upload, and nothing else.
+      's3:AbortMultipartUpload': ['uploads/uploads/*/source'],
     });
   });
 
@@ -172,6 +174,13 @@ describe('least privilege', () => {
       .filter(([, fn]) => 's3:ListMultipartUploadParts' in s3Access(fn))
       .map(([stage]) => stage);
     expect(listers).toEqual(['upload']);
+  });
+
+  it('only the API may abort a multipart upload', () => {
+    const aborters = Object.entries(pipeline.functions)
+      .filter(([, fn]) => 's3:AbortMultipartUpload' in s3Access(fn))
+      .map(([stage]) => stage);
+    expect(aborters).toEqual(['upload']);
   });
 
   it('ingest writes the plan, the enqueued mark, a failure, and the opening and its publish', () => {

@@ -200,4 +200,24 @@ describe('a source above the multipart threshold', () => {
     expect((await api.request('DELETE', `/videos/${id}/parts`)).status).toBe(404);
     expect((await api.request('GET', `/videos/${id}/parts`, undefined, 'wrong')).status).toBe(401);
   });
+
+  it('is aborted when its video is deleted: a part sent after is refused', async () => {
+    const created = await api.request('POST', '/videos', {
+      filename: 'x.mp4',
+      contentType: 'video/mp4',
+      size: 6 * MiB,
+    });
+    const id = created.body.id as string;
+    const [first, second] = await partUrls(id, [1, 2]);
+    if (!first || !second) throw new Error('too few parts');
+    expect((await put(first, Buffer.alloc(first.size, 1))).status).toBe(200);
+
+    expect((await api.delete(id)).status).toBe(204);
+
+    // S3 (here the stand-in) knows the upload no more: its URL was good until the delete.
+    const late = await put(second, Buffer.alloc(second.size, 2));
+    expect(late.status).toBe(404);
+    expect(await late.text()).toContain('<Code>NoSuchUpload</Code>');
+    expect((await api.request('GET', `/videos/${id}/parts`)).status).toBe(404);
+  });
 });

@@ -145,6 +145,13 @@ export class MemoryStore implements ObjectStore {
     await this.putObject(bucket, key, bodies.join(''), { contentType: upload.contentType });
     return 'completed' as const;
   }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string) {
+    const upload = this.uploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) return 'gone' as const;
+    this.uploads.delete(uploadId);
+    return 'aborted' as const;
+  }
 }
 
 export class MemoryQueue implements MessageQueue {

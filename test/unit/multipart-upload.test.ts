@@ -3,11 +3,12 @@
  * part URLs, the listing a client resumes from and the completion, with hostile input.
  */
 import { describe, expect, it } from 'vitest';
+import type { DeletionDeps } from '../../functions/core/deletion.js';
 import type { Deps } from '../../functions/core/deps.js';
 import { keys } from '../../functions/core/keys.js';
 import { noMetrics } from '../../functions/core/metrics.js';
 import type { MultipartRecord } from '../../functions/core/records.js';
-import { createVideo } from '../../functions/upload/api.js';
+import { createVideo, deleteVideo } from '../../functions/upload/api.js';
 import {
   completeUpload,
   listUploadedParts,
@@ -233,5 +234,61 @@ describe('GET /videos/{id}/parts and POST /videos/{id}/complete', () => {
     store.uploads.delete((await recordOf(id)).uploadId);
     expect(await listUploadedParts(deps, id)).toMatchObject({ completed: true });
     expect(await completeUpload(deps, id)).toMatchObject({ id, status: 'awaiting_upload' });
+  });
+});
+
+describe('DELETE /videos/{id} of a video still uploading in parts', () => {
+  const removalOf = (deps: Deps): DeletionDeps => ({
+    ...deps,
+    cdn: { invalidate: async () => {} },
+  });
+
+  it('aborts the upload, so its parts are gone and no part can be added', async () => {
+    const { store, deps, create, recordOf, send } = setup();
+    const { id } = await create();
+    await send(id, 1);
+    const { uploadId } = await recordOf(id);
+
+    await deleteVideo(removalOf(deps), id);
+
+    expect(store.uploads.has(uploadId)).toBe(false);
+    expect(await store.listParts('up', keys.source(id), uploadId)).toBeUndefined();
+  });
+
+  it('deletes all the same when the abort fails (the lifecycle rule aborts it later)', async () => {
+    const { store, deps, create, send } = setup();
+    const { id } = await create();
+    await send(id, 1);
+    store.abortMultipartUpload = async () => {
+      throw new Error('S3 unavailable');
+    };
+    const warnings: string[] = [];
+    const removal = {
+      ...removalOf(deps),
+      logger: { ...deps.logger, warn: (m: string) => void warnings.push(m) },
+    };
+
+    await deleteVideo(removal, id);
+
+    expect(await store.getJson('up', keys.multipart(id))).toBeUndefined();
+    expect(warnings).toEqual(['multipart upload not aborted: the lifecycle rule will']);
+  });
+
+  it('finds nothing to abort once the upload is complete, and removes the source', async () => {
+    const { store, deps, create, send } = setup();
+    const { id } = await create();
+    for (const n of [1, 2, 3]) await send(id, n);
+    await completeUpload(deps, id);
+    const infos: string[] = [];
+    const removal = {
+      ...removalOf(deps),
+      logger: { ...deps.logger, info: (m: string) => void infos.push(m) },
+    };
+
+    await deleteVideo(removal, id);
+
+    expect(infos).not.toContain('multipart upload aborted');
+    expect(infos).toContain('video deleted');
+    expect(await store.getJson('up', keys.source(id))).toBeUndefined();
   });
 });
