@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { VideoView } from '../functions/core/state.js';
 import type { CreatedVideo, VideoPage } from '../functions/upload/api.js';
+import type { PresignedParts, UploadedParts } from '../functions/upload/multipart.js';
 import type { Target } from './target.js';
 
 /** An answer other than the one asked for; `status` 0 when the API could not be reached. */
@@ -43,6 +44,22 @@ export class SpoolClient {
     await this.call<void>('DELETE', `/videos/${encodeURIComponent(id)}`);
   }
 
+  /** A multipart upload's part URLs, for the numbers given (at most 100). */
+  presignParts(id: string, partNumbers: number[]) {
+    return this.call<PresignedParts>('POST', `/videos/${encodeURIComponent(id)}/parts`, {
+      partNumbers,
+    });
+  }
+
+  /** A multipart upload's plan and the parts that arrived. */
+  listParts(id: string) {
+    return this.call<UploadedParts>('GET', `/videos/${encodeURIComponent(id)}/parts`);
+  }
+
+  completeUpload(id: string) {
+    return this.call<VideoView>('POST', `/videos/${encodeURIComponent(id)}/complete`);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
@@ -76,15 +93,20 @@ export class SpoolClient {
   }
 }
 
+/** A PUT that makes no progress for this long is dropped (and a part's is retried). */
+const PUT_IDLE_MS = 120_000;
+
 /**
- * PUT a file to a presigned URL, streaming it from disk (a multi-GB file never sits in
- * memory) with the exact Content-Length the URL was signed for; `onBytes` sees the progress.
+ * PUT a file, or `size` bytes of it from `offset` (a part), to a presigned URL, streaming it
+ * from disk (a multi-GB file never sits in memory) with the exact Content-Length the URL was
+ * signed for; `onBytes` sees how much of this PUT was read so far.
  */
 export function putFile(
   upload: { url: string; headers: Record<string, string> },
   file: string,
   size: number,
   onBytes: (sent: number) => void,
+  offset = 0,
 ): Promise<void> {
   const url = new URL(upload.url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -108,8 +130,9 @@ export function putFile(
       },
     );
     req.on('error', (err) => reject(new ApiError(0, 'UPLOAD_FAILED', err.message)));
+    req.setTimeout(PUT_IDLE_MS, () => req.destroy(new Error('no progress for 2 minutes')));
     let sent = 0;
-    const stream = createReadStream(file);
+    const stream = createReadStream(file, { start: offset, end: offset + size - 1 });
     stream.on('data', (chunk) => {
       sent += chunk.length;
       onBytes(sent);

@@ -9,6 +9,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import type { VideoView } from '../functions/core/state.js';
 import { ApiError, putFile, SpoolClient } from './client.js';
+import { uploadInParts } from './multipart.js';
 import { resolveTarget, type TargetOptions, UsageError } from './target.js';
 
 /** Exit codes scripts can rely on (also in `spool --help`). */
@@ -150,37 +151,59 @@ export function program(): Command {
     .description('upload a video file, follow its processing, print its playback URL')
     .argument('<file>', 'the video file')
     .option('--no-wait', 'return once the upload is done, without following the processing')
+    .option(
+      '--resume <id>',
+      'finish the upload in parts of this video, cut short before: only the parts missing are sent',
+    )
     .addOption(timeout)
     .addHelpText('after', EXIT_HELP)
-    .action(async (file: string, o: { wait: boolean; timeout: number }) => {
+    .action(async (file: string, o: { wait: boolean; timeout: number; resume?: string }) => {
       const json = globals().json === true;
       const info = await stat(file).catch(() => undefined);
       if (!info?.isFile()) throw new UsageError(`${file}: no such file`);
       if (info.size === 0) throw new UsageError(`${file}: empty`);
       const api = await client();
-      const created = await api.createVideo({
-        filename: basename(file),
-        contentType: TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-        size: info.size,
-      });
-      if (!json) process.stderr.write(`video ${created.id}\n`);
+      const created = o.resume
+        ? undefined
+        : await api.createVideo({
+            filename: basename(file),
+            contentType: TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+            size: info.size,
+          });
+      const id = o.resume ?? created?.id ?? '';
+      if (!json) process.stderr.write(`video ${id}\n`);
       const sending = json ? undefined : bar('upload      {bar} {percentage}% | {mb} MB');
       const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+      const onBytes = (n: number) => sending?.update(n, { mb: `${mb(n)}/${mb(info.size)}` });
       sending?.start(info.size, 0, { mb: `0/${mb(info.size)}` });
       try {
-        await putFile(created.upload, file, info.size, (n) =>
-          sending?.update(n, { mb: `${mb(n)}/${mb(info.size)}` }),
-        );
+        if (created?.upload) {
+          await putFile(created.upload, file, info.size, onBytes);
+        } else {
+          // Above the API's multipart threshold (or resumed): in parts.
+          const onResume = (have: number, partCount: number) => {
+            if (have > 0 && !json) {
+              process.stderr.write(`resuming: ${have} of ${partCount} parts are there already\n`);
+            }
+          };
+          await uploadInParts(api, id, file, info.size, onBytes, { onResume }).catch((err) => {
+            sending?.stop();
+            process.stderr.write(
+              `the upload stopped; the parts sent are kept for days: spool upload ${file} --resume ${id}\n`,
+            );
+            throw err;
+          });
+        }
       } finally {
         sending?.stop();
       }
       if (!o.wait) {
-        const v = await api.getVideo(created.id);
+        const v = await api.getVideo(id);
         printView(v, json);
         return;
       }
-      const end = await follow(api, created.id, { timeoutSeconds: o.timeout, quiet: json });
-      const v = end === 'timeout' ? await api.getVideo(created.id) : end;
+      const end = await follow(api, id, { timeoutSeconds: o.timeout, quiet: json });
+      const v = end === 'timeout' ? await api.getVideo(id) : end;
       if (json) printView(v, true);
       else if (v.status === 'ready' && v.playbackUrl) process.stdout.write(`${v.playbackUrl}\n`);
       else printView(v, false);

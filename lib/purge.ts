@@ -28,13 +28,21 @@ export function allowRemovingVideos(
   fn: SpoolFunction,
   props: VideoRemovalProps,
   /** What else `fn` does in the uploads bucket (one grant per bucket), and why. */
-  also: { readonly read?: string[]; readonly write?: string[]; readonly why?: string } = {},
+  also: {
+    readonly read?: string[];
+    readonly write?: string[];
+    readonly multipart?: string[];
+    readonly abort?: string[];
+    readonly why?: string;
+  } = {},
 ): void {
   fn.grantObjects(
     props.uploadsBucket,
     {
       read: [keys.tombstone('*'), ...(also.read ?? [])],
       write: also.write,
+      multipart: also.multipart,
+      abort: also.abort,
       remove: [`${keys.upload('*')}*`, `${keys.records('*')}*`, `${keys.indexPrefix}*`],
     },
     [also.why, 'Deleting a video removes its source, captions, state records and index entry.']

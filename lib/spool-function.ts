@@ -162,11 +162,20 @@ export class SpoolFunction extends NodejsFunction {
    * `s3:ListBucket` on the bucket (without which S3 answers a missing key with 403 instead of
    * 404, and by which a delete finds a video's keys). Records and segments are written once;
    * only deleting a video removes them. Patterns come from core/keys.ts
-   * (`keys.failed('*')` → `state/*\/failed.json`).
+   * (`keys.failed('*')` → `state/*\/failed.json`). `multipart` adds
+   * `s3:ListMultipartUploadParts` (ListParts); starting, uploading parts of and completing a
+   * multipart upload all come with `s3:PutObject` on the key, in `write`. `abort` adds
+   * `s3:AbortMultipartUpload`, which discards an open upload and its parts.
    */
   public grantObjects(
     bucket: s3.IBucket,
-    access: { read?: string[]; write?: string[]; remove?: string[] },
+    access: {
+      read?: string[];
+      write?: string[];
+      remove?: string[];
+      multipart?: string[];
+      abort?: string[];
+    },
     why: string,
   ): void {
     const acknowledge = Validations.of(this);
@@ -175,6 +184,8 @@ export class SpoolFunction extends NodejsFunction {
       ['s3:GetObject', access.read],
       ['s3:PutObject', access.write],
       ['s3:DeleteObject', access.remove],
+      ['s3:ListMultipartUploadParts', access.multipart],
+      ['s3:AbortMultipartUpload', access.abort],
     ];
     for (const [action, patterns] of statements) {
       if (!patterns || patterns.length === 0) continue;

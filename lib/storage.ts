@@ -2,6 +2,7 @@ import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { keys } from '../functions/core/keys.js';
+import { ABANDONED_UPLOAD_DAYS } from '../functions/core/multipart.js';
 
 /** Key prefix and suffix of raw sources (core/keys.ts): the lifecycle rule and the S3
  * notification filter match only these keys. */
@@ -77,7 +78,8 @@ export class Storage extends Construct {
       enforceSSL: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'uploads-bucket/',
-      // Browsers PUT sources straight to S3 with the presigned URL from POST /videos.
+      // Browsers PUT sources (or their parts) straight to S3 with the presigned URLs of the
+      // API, and read each part's ETag.
       cors: [
         {
           allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
@@ -88,7 +90,13 @@ export class Storage extends Construct {
         },
       ],
       lifecycleRules: [
-        abortIncompleteMultipart,
+        {
+          // Sources above the multipart threshold come in parts. An upload left incomplete
+          // stays resumable this long (GET /videos/{id}/parts), then its parts are deleted
+          // rather than billed for ever.
+          id: 'abort-incomplete-multipart-uploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(ABANDONED_UPLOAD_DAYS),
+        },
         {
           // Only the raw sources expire; the `state/` records are what GET /videos reads.
           id: 'expire-raw-sources',

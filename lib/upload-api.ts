@@ -27,8 +27,9 @@ export interface UploadApiProps extends VideoRemovalProps {
 
 /**
  * Upload stage: the HTTP API (the routes of functions/upload/routes.ts: `POST /videos`,
- * `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, `GET /openapi.json`), its
- * handler, and the bearer token the handler checks requests against.
+ * `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, a multipart upload's
+ * `/videos/{id}/parts` and `/videos/{id}/complete`, `GET /openapi.json`), its handler, and
+ * the bearer token the handler checks requests against.
  */
 export class UploadApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -75,15 +76,21 @@ export class UploadApi extends Construct {
     allowRemovingVideos(this.handler, props, {
       // Status: every record, and whether the source has arrived (HEAD).
       read: [`${keys.records('*')}*`, keys.source('*')],
-      // The presigned PUTs are signed with this role, so it may write what they upload.
+      // The presigned PUTs are signed with this role, so it may write what they upload
+      // (a source's multipart upload too: its start, parts and completion).
       write: [
         keys.source('*'),
         keys.caption('*', '*'),
         keys.video('*'),
+        keys.multipart('*'),
         `${keys.indexPrefix}*`,
         keys.tombstone('*'),
       ],
-      why: 'The API presigns the source and caption PUTs, writes the video, index and tombstone records and reads state.',
+      // A multipart upload's parts so far: for resuming clients, and checked before completing.
+      multipart: [keys.source('*')],
+      // DELETE of a video still coming in parts discards its parts at once.
+      abort: [keys.source('*')],
+      why: 'The API presigns the source and caption PUTs, runs multipart uploads of sources (and aborts one when its video is deleted), writes the video, index and tombstone records and reads state.',
     });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {

@@ -12,6 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
+import { multipartMiddleware, patchMultipartControllers } from './s3-multipart.js';
 
 const CORS = `<CORSConfiguration>
   <CORSRule>
@@ -25,7 +26,8 @@ const CORS = `<CORSConfiguration>
 </CORSConfiguration>`;
 
 /**
- * Two differences between s3rver and S3 that matter to Spool, closed here:
+ * Differences between s3rver and S3 that matter to Spool, closed here (and the multipart
+ * ones in s3-multipart.ts):
  * - S3 writes an object atomically: a reader sees the old object or the new one, never a
  *   part. s3rver writes in place, and answers the PUT before the file is flushed. Here it
  *   writes a temporary file and renames it, once flushed.
@@ -45,6 +47,8 @@ function makeS3rverBehaveLikeS3(): void {
   ) => Error;
   if ((store.prototype as { spoolAtomic?: boolean }).spoolAtomic) return;
   (store.prototype as { spoolAtomic?: boolean }).spoolAtomic = true;
+  // Multipart uploads: whole parts, ListParts and S3's checks on completion (s3-multipart.ts).
+  patchMultipartControllers(objects);
   store.prototype.putObject = async function putObject(
     this: {
       getResourcePath(bucket: string, key: string, kind: string): string;
@@ -168,6 +172,9 @@ export async function startS3(opts: {
       directory: opts.directory,
       configureBuckets: opts.buckets.map((name) => ({ name, configs: [CORS] })),
     });
+    // Koa composes its middleware when the server starts: ListParts and AbortMultipartUpload
+    // go in just before s3rver's router (the last one), which has no route for them.
+    (server as unknown as { middleware: unknown[] }).middleware.splice(-1, 0, multipartMiddleware);
     const address = (await server.run()) as AddressInfo;
     // s3rver is a Koa app (an EventEmitter); its typings omit the 'event' channel.
     (server as unknown as import('node:events').EventEmitter).on('event', onEvent);

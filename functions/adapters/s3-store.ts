@@ -2,15 +2,22 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
+  type ListPartsCommandOutput,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { UploadedPart } from '../core/multipart.js';
 import type { ObjectStore, RangeBody, StoredObject } from '../core/ports.js';
 
 /** S3's limit on keys per DeleteObjects request. */
@@ -26,6 +33,9 @@ export function batchesOf<T>(items: readonly T[], size: number): T[][] {
 const isMissing = (err: unknown): boolean =>
   err instanceof S3ServiceException &&
   (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
+
+const isNoSuchUpload = (err: unknown): boolean =>
+  err instanceof S3ServiceException && err.name === 'NoSuchUpload';
 
 export class S3Store implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
@@ -221,6 +231,110 @@ export class S3Store implements ObjectStore {
       };
     } catch (err) {
       if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async createMultipartUpload(
+    bucket: string,
+    key: string,
+    opts: { contentType: string },
+  ): Promise<string> {
+    const res = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: opts.contentType }),
+    );
+    if (!res.UploadId) throw new Error(`S3 started no multipart upload of ${key}`);
+    return res.UploadId;
+  }
+
+  presignUploadPart(
+    bucket: string,
+    key: string,
+    opts: { uploadId: string; partNumber: number; contentLength: number; expiresIn: number },
+  ): Promise<string> {
+    return getSignedUrl(
+      this.s3,
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: opts.uploadId,
+        PartNumber: opts.partNumber,
+        ContentLength: opts.contentLength,
+      }),
+      { expiresIn: opts.expiresIn, signableHeaders: new Set(['content-length']) },
+    );
+  }
+
+  async listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+  ): Promise<UploadedPart[] | undefined> {
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    // S3 lists at most 1,000 parts a page; an upload has at most 10,000.
+    for (;;) {
+      let res: ListPartsCommandOutput;
+      try {
+        res = await this.s3.send(
+          new ListPartsCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+      } catch (err) {
+        if (isNoSuchUpload(err)) return undefined;
+        throw err;
+      }
+      for (const p of res.Parts ?? []) {
+        if (p.PartNumber !== undefined && p.ETag !== undefined) {
+          parts.push({ partNumber: p.PartNumber, size: p.Size ?? 0, etag: p.ETag });
+        }
+      }
+      if (!res.IsTruncated || !res.NextPartNumberMarker) return parts;
+      marker = res.NextPartNumberMarker;
+    }
+  }
+
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ): Promise<'completed' | 'gone' | 'invalid-parts'> {
+    try {
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+          },
+        }),
+      );
+      return 'completed';
+    } catch (err) {
+      if (isNoSuchUpload(err)) return 'gone';
+      if (err instanceof S3ServiceException && err.name === 'InvalidPart') return 'invalid-parts';
+      throw err;
+    }
+  }
+
+  async abortMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+  ): Promise<'aborted' | 'gone'> {
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+      );
+      return 'aborted';
+    } catch (err) {
+      if (isNoSuchUpload(err)) return 'gone';
       throw err;
     }
   }

@@ -34,6 +34,21 @@ export class PayloadTooLargeError extends SpoolError {
   override readonly httpStatus = 413;
 }
 
+/**
+ * A request that a multipart upload's state does not allow (409): completing it with parts
+ * missing, asking for part URLs once it is complete, or anything after S3 discarded it.
+ */
+export type UploadErrorCode = 'UPLOAD_INCOMPLETE' | 'UPLOAD_COMPLETED' | 'UPLOAD_EXPIRED';
+
+export class UploadError extends SpoolError {
+  readonly code: UploadErrorCode;
+  override readonly httpStatus = 409;
+  constructor(code: UploadErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** A misconfigured deployment: fail fast at cold start with the variable named. */
 export class ConfigError extends SpoolError {
   readonly code = 'CONFIG_ERROR';

@@ -25,6 +25,8 @@ export const keys = {
   playable: (id: string) => `state/${id}/playable.json`,
   ready: (id: string) => `state/${id}/ready.json`,
   failed: (id: string) => `state/${id}/failed.json`,
+  /** The multipart upload of a source above the threshold: its upload id, kept server-side. */
+  multipart: (id: string) => `state/${id}/multipart.json`,
   /** Written once when the sweeper re-sends a stalled video's missing work. */
   redriven: (id: string) => `state/${id}/redriven.json`,
   /**

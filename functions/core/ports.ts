@@ -4,6 +4,7 @@
  */
 
 import type { VideoEventDetail } from './events.js';
+import type { UploadedPart } from './multipart.js';
 import type { Plan } from './plan.js';
 import type { ChunkOutput } from './records.js';
 
@@ -53,6 +54,32 @@ export interface ObjectStore {
   ): Promise<string>;
   /** A byte range (`bytes=a-b`, HTTP syntax) of an object, streamed; undefined if absent. */
   getRange(bucket: string, key: string, range?: string): Promise<RangeBody | undefined>;
+  /** Start a multipart upload of `key`; returns its upload id, which stays server-side. */
+  createMultipartUpload(
+    bucket: string,
+    key: string,
+    opts: { contentType: string },
+  ): Promise<string>;
+  /** A presigned UploadPart whose length is signed: S3 refuses a part of any other size. */
+  presignUploadPart(
+    bucket: string,
+    key: string,
+    opts: { uploadId: string; partNumber: number; contentLength: number; expiresIn: number },
+  ): Promise<string>;
+  /** Every part uploaded so far, by number; undefined once the upload is completed or aborted. */
+  listParts(bucket: string, key: string, uploadId: string): Promise<UploadedPart[] | undefined>;
+  /**
+   * Join the parts into the object. 'gone': the upload was completed or aborted already;
+   * 'invalid-parts': a part is not as listed (it was sent again meanwhile).
+   */
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ): Promise<'completed' | 'gone' | 'invalid-parts'>;
+  /** Discard an upload and its parts; 'gone' if it was completed or aborted already. */
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<'aborted' | 'gone'>;
 }
 
 export interface RangeBody {

@@ -15,6 +15,19 @@ export interface VideoRecord {
   captions?: CaptionSpec[];
 }
 
+/**
+ * `state/{id}/multipart.json`, written by POST /videos when the source comes in parts: the
+ * S3 upload id (never shown to the client, which names only its video) and the part plan.
+ */
+export interface MultipartRecord {
+  uploadId: string;
+  size: number;
+  partSize: number;
+  partCount: number;
+  /** When the upload began; S3 discards its parts some days later if it is not completed. */
+  createdAt: string;
+}
+
 export interface CaptionSpec {
   /** BCP 47 language tag; also the caption's key. */
   language: string;

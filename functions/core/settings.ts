@@ -6,10 +6,14 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_LADDER } from './ladder.js';
+import {
+  MAX_OBJECT_BYTES,
+  MAX_PART_BYTES,
+  MAX_SINGLE_PUT_BYTES,
+  MIN_PART_BYTES,
+} from './multipart.js';
 import { retryDelaySeconds, visibilityTimeoutSeconds } from './topology.js';
 
-/** S3 caps a single PUT, and so a presigned PUT upload, at 5 GiB. */
-export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
 /** Keyframes are forced every 2 s; segments and chunks must start on one. */
 export const KEYFRAME_INTERVAL_SECONDS = 2;
 
@@ -63,8 +67,21 @@ const rsa2048PublicKey = z.string().refine((pem) => {
 
 export const settingsSchema = z
   .object({
-    /** Largest accepted upload, in bytes: a single presigned PUT, which S3 caps at 5 GiB. */
-    maxUploadBytes: int(1, MAX_SINGLE_PUT_BYTES).default(MAX_SINGLE_PUT_BYTES),
+    /**
+     * Largest accepted upload, in bytes. Above the multipart threshold (and always above
+     * 5 GiB, S3's single-PUT limit) it comes in parts; S3 caps an object at 5 TiB.
+     */
+    maxUploadBytes: int(1, MAX_OBJECT_BYTES).default(50 * 1024 ** 3),
+    /**
+     * Uploads larger than this come as a resumable multipart upload (parts presigned on
+     * demand); smaller ones as one presigned PUT. At most 5 GiB, S3's single-PUT limit.
+     */
+    multipartThresholdBytes: int(MIN_PART_BYTES, MAX_SINGLE_PUT_BYTES).default(100 * 1024 ** 2),
+    /**
+     * Size of each part of a multipart upload but the last (at least S3's 5 MiB); larger
+     * for a source that would otherwise need more than S3's 10,000 parts.
+     */
+    multipartPartBytes: int(MIN_PART_BYTES, MAX_PART_BYTES).default(16 * 1024 ** 2),
     /** Longest accepted source, in seconds; longer ones fail at ingest, before any encode. */
     maxDurationSeconds: int(1).default(4 * 3600),
     /** Largest picture accepted, in pixels (width × height); larger fail before any encode. */
@@ -293,6 +310,8 @@ export function resolveSettings(input: unknown = {}, source = 'settings'): Spool
  */
 export const RUNTIME_SETTINGS = {
   maxUploadBytes: 'SPOOL_MAX_UPLOAD_BYTES',
+  multipartThresholdBytes: 'SPOOL_MULTIPART_THRESHOLD_BYTES',
+  multipartPartBytes: 'SPOOL_MULTIPART_PART_BYTES',
   maxDurationSeconds: 'SPOOL_MAX_DURATION_SECONDS',
   maxPixels: 'SPOOL_MAX_PIXELS',
   maxFrameRate: 'SPOOL_MAX_FRAME_RATE',

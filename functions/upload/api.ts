@@ -15,10 +15,13 @@ import {
 import type { Deps } from '../core/deps.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
 import { isVideoId, keys, VIDEO_ID_PATTERN, videoIdFromIndexKey } from '../core/keys.js';
+import { isMultipart } from '../core/multipart.js';
 import { playbackView } from '../core/playback.js';
 import type { VideoRecord } from '../core/records.js';
 import { type VideoView, videoViewSchema } from '../core/state.js';
 import { readRecords } from '../core/video-state.js';
+import { abortOpenUpload, multipartUploadSchema, startMultipartUpload } from './multipart.js';
+import { parseBody } from './parse.js';
 
 /**
  * Text a person typed, kept as metadata or shown in a player's menu: any script, emoji
@@ -78,11 +81,22 @@ const presignedUploadSchema = z.object({
   expiresAt: z.iso.datetime(),
 });
 
-/** The answer to `POST /videos`. */
+/**
+ * The answer to `POST /videos`: `upload` for a source up to the multipart threshold,
+ * `multipart` for a larger one, never both.
+ */
 export const createdVideoSchema = z
   .object({
     id: z.string().regex(VIDEO_ID_PATTERN),
-    upload: presignedUploadSchema,
+    upload: presignedUploadSchema
+      .optional()
+      .describe('Sources up to the multipart threshold: one presigned PUT.'),
+    multipart: multipartUploadSchema
+      .optional()
+      .describe(
+        'Larger sources: a resumable upload in parts. Ask for part URLs with ' +
+          '`POST /videos/{id}/parts`, then `POST /videos/{id}/complete`.',
+      ),
     captions: z
       .array(z.object({ language: z.string(), upload: presignedUploadSchema }))
       .optional()
@@ -100,16 +114,6 @@ const newId = (): string => {
   const bytes = randomBytes(20);
   return Array.from(bytes, (b) => alphabet[b % 32]).join('');
 };
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || 'body';
-    throw new InvalidInputError(`${field}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
 
 export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVideo> {
   const input = parseBody(createVideoSchema, body);
@@ -132,12 +136,26 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
   await deps.store.putJson(bucket, keys.video(id), record, { ifNoneMatch: true });
   await deps.store.putJson(bucket, keys.index(id, now.getTime()), { id });
   const expiresIn = deps.config.SPOOL_PRESIGN_SECONDS;
-  const url = await deps.store.presignPut(bucket, keys.source(id), {
-    contentType: input.contentType,
-    contentLength: input.size,
-    expiresIn,
-  });
   const expiresAt = new Date(now.getTime() + expiresIn * 1000).toISOString();
+  // Above the threshold the source comes in parts, resumably; else in one presigned PUT.
+  const source: Pick<CreatedVideo, 'upload' | 'multipart'> = isMultipart(
+    input.size,
+    deps.config.SPOOL_MULTIPART_THRESHOLD_BYTES,
+  )
+    ? { multipart: await startMultipartUpload(deps, id, input) }
+    : {
+        upload: {
+          url: await deps.store.presignPut(bucket, keys.source(id), {
+            contentType: input.contentType,
+            contentLength: input.size,
+            expiresIn,
+          }),
+          method: 'PUT',
+          // Content-Length is signed too; HTTP clients set it from the body themselves.
+          headers: { 'Content-Type': input.contentType },
+          expiresAt,
+        },
+      };
   const captions = await Promise.all(
     (record.captions ?? []).map(async (c) => {
       const contentType = CAPTION_TYPES[c.format];
@@ -157,17 +175,16 @@ export async function createVideo(deps: Deps, body: unknown): Promise<CreatedVid
       };
     }),
   );
-  deps.logger.info('video created', { videoId: id, size: input.size, captions: captions.length });
+  deps.logger.info('video created', {
+    videoId: id,
+    size: input.size,
+    captions: captions.length,
+    parts: source.multipart?.partCount,
+  });
   deps.metrics.record('videosCreated', 1);
   return {
     id,
-    upload: {
-      url,
-      method: 'PUT',
-      // Content-Length is signed too; HTTP clients set it from the body themselves.
-      headers: { 'Content-Type': input.contentType },
-      expiresAt,
-    },
+    ...source,
     ...(captions.length > 0 ? { captions } : {}),
   };
 }
@@ -251,6 +268,7 @@ export async function deleteVideo(deps: DeletionDeps, id: string): Promise<void>
   }
   // Sent before the purge, so that even a DELETE cut short here is finished in the end.
   await requestPurge(deps, id, { delaySeconds: BACKSTOP_PURGE_SECONDS });
+  await abortOpenUpload(deps, id);
   const removed = await removeDeleted(deps, id, tombstone, {
     invalidate: 'always',
     refused: 'hand-off',

@@ -11,6 +11,7 @@ import { cdnCache, runtime } from '../adapters/runtime.js';
 import { apiToken } from '../adapters/secrets.js';
 import { InvalidInputError, NotFoundError } from '../core/errors.js';
 import { createVideo, deleteVideo, getVideo, listVideos } from './api.js';
+import { completeUpload, listUploadedParts, presignParts } from './multipart.js';
 import { openApiDocument } from './openapi.js';
 import { isRouteKey, ROUTES, type RouteKey, type RouteSpec } from './routes.js';
 
@@ -45,6 +46,11 @@ const operations: { [K in RouteKey]: (event: APIGatewayProxyEventV2) => Promise<
   'DELETE /videos/{id}': async (event) => {
     await deleteVideo(deps, event.pathParameters?.id ?? '');
   },
+  // Resumable uploads of sources above the multipart threshold (multipart.ts).
+  'POST /videos/{id}/parts': (event) =>
+    presignParts(deps, event.pathParameters?.id ?? '', parseJson(event)),
+  'GET /videos/{id}/parts': (event) => listUploadedParts(deps, event.pathParameters?.id ?? ''),
+  'POST /videos/{id}/complete': (event) => completeUpload(deps, event.pathParameters?.id ?? ''),
   'GET /openapi.json': async () => {
     reference ??= openApiDocument();
     return reference;

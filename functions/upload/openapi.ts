@@ -5,13 +5,15 @@
  * file is stale); the API serves it at `GET /openapi.json`.
  */
 import { z } from 'zod';
+import { errorBodySchema, INTERNAL_ERROR, UnauthorizedError } from '../core/errors.js';
 import {
-  errorBodySchema,
-  INTERNAL_ERROR,
-  type SpoolError,
-  UnauthorizedError,
-} from '../core/errors.js';
-import { ROUTE_KEYS, ROUTES, type RouteKey, type RouteSpec, splitRouteKey } from './routes.js';
+  type DocumentedError,
+  ROUTE_KEYS,
+  ROUTES,
+  type RouteKey,
+  type RouteSpec,
+  splitRouteKey,
+} from './routes.js';
 
 /** The contract's version, not the package's: bumped on a breaking change of the API. */
 export const API_VERSION = '1';
@@ -93,9 +95,10 @@ interface ErrorAnswer {
   when: string;
 }
 
-const errorAnswer = (type: new (message: string) => SpoolError, when: string): ErrorAnswer => {
-  const error = new type('');
-  return { status: error.httpStatus, code: error.code, when };
+const errorAnswer = (documented: DocumentedError): ErrorAnswer => {
+  const error =
+    'code' in documented ? new documented.type(documented.code, '') : new documented.type('');
+  return { status: error.httpStatus, code: error.code, when: documented.when };
 };
 
 const errorSchemaName = (code: string): string =>
@@ -104,8 +107,10 @@ const errorSchemaName = (code: string): string =>
 /** Every error a route answers with, by status: the body `{"error": {code, message}}`. */
 function errorResponses(components: SchemaComponents, spec: RouteSpec): Record<string, unknown> {
   const answers: ErrorAnswer[] = [
-    ...spec.errors.map((e) => errorAnswer(e.type, e.when)),
-    ...(spec.auth ? [errorAnswer(UnauthorizedError, 'The bearer token is missing or wrong.')] : []),
+    ...spec.errors.map(errorAnswer),
+    ...(spec.auth
+      ? [errorAnswer({ type: UnauthorizedError, when: 'The bearer token is missing or wrong.' })]
+      : []),
     {
       status: 500,
       code: INTERNAL_ERROR.code,

@@ -10,11 +10,23 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   type SpoolError,
+  UploadError,
+  type UploadErrorCode,
 } from '../core/errors.js';
+import { ABANDONED_UPLOAD_DAYS, MAX_PARTS_PER_REQUEST } from '../core/multipart.js';
 import { videoViewSchema } from '../core/state.js';
 import { createdVideoSchema, createVideoSchema, listQuerySchema, videoPageSchema } from './api.js';
+import { presignedPartsSchema, presignPartsSchema, uploadedPartsSchema } from './multipart.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * An error a route answers with: its class, and the code for a class with several (each code
+ * of an UploadError is documented, and exercised, on its own).
+ */
+export type DocumentedError =
+  | { readonly type: new (message: string) => SpoolError; readonly when: string }
+  | { readonly type: typeof UploadError; readonly code: UploadErrorCode; readonly when: string };
 
 export interface RouteSpec {
   readonly operationId: string;
@@ -36,7 +48,7 @@ export interface RouteSpec {
    * The errors it answers with, besides the 401 that `auth` brings and the 500 of any
    * route; each error's status and code come from its class (core/errors.ts).
    */
-  readonly errors: readonly { readonly type: new (message: string) => SpoolError; when: string }[];
+  readonly errors: readonly DocumentedError[];
 }
 
 /** Any OpenAPI 3.1 document; the one served is built by `openApiDocument` (./openapi.ts). */
@@ -100,6 +112,75 @@ export const ROUTES = {
     errors: [
       { type: InvalidInputError, when: 'The id is not a video id.' },
       { type: NotFoundError, when: 'No video has this id.' },
+    ],
+  },
+  // A multipart upload (functions/upload/multipart.ts): part URLs on demand, the parts so far,
+  // and its completion.
+  'POST /videos/{id}/parts': {
+    operationId: 'presignParts',
+    summary: 'Get presigned PUT URLs for parts of a multipart upload',
+    description:
+      `Ask as the upload goes, at most ${MAX_PARTS_PER_REQUEST} parts a request: each URL ` +
+      'expires in at most 15 minutes. PUT exactly `size` bytes of the source, from `offset`, ' +
+      'to each; a part sent again replaces the one before.',
+    auth: true,
+    params: videoIdParams,
+    body: presignPartsSchema,
+    ok: { status: 200, description: 'A presigned PUT per part.', schema: presignedPartsSchema },
+    errors: [
+      {
+        type: InvalidInputError,
+        when: "The body is not valid, or names a part beyond the upload's `partCount`.",
+      },
+      { type: NotFoundError, when: 'No video has this id, or it is not uploaded in parts.' },
+      {
+        type: UploadError,
+        code: 'UPLOAD_COMPLETED',
+        when: 'The upload is complete: there is nothing left to send.',
+      },
+    ],
+  },
+  'GET /videos/{id}/parts': {
+    operationId: 'listUploadedParts',
+    summary: 'The parts of a multipart upload that arrived, to resume with the rest',
+    auth: true,
+    params: videoIdParams,
+    ok: { status: 200, description: 'The upload and its parts.', schema: uploadedPartsSchema },
+    errors: [
+      { type: NotFoundError, when: 'No video has this id, or it is not uploaded in parts.' },
+      {
+        type: UploadError,
+        code: 'UPLOAD_EXPIRED',
+        when: `The upload was left incomplete for over ${ABANDONED_UPLOAD_DAYS} days and S3 discarded its parts: create the video again.`,
+      },
+    ],
+  },
+  'POST /videos/{id}/complete': {
+    operationId: 'completeUpload',
+    summary: 'Join the parts of a multipart upload into the source, and start processing',
+    description:
+      'Each part of the plan must be there with its planned length. Completing again answers ' +
+      'the same and does nothing; a completion cut short (a timeout while S3 joins the ' +
+      'parts) is finished by S3, and the retry finds it done.',
+    auth: true,
+    params: videoIdParams,
+    ok: {
+      status: 200,
+      description: 'The video, as `GET /videos/{id}` shows it.',
+      schema: videoViewSchema,
+    },
+    errors: [
+      { type: NotFoundError, when: 'No video has this id, or it is not uploaded in parts.' },
+      {
+        type: UploadError,
+        code: 'UPLOAD_INCOMPLETE',
+        when: 'A part is missing or has another length than planned: the message names it.',
+      },
+      {
+        type: UploadError,
+        code: 'UPLOAD_EXPIRED',
+        when: `The upload was left incomplete for over ${ABANDONED_UPLOAD_DAYS} days and S3 discarded its parts.`,
+      },
     ],
   },
   'GET /openapi.json': {

@@ -1,6 +1,7 @@
 /**
- * The demo page: upload through the API's presigned URL, follow processing, play with
- * hls.js (loaded as a classic script: window.Hls). No framework and no build step.
+ * The demo page: upload through the API's presigned URL (or in parts, for a large file),
+ * follow processing, play with hls.js (loaded as a classic script: window.Hls). No framework
+ * and no build step.
  */
 import { cueAt, loadStoryboard } from './storyboard.js';
 
@@ -28,9 +29,10 @@ let generation = 0;
 let storyboard = [];
 
 class ApiError extends Error {
-  constructor(code, message) {
+  constructor(code, message, status) {
     super(`${code}: ${message}`);
     this.code = code;
+    this.status = status;
   }
 }
 
@@ -45,7 +47,11 @@ async function api(method, path, body) {
   });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) {
-    throw new ApiError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? '');
+    throw new ApiError(
+      json.error?.code ?? `HTTP_${res.status}`,
+      json.error?.message ?? '',
+      res.status,
+    );
   }
   return json;
 }
@@ -66,6 +72,68 @@ function putFile(upload, file, onProgress) {
     xhr.onerror = () => reject(new Error('the upload failed: network error'));
     xhr.send(file);
   });
+}
+
+/** Parts in flight at once, and tries of each step before the upload gives up. */
+const PARALLEL_PARTS = 3;
+const TRIES = 4;
+
+/**
+ * `step()`, tried again after 1, 2 and 4 s if the network or the server failed; a refusal
+ * of the API (4xx) stays one.
+ */
+async function withRetries(step, onRetry = () => undefined) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (attempt >= TRIES || (err instanceof ApiError && err.status < 500)) throw err;
+      onRetry();
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/**
+ * A multipart upload (POST /videos answered `multipart`): each part gets a fresh presigned
+ * URL and is sent a few at a time; a failed part is sent again after a pause (sending a part
+ * twice is harmless, the last copy wins). It starts from the parts S3 already has, so it
+ * also resumes an upload that failed earlier. Then POST /videos/{id}/complete joins them.
+ */
+async function uploadInParts(id, file, onProgress) {
+  const path = `/videos/${encodeURIComponent(id)}`;
+  const sent = new Map();
+  const report = () => onProgress([...sent.values()].reduce((a, b) => a + b, 0) / file.size);
+  const listed = await api('GET', `${path}/parts`);
+  for (const part of listed.parts) sent.set(part.partNumber, part.size);
+  const todo = [];
+  for (let n = 1; n <= listed.partCount && !listed.completed; n++) {
+    if (!sent.has(n)) todo.push(n);
+  }
+  report();
+  const sendPart = async (partNumber) => {
+    // A fresh URL each try: an earlier one may have expired.
+    const { parts } = await api('POST', `${path}/parts`, { partNumbers: [partNumber] });
+    const part = parts[0];
+    const body = file.slice(part.offset, part.offset + part.size);
+    await putFile(part, body, (f) => {
+      sent.set(partNumber, f * part.size);
+      report();
+    });
+    sent.set(partNumber, part.size);
+    report();
+  };
+  const worker = async () => {
+    for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
+      await withRetries(
+        () => sendPart(n),
+        () => sent.delete(n),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_PARTS }, worker));
+  // Completing again is harmless: a try that timed out while S3 joined the parts is done.
+  await withRetries(() => api('POST', `${path}/complete`));
 }
 
 const formatTime = (s) => {
@@ -99,15 +167,32 @@ async function upload(file) {
   showError('');
   setUpload(0);
   setStatus({ status: 'awaiting_upload', progress: 0 });
+  // A large file whose upload failed is resumed when it is chosen again (same name, size
+  // and modification time), until S3 discards its parts.
+  const unfinished = `spool-upload:${file.name}:${file.size}:${file.lastModified}`;
   try {
-    const created = await api('POST', '/videos', {
-      filename: file.name,
-      contentType: file.type || 'application/octet-stream',
-      size: file.size,
-    });
+    const created =
+      JSON.parse(localStorage.getItem(unfinished) ?? 'null') ??
+      (await api('POST', '/videos', {
+        filename: file.name,
+        contentType: file.type || 'application/octet-stream',
+        size: file.size,
+      }));
     history.replaceState(null, '', `?play=${encodeURIComponent(created.id)}`);
     void refreshRecent();
-    await putFile(created.upload, file, setUpload);
+    if (created.multipart) {
+      localStorage.setItem(unfinished, JSON.stringify({ id: created.id, multipart: true }));
+      await uploadInParts(created.id, file, setUpload).catch((err) => {
+        // Gone (discarded by S3, or not found): the next try starts afresh.
+        if (err instanceof ApiError && ['NOT_FOUND', 'UPLOAD_EXPIRED'].includes(err.code)) {
+          localStorage.removeItem(unfinished);
+        }
+        throw err;
+      });
+      localStorage.removeItem(unfinished);
+    } else {
+      await putFile(created.upload, file, setUpload);
+    }
     setUpload(1);
     if (mine === generation) await follow(created.id, mine);
   } catch (err) {

@@ -61,7 +61,7 @@ describe('least privilege', () => {
     '%s can delete nothing',
     (_stage, fn) => {
       const actions = Object.keys(s3Access(fn));
-      expect(actions.filter((a) => /Delete|Retention|LegalHold|Acl|\*/.test(a))).toEqual([]);
+      expect(actions.filter((a) => /Delete|Abort|Retention|LegalHold|Acl|\*/.test(a))).toEqual([]);
       expect(
         actions.every((a) => ['s3:GetObject', 's3:PutObject', 's3:ListBucket'].includes(a)),
       ).toBe(true);
@@ -149,19 +149,38 @@ describe('least privilege', () => {
     });
   });
 
-  it('the API writes sources (the presigned PUTs), the video record, the index and tombstones', () => {
+  it('the API writes sources (the presigned PUTs and parts), its records, the index and tombstones', () => {
     expect(s3Access(pipeline.uploadApi.handler)).toEqual({
       's3:GetObject': ['uploads/deleted/*', 'uploads/state/*/*', 'uploads/uploads/*/source'],
       's3:PutObject': [
         'uploads/deleted/*',
         'uploads/index/*',
+        'uploads/state/*/multipart.json',
         'uploads/state/*/video.json',
         'uploads/uploads/*/captions/*',
         'uploads/uploads/*/source',
       ],
       's3:DeleteObject': VIDEO_REMOVAL,
       's3:ListBucket': ['output', 'uploads'],
+      // ListParts of a source's multipart upload, and of nothing else.
+      's3:ListMultipartUploadParts': ['uploads/uploads/*/source'],
+      // DELETE aborts a source's multipart upload, and nothing else.
+      's3:AbortMultipartUpload': ['uploads/uploads/*/source'],
     });
+  });
+
+  it('only the API may list the parts of a multipart upload', () => {
+    const listers = Object.entries(pipeline.functions)
+      .filter(([, fn]) => 's3:ListMultipartUploadParts' in s3Access(fn))
+      .map(([stage]) => stage);
+    expect(listers).toEqual(['upload']);
+  });
+
+  it('only the API may abort a multipart upload', () => {
+    const aborters = Object.entries(pipeline.functions)
+      .filter(([, fn]) => 's3:AbortMultipartUpload' in s3Access(fn))
+      .map(([stage]) => stage);
+    expect(aborters).toEqual(['upload']);
   });
 
   it('ingest writes the plan, the enqueued mark, a failure, and the opening and its publish', () => {

@@ -20,6 +20,16 @@ describe('Ingest', () => {
     ]);
   });
 
+  it('is notified when a multipart upload of a source completes, as when a PUT does', () => {
+    // S3 sends ObjectCreated:CompleteMultipartUpload (or :Put) once per new source; the
+    // filter's event type must cover both. A wildcard matches any name after its prefix.
+    const [events] = notificationFiltersOf(template, ingest.handler).map((f) => f.split(' ')[0]);
+    const covers = (name: string) =>
+      events === name || (events?.endsWith('*') && name.startsWith(events.slice(0, -1)));
+    expect(covers('s3:ObjectCreated:CompleteMultipartUpload')).toBe(true);
+    expect(covers('s3:ObjectCreated:Put')).toBe(true);
+  });
+
   it('probes and encodes the opening with the layer, sized like a transcode worker', () => {
     const props = propertiesOf(template, ingest.handler);
     expect(props).toMatchObject({

@@ -14,6 +14,9 @@ describe('UploadApi', () => {
     'GET /videos',
     'GET /videos/{id}',
     'DELETE /videos/{id}',
+    'POST /videos/{id}/parts',
+    'GET /videos/{id}/parts',
+    'POST /videos/{id}/complete',
     'GET /openapi.json',
   ])('routes %s to the upload handler', (routeKey) => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {

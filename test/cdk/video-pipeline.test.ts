@@ -38,7 +38,9 @@ describe('VideoPipeline', () => {
             ],
           ],
         },
-        SPOOL_MAX_UPLOAD_BYTES: String(5 * 1024 ** 3),
+        SPOOL_MAX_UPLOAD_BYTES: String(50 * 1024 ** 3),
+        SPOOL_MULTIPART_THRESHOLD_BYTES: String(100 * 1024 ** 2),
+        SPOOL_MULTIPART_PART_BYTES: String(16 * 1024 ** 2),
         SPOOL_MAX_DURATION_SECONDS: '14400',
         SPOOL_SEGMENT_SECONDS: '6',
         SPOOL_CHUNK_SEGMENTS: '5',
@@ -183,9 +185,19 @@ describe('VideoPipeline props validation', () => {
       /transcodeMaxConcurrency: Too small.*>=2/,
     ],
     [
-      'maxUploadBytes above 5 GiB',
-      { maxUploadBytes: 5 * 1024 ** 3 + 1 },
+      'maxUploadBytes above 5 TiB, the most S3 holds in one object',
+      { maxUploadBytes: 5 * 1024 ** 4 + 1 },
       /maxUploadBytes: Too big/,
+    ],
+    [
+      'multipartThresholdBytes above 5 GiB, the most one PUT uploads',
+      { multipartThresholdBytes: 5 * 1024 ** 3 + 1 },
+      /multipartThresholdBytes: Too big/,
+    ],
+    [
+      'multipartPartBytes below the 5 MiB S3 requires',
+      { multipartPartBytes: 5 * 1024 ** 2 - 1 },
+      /multipartPartBytes: Too small/,
     ],
     ['an unknown x264Preset', { x264Preset: 'placebo' as never }, /x264Preset: Invalid option/],
     ['no allowedOrigins', { allowedOrigins: [] }, /allowedOrigins: use \['\*'\] for any origin/],
@@ -239,7 +251,9 @@ describe('VideoPipeline props validation', () => {
 
   it('applies the documented defaults', () => {
     expect(resolveVideoPipelineProps()).toMatchObject({
-      maxUploadBytes: 5 * 1024 ** 3,
+      maxUploadBytes: 50 * 1024 ** 3,
+      multipartThresholdBytes: 100 * 1024 ** 2,
+      multipartPartBytes: 16 * 1024 ** 2,
       maxDurationSeconds: 4 * 3600,
       segmentSeconds: 6,
       chunkSegments: 5,

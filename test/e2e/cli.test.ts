@@ -4,13 +4,15 @@
  * scripts rely on.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/main.js';
 import { makeSource } from '../support/media.js';
-import { REPO, type RunningStack, startStack } from '../support/stack.js';
+import { ApiClient, REPO, type RunningStack, startStack } from '../support/stack.js';
+
+const MiB = 1024 ** 2;
 
 let dir: string;
 let stack: RunningStack;
@@ -45,13 +47,36 @@ function spool(args: string[], env: Record<string, string> = {}): Promise<Ran> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spool-cli-'));
   // No SPOOL_API_TOKEN: the stack makes one and keeps it in its data dir, as `npm start` does.
-  stack = await startStack({ dataDir: join(dir, 'data'), env: { SPOOL_API_TOKEN: '' } });
+  // S3's smallest parts, and a threshold of one part, so a clip of about 11 MiB goes in parts.
+  stack = await startStack({
+    dataDir: join(dir, 'data'),
+    env: {
+      SPOOL_API_TOKEN: '',
+      SPOOL_MULTIPART_THRESHOLD_BYTES: String(5 * MiB),
+      SPOOL_MULTIPART_PART_BYTES: String(5 * MiB),
+    },
+  });
 }, 60_000);
 
 afterAll(async () => {
   await stack?.stop();
   await rm(dir, { recursive: true, force: true });
 });
+
+let grainy: Promise<string> | undefined;
+
+/** About 11 MiB (grain makes it big): three parts of 5 MiB. Made once. */
+function largeClip(): Promise<string> {
+  grainy ??= makeSource(dir, 'grainy', {
+    width: 320,
+    height: 240,
+    rate: '25',
+    seconds: 6,
+    grain: 60,
+    x264: ['-preset', 'ultrafast', '-g', '48', '-qp', '5'],
+  });
+  return grainy;
+}
 
 describe('npx spool', () => {
   it('uploads with progress, prints a playable URL, lists, shows and deletes the video', async () => {
@@ -93,6 +118,47 @@ describe('npx spool', () => {
     expect(gone.code).toBe(EXIT.notFound);
     const listed = await spool(['list', '--json'], target);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((v) => v.id)).not.toContain(id);
+  }, 240_000);
+
+  it('uploads a file above the multipart threshold in parts, and it becomes ready', async () => {
+    const file = await largeClip();
+    const { size } = await stat(file);
+    expect(size).toBeGreaterThan(10 * MiB);
+    const target = { SPOOL_API_URL: stack.baseUrl, SPOOL_API_TOKEN: stack.token };
+
+    const up = await spool(['upload', file], target);
+
+    expect(up.code, up.stderr).toBe(EXIT.ok);
+    const mb = (size / MiB).toFixed(1);
+    expect(up.stderr).toContain(`100% | ${mb}/${mb} MB`);
+    expect(up.stdout.trim()).toMatch(/^http:\/\/.+\/master\.m3u8$/);
+    const id = /^video ([a-z2-7]{20})$/m.exec(up.stderr)?.[1] ?? '';
+    const api = new ApiClient(stack.baseUrl, stack.token);
+    const parts = await api.request('GET', `/videos/${id}/parts`);
+    expect(parts.body).toMatchObject({ partSize: 5 * MiB, partCount: 3, completed: true });
+  }, 240_000);
+
+  it('resumes an upload in parts: only the missing parts are sent', async () => {
+    const file = await largeClip();
+    const { size } = await stat(file);
+    const api = new ApiClient(stack.baseUrl, stack.token);
+    const created = await api.request('POST', '/videos', { filename: 'grainy.mp4', size });
+    const id = String(created.body.id);
+    // A run cut short after the first part: it is there, the other two are not.
+    const [first] = (await api.request('POST', `/videos/${id}/parts`, { partNumbers: [1] })).body
+      .parts as { url: string; size: number }[];
+    const body = Buffer.alloc(first?.size ?? 0);
+    const handle = await open(file);
+    await handle.read(body, 0, body.length, 0);
+    await handle.close();
+    expect((await fetch(first?.url ?? '', { method: 'PUT', body })).status).toBe(200);
+    const target = { SPOOL_API_URL: stack.baseUrl, SPOOL_API_TOKEN: stack.token };
+
+    const up = await spool(['upload', file, '--resume', id], target);
+
+    expect(up.code, up.stderr).toBe(EXIT.ok);
+    expect(up.stderr).toContain('resuming: 1 of 3 parts are there already');
+    expect((await api.get(id)).status).toBe('ready');
   }, 240_000);
 
   it('finds the local stack and its token in the data dir of `npm start`', async () => {

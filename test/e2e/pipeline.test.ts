@@ -115,7 +115,8 @@ describe('the upload API', () => {
     const res = await api.request('POST', '/videos', {
       filename: 'big.mp4',
       contentType: 'video/mp4',
-      size: 6 * 1024 ** 3,
+      // Over the default maxUploadBytes of 50 GiB.
+      size: 50 * 1024 ** 3 + 1,
     });
     expect(res.status).toBe(413);
   });

@@ -45,6 +45,8 @@ export interface SourceSpec {
   x264?: string[];
   /** MP4 only: the index (moov) before the media, as web exports have it. Default true. */
   faststart?: boolean;
+  /** Grain of this strength (ffmpeg's noise filter, 0-100) on the picture: a large file. */
+  grain?: number;
 }
 
 /** A moving test pattern (every frame differs, so a dropped or repeated frame shows). */
@@ -59,7 +61,8 @@ export async function makeSource(dir: string, name: string, spec: SourceSpec): P
     '-f',
     'lavfi',
     '-i',
-    `testsrc=size=${spec.width}x${spec.height}:rate=${spec.rate}:duration=${spec.seconds}`,
+    `testsrc=size=${spec.width}x${spec.height}:rate=${spec.rate}:duration=${spec.seconds}` +
+      (spec.grain ? `,noise=alls=${spec.grain}:allf=t` : ''),
   ];
   if (spec.audio) {
     const channels = typeof spec.audio === 'object' ? spec.audio.channels : 2;

@@ -1,5 +1,7 @@
 /** An in-memory ObjectStore and MessageQueue, for use-case tests that need no S3 or SQS. */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { UploadedPart } from '../../functions/core/multipart.js';
 import type {
   MessageQueue,
   ObjectStore,
@@ -83,6 +85,72 @@ export class MemoryStore implements ObjectStore {
 
   async getRange(_bucket: string, _key: string, _range?: string): Promise<RangeBody | undefined> {
     return undefined;
+  }
+
+  /** Multipart uploads in progress, by upload id: their parts' bodies by part number. */
+  readonly uploads = new Map<
+    string,
+    { bucket: string; key: string; contentType: string; parts: Map<number, string> }
+  >();
+  /** Every part URL presigned, as the client would get it. */
+  readonly presignedParts: { key: string; uploadId: string; partNumber: number; length: number }[] =
+    [];
+
+  async createMultipartUpload(bucket: string, key: string, opts: { contentType: string }) {
+    const uploadId = `upload-${this.uploads.size + 1}`;
+    this.uploads.set(uploadId, { bucket, key, contentType: opts.contentType, parts: new Map() });
+    return uploadId;
+  }
+
+  async presignUploadPart(
+    _bucket: string,
+    key: string,
+    opts: { uploadId: string; partNumber: number; contentLength: number; expiresIn: number },
+  ) {
+    const { uploadId, partNumber, contentLength: length } = opts;
+    this.presignedParts.push({ key, uploadId, partNumber, length });
+    return `http://example.invalid/${key}?uploadId=${uploadId}&partNumber=${partNumber}&length=${length}`;
+  }
+
+  /** What a client's PUT to a presigned part URL does: the last body sent for a part wins. */
+  uploadPart(uploadId: string, partNumber: number, body: string): void {
+    const upload = this.uploads.get(uploadId);
+    if (!upload) throw new Error(`no upload ${uploadId}`);
+    upload.parts.set(partNumber, body);
+  }
+
+  private etagOf = (body: string) => `"${createHash('md5').update(body, 'latin1').digest('hex')}"`;
+
+  async listParts(bucket: string, key: string, uploadId: string) {
+    const upload = this.uploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) return undefined;
+    return [...upload.parts.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([partNumber, body]) => ({ partNumber, size: body.length, etag: this.etagOf(body) }));
+  }
+
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ) {
+    const upload = this.uploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) return 'gone' as const;
+    const bodies = parts.map((p) => upload.parts.get(p.partNumber));
+    if (parts.some((p, i) => bodies[i] === undefined || this.etagOf(bodies[i] ?? '') !== p.etag)) {
+      return 'invalid-parts' as const;
+    }
+    this.uploads.delete(uploadId);
+    await this.putObject(bucket, key, bodies.join(''), { contentType: upload.contentType });
+    return 'completed' as const;
+  }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string) {
+    const upload = this.uploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) return 'gone' as const;
+    this.uploads.delete(uploadId);
+    return 'aborted' as const;
   }
 }
 

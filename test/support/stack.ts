@@ -1,6 +1,6 @@
 /** Runs `npm start`'s entry point as a child process, the way a user runs it. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { VideoView } from '../../functions/core/state.js';
@@ -116,7 +116,10 @@ export class ApiClient {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
-  /** POST /videos then PUT the file to the presigned URL, as a client app does. */
+  /**
+   * POST /videos then PUT the file to the presigned URL (or, above the multipart threshold,
+   * its parts), as a client app does.
+   */
   async upload(
     file: string,
     contentType = 'video/mp4',
@@ -130,6 +133,11 @@ export class ApiClient {
       size: declaredSize ?? size,
     });
     if (created.status !== 201) throw new Error(`POST /videos: ${JSON.stringify(created)}`);
+    if (created.body.multipart) {
+      const { partCount } = created.body.multipart as { partCount: number };
+      await this.uploadInParts(created.body.id as string, file, partCount);
+      return created.body.id as string;
+    }
     const upload = created.body.upload as { url: string; headers: Record<string, string> };
     const put = await fetch(upload.url, {
       method: 'PUT',
@@ -138,6 +146,34 @@ export class ApiClient {
     });
     if (!put.ok) throw new Error(`PUT: ${put.status}`);
     return created.body.id as string;
+  }
+
+  /** A source above the multipart threshold: every part, read from disk in turn, then complete. */
+  async uploadInParts(id: string, file: string, partCount: number): Promise<void> {
+    const handle = await open(file);
+    try {
+      for (let first = 1; first <= partCount; first += 100) {
+        const partNumbers = Array.from(
+          { length: Math.min(100, partCount - first + 1) },
+          (_, i) => first + i,
+        );
+        const res = await this.request('POST', `/videos/${id}/parts`, { partNumbers });
+        if (res.status !== 200) throw new Error(`POST parts: ${JSON.stringify(res)}`);
+        for (const part of res.body.parts as (PresignedUpload & {
+          offset: number;
+          size: number;
+        })[]) {
+          const body = Buffer.alloc(part.size);
+          await handle.read(body, 0, part.size, part.offset);
+          const put = await fetch(part.url, { method: 'PUT', headers: part.headers, body });
+          if (!put.ok) throw new Error(`PUT part: ${put.status}`);
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+    const done = await this.request('POST', `/videos/${id}/complete`);
+    if (done.status !== 200) throw new Error(`POST complete: ${JSON.stringify(done)}`);
   }
 
   /**

@@ -31,7 +31,9 @@ describe('loadConfig', () => {
     const config = loadConfig(REQUIRED);
 
     expect(config).toMatchObject({
-      SPOOL_MAX_UPLOAD_BYTES: 5 * 1024 ** 3,
+      SPOOL_MAX_UPLOAD_BYTES: 50 * 1024 ** 3,
+      SPOOL_MULTIPART_THRESHOLD_BYTES: 100 * 1024 ** 2,
+      SPOOL_MULTIPART_PART_BYTES: 16 * 1024 ** 2,
       SPOOL_MAX_DURATION_SECONDS: 4 * 3600,
       SPOOL_SEGMENT_SECONDS: 6,
       SPOOL_CHUNK_SEGMENTS: 5,
@@ -97,10 +99,22 @@ describe('loadConfig', () => {
     expect(config.SPOOL_PRESIGN_SECONDS).toBe(900);
   });
 
-  it('rejects an upload limit above the 5 GiB a presigned PUT allows', () => {
-    const env = { ...REQUIRED, SPOOL_MAX_UPLOAD_BYTES: String(5 * 1024 ** 3 + 1) };
+  it('rejects an upload limit above the 5 TiB S3 allows an object', () => {
+    const env = { ...REQUIRED, SPOOL_MAX_UPLOAD_BYTES: String(5 * 1024 ** 4 + 1) };
 
     expect(messageOf(() => loadConfig(env))).toContain('SPOOL_MAX_UPLOAD_BYTES');
+  });
+
+  it('rejects a multipart threshold above the 5 GiB a presigned PUT allows', () => {
+    const env = { ...REQUIRED, SPOOL_MULTIPART_THRESHOLD_BYTES: String(5 * 1024 ** 3 + 1) };
+
+    expect(messageOf(() => loadConfig(env))).toContain('SPOOL_MULTIPART_THRESHOLD_BYTES');
+  });
+
+  it('rejects parts smaller than the 5 MiB S3 requires of all but the last', () => {
+    const env = { ...REQUIRED, SPOOL_MULTIPART_PART_BYTES: String(5 * 1024 ** 2 - 1) };
+
+    expect(messageOf(() => loadConfig(env))).toContain('SPOOL_MULTIPART_PART_BYTES');
   });
 
   it('rejects an unknown x264 preset', () => {
