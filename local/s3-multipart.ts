@@ -15,13 +15,11 @@
  *   `ObjectCreated:CompleteMultipartUpload`, as S3's (s3rver sent `ObjectCreated:Post`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { MAX_PARTS, MIN_PART_BYTES } from '../functions/core/multipart.js';
+import { writeMeasured } from './measured-write.js';
 
 const require = createRequire(import.meta.url);
 const S3Error = require('s3rver/lib/models/error.js') as new (
@@ -128,27 +126,14 @@ async function uploadPart(ctx: Ctx): Promise<void> {
   }
   const target = join(dir, String(partNumber));
   const partial = `${target}.${randomBytes(6).toString('hex')}.partial`;
-  const md5 = createHash('md5');
-  let size = 0;
   try {
-    await pipeline(
-      ctx.req,
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          md5.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      }),
-      createWriteStream(partial),
-    );
+    const { size, md5: digest } = await writeMeasured(ctx.req, partial);
     if (size !== declared) {
       throw new S3Error(
         'IncompleteBody',
         'You did not provide the number of bytes specified by the Content-Length HTTP header',
       );
     }
-    const digest = md5.digest('hex');
     // The part, then its MD5: a part is listed only once its MD5 is there.
     await unlink(`${target}.md5`).catch(() => undefined);
     await rename(partial, target);

@@ -2,16 +2,15 @@
  * S3 stand-in: s3rver on a free port, state on disk under the data dir, and its object
  * events turned into the S3 notifications the real bucket sends (same filter, same encoding).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
+import { writeMeasured } from './measured-write.js';
 import { multipartMiddleware, patchMultipartControllers } from './s3-multipart.js';
 
 const CORS = `<CORSConfiguration>
@@ -64,28 +63,10 @@ function makeS3rverBehaveLikeS3(): void {
     const target = this.getResourcePath(object.bucket, object.key, 'object');
     await mkdir(dirname(target), { recursive: true });
     const partial = `${target}.${randomBytes(6).toString('hex')}.partial`;
-    const md5 = createHash('md5');
-    let size = 0;
     const source = Buffer.isBuffer(object.content)
       ? Readable.from([object.content])
       : (object.content as NodeJS.ReadableStream);
-    try {
-      await pipeline(
-        source,
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            md5.update(chunk);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        }),
-        createWriteStream(partial),
-      );
-    } catch (err) {
-      await unlink(partial).catch(() => undefined);
-      throw err;
-    }
-    const digest = md5.digest('hex');
+    const { size, md5: digest } = await writeMeasured(source, partial);
     // Metadata first, the object last: a reader never sees a new body with old metadata.
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
     await rename(partial, target);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSource } from '../support/media.js';
+import { LARGE_CLIP, makeSource } from '../support/media.js';
 import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
 import { chromiumAvailable, launchChromium } from './chromium.js';
 
@@ -34,14 +34,7 @@ beforeAll(async () => {
     }),
     launchChromium(),
     // About 11 MiB: three parts of at most 5 MiB.
-    makeSource(dir, 'grainy', {
-      width: 320,
-      height: 240,
-      rate: '25',
-      seconds: 6,
-      grain: 60,
-      x264: ['-preset', 'ultrafast', '-g', '48', '-qp', '5'],
-    }),
+    makeSource(dir, 'grainy', LARGE_CLIP),
   ]);
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/main.js';
-import { makeSource } from '../support/media.js';
+import { LARGE_CLIP, makeSource } from '../support/media.js';
 import { ApiClient, REPO, type RunningStack, startStack } from '../support/stack.js';
 
 const MiB = 1024 ** 2;
@@ -67,14 +67,7 @@ let grainy: Promise<string> | undefined;
 
 /** About 11 MiB (grain makes it big): three parts of 5 MiB. Made once. */
 function largeClip(): Promise<string> {
-  grainy ??= makeSource(dir, 'grainy', {
-    width: 320,
-    height: 240,
-    rate: '25',
-    seconds: 6,
-    grain: 60,
-    x264: ['-preset', 'ultrafast', '-g', '48', '-qp', '5'],
-  });
+  grainy ??= makeSource(dir, 'grainy', LARGE_CLIP);
   return grainy;
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/core/keys.js';
-import { makeSource } from '../support/media.js';
+import { LARGE_CLIP, makeSource } from '../support/media.js';
 import { expectPlayable } from '../support/playable.js';
 import { ApiClient, type RunningStack, startStack } from '../support/stack.js';
 
@@ -39,12 +39,7 @@ beforeAll(async () => {
   // Grain makes the clip big (about 12 MiB: three parts); without faststart its index comes
   // last, so a part out of place would leave nothing playable.
   clip = await makeSource(dir, 'grainy', {
-    width: 320,
-    height: 240,
-    rate: '25',
-    seconds: 6,
-    grain: 60,
-    x264: ['-preset', 'ultrafast', '-g', '48', '-qp', '5'],
+    ...LARGE_CLIP,
     faststart: false,
   });
 });

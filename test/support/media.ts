@@ -49,6 +49,19 @@ export interface SourceSpec {
   grain?: number;
 }
 
+/**
+ * About 11 MiB in 6 s (grain at a fixed low QP makes it big): three parts of 5 MiB, for the
+ * multipart upload tests.
+ */
+export const LARGE_CLIP: SourceSpec = {
+  width: 320,
+  height: 240,
+  rate: '25',
+  seconds: 6,
+  grain: 60,
+  x264: ['-preset', 'ultrafast', '-g', '48', '-qp', '5'],
+};
+
 /** A moving test pattern (every frame differs, so a dropped or repeated frame shows). */
 export async function makeSource(dir: string, name: string, spec: SourceSpec): Promise<string> {
   const kind = spec.kind ?? 'mp4';
