@@ -73,7 +73,10 @@ export class SpoolClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      throw new ApiError(0, 'UNREACHABLE', `${this.target.api}: ${(err as Error).message}`);
+      // undici says only "fetch failed"; the cause says why (ECONNRESET, ECONNREFUSED, …).
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause ? ` (${cause.code ?? cause.message})` : '';
+      throw new ApiError(0, 'UNREACHABLE', `${this.target.api}: ${(err as Error).message}${why}`);
     }
     const text = await res.text();
     if (!res.ok) {

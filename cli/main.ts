@@ -89,7 +89,7 @@ function printView(v: VideoView, json: boolean): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll until `ready` or `failed` (or `until` says stop), with a processing bar. */
-async function follow(
+export async function follow(
   client: SpoolClient,
   id: string,
   opts: { timeoutSeconds: number; quiet: boolean; pollMs?: number },
@@ -100,7 +100,17 @@ async function follow(
   let announced = false;
   try {
     for (;;) {
-      const v = await client.getVideo(id);
+      const v = await client.getVideo(id).catch((err: unknown) => {
+        // A dropped connection or a 5xx mid-watch is not the video's answer: poll again.
+        const transient = err instanceof ApiError && (err.status === 0 || err.status >= 500);
+        if (!transient || Date.now() > deadline) throw err;
+        progress?.update({ status: `retrying (${(err as Error).message})` });
+        return undefined;
+      });
+      if (!v) {
+        await sleep(opts.pollMs ?? 1000);
+        continue;
+      }
       const status = v.playable && v.status === 'processing' ? 'playable' : v.status;
       progress?.update(Math.round(v.progress * 100), { status });
       if (v.playable && !announced && v.playbackUrl && !opts.quiet) {

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { matchRoute } from '../functions/upload/routes.js';
+import { outlastClients } from './keep-alive.js';
 
 type ApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -30,7 +31,7 @@ export type ExtraRoute = (
 ) => boolean | Promise<boolean>;
 
 export function createApiServer(handler: ApiHandler, extra: ExtraRoute): Server {
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -66,4 +67,5 @@ export function createApiServer(handler: ApiHandler, extra: ExtraRoute): Server 
       }
     }
   });
+  return outlastClients(server);
 }

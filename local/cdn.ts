@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { keys } from '../functions/core/keys.js';
 import { checkSignedUrl, type TrustedKeys } from './cloudfront-signature.js';
+import { outlastClients } from './keep-alive.js';
 
 const TYPES: Record<string, string> = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -85,6 +86,7 @@ export async function startCdn(opts: {
       res.writeHead(status === 404 || status === 416 ? status : 502).end();
     }
   });
+  outlastClients(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   // An IP, not "localhost": statically linked players and ffmpeg builds cannot resolve names.

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { outlastClients } from './keep-alive.js';
 
 export interface BusEvent {
   id: string;
@@ -63,6 +64,7 @@ export async function startEventBus(opts: {
       })();
     });
   });
+  outlastClients(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
+import { outlastClients } from './keep-alive.js';
 import { writeMeasured } from './measured-write.js';
 import { multipartMiddleware, patchMultipartControllers } from './s3-multipart.js';
 
@@ -157,6 +158,8 @@ export async function startS3(opts: {
     // go in just before s3rver's router (the last one), which has no route for them.
     (server as unknown as { middleware: unknown[] }).middleware.splice(-1, 0, multipartMiddleware);
     const address = (await server.run()) as AddressInfo;
+    const http = (server as unknown as { httpServer?: import('node:http').Server }).httpServer;
+    if (http) outlastClients(http);
     // s3rver is a Koa app (an EventEmitter); its typings omit the 'event' channel.
     (server as unknown as import('node:events').EventEmitter).on('event', onEvent);
     return { server, port: address.port };

@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createSqsServer } from 'local-aws-sqs';
+import { outlastClients } from './keep-alive.js';
 
 export interface QueueSpec {
   name: string;
@@ -45,6 +46,7 @@ export async function startSqs(
       },
     })),
   });
+  outlastClients(server);
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -245,10 +245,12 @@ export class ApiClient {
   ): Promise<VideoView> {
     const started = Date.now();
     for (;;) {
-      // A poll that gets a 5xx polls again, as a client would; a 4xx is the answer.
-      const v = await this.get(id).catch((err: Error & { status?: number }) => {
-        if ((err.status ?? 0) < 500 || Date.now() - started > timeoutMs) throw err;
-        console.warn(`retrying a poll: ${err.message}`);
+      // A poll that gets a 5xx or no answer at all (a dropped connection) polls again, as a
+      // client would; a 4xx is the answer.
+      const v = await this.get(id).catch((err: Error & { status?: number; cause?: unknown }) => {
+        const transient = err.status === undefined || err.status >= 500;
+        if (!transient || Date.now() - started > timeoutMs) throw err;
+        console.warn(`retrying a poll: ${err.message} ${String(err.cause ?? '')}`);
         return undefined;
       });
       if (v && until(v)) return v;
