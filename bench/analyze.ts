@@ -115,6 +115,7 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
   });
 
   const videoJobs = jobs.filter((j) => j.ffmpegSeconds);
+  const chunkJobs = jobs.filter((j) => j.job.startsWith('chunk '));
   const cpuSeconds = sum(videoJobs.map((j) => j.cpuSeconds ?? 0));
 
   // The most transcodes alive at once, from the sampled lifetimes.
@@ -147,7 +148,7 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
     firstPublishSeconds: firstPublish(run),
     stackPeakRssMb: run.stackPeakRssMb,
     stackCpuSeconds: run.stackCpuSeconds,
-    ffmpegCpuSeconds: sum(run.ffmpeg.map((f) => f.cpuSeconds)),
+    ffmpegCpuSeconds: run.ffmpegCpuSeconds,
     ffmpegPeakRssMb: Math.max(0, ...run.ffmpeg.map((f) => f.peakRssMb)),
     tmpPeakMb: run.tmpPeakBytes / 1024 / 1024,
     tmpJobPeakMb: run.tmpJobPeakBytes / 1024 / 1024,
@@ -155,8 +156,13 @@ export function analyze(run: PipelineRun, plan: Plan): RunFigures {
     maxConcurrentFfmpeg: maxAlive,
     ffprobeCount: run.ffprobe.length,
     jobs,
+    // The exact CPU of every transcode where the samples saw a process for every chunk job.
     throughputPerVcpu:
-      cpuSeconds > 0 ? sum(videoJobs.map((j) => j.sourceSeconds)) / cpuSeconds : undefined,
+      run.ffmpegCpuSeconds > 0 && videoJobs.length === chunkJobs.length
+        ? sum(chunkJobs.map((j) => j.sourceSeconds)) / run.ffmpegCpuSeconds
+        : cpuSeconds > 0
+          ? sum(videoJobs.map((j) => j.sourceSeconds)) / cpuSeconds
+          : undefined,
     jobOverheadSeconds: videoJobs.length
       ? sum(videoJobs.map((j) => j.jobSeconds - (j.ffmpegSeconds ?? 0))) / videoJobs.length
       : undefined,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { makePlan, type Plan } from '../functions/core/plan.js';
 import { chunkCommand, type FfmpegCommand } from '../functions/core/recipe.js';
 import { mediaInfoOf } from '../test/support/media.js';
-import { ProcSampler } from './procfs.js';
+import { ownReapedCpu, ProcSampler } from './procfs.js';
 
 export interface Binaries {
   ffmpeg: string;
@@ -72,7 +72,7 @@ export function baselineArgs(plan: Plan, input: string, outDir: string): string[
 export interface FfmpegResult {
   seconds: number;
   peakRssMb: number;
-  /** user + system CPU seconds (sampled every 100 ms, so up to 0.1 s × threads short). */
+  /** user + system CPU seconds, exact (from the rusage of the reaped process). */
   cpuSeconds: number;
 }
 
@@ -91,6 +91,7 @@ export async function timeFfmpeg(
   });
   // The root is ffmpeg itself: its own VmHWM is the figure.
   const sampler = new ProcSampler(child.pid ?? -1).start();
+  const reapedBefore = ownReapedCpu();
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c) => resolve(c));
@@ -98,7 +99,9 @@ export async function timeFfmpeg(
   const samples = sampler.stop();
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`ffmpeg exited ${code}:\n${stderr}`);
-  return { seconds, peakRssMb: samples.rootHwmKb / 1024, cpuSeconds: samples.rootCpuSeconds };
+  // Node has reaped it by 'exit': its rusage is in ours, to the tick.
+  const cpuSeconds = ownReapedCpu() - reapedBefore;
+  return { seconds, peakRssMb: samples.rootHwmKb / 1024, cpuSeconds };
 }
 
 export async function runBaseline(

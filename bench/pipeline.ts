@@ -51,6 +51,8 @@ export interface PipelineRun {
   status: string;
   jobs: JobLog[];
   ffmpeg: FfmpegRun[];
+  /** CPU seconds of all the transcodes, exact (each FfmpegRun's figure is sampled). */
+  ffmpegCpuSeconds: number;
   /** ffprobe processes (ingest's probe, the workers' codec and keyframe scans). */
   ffprobe: { firstSeen: number; lastSeen: number }[];
   stackPeakRssMb: number;
@@ -127,6 +129,7 @@ export async function runPipeline(opts: {
     const sourceBytes = (await stat(opts.file)).size;
     // The stack's CPU is counted from here: its start-up (module loading) is not the pipeline's.
     const cpuAtPost = sampler.rootCpu();
+    const reapedAtPost = sampler.reapedCpu();
     const postAt = Date.now();
     const videoId = await api.upload(opts.file, opts.contentType ?? 'video/mp4');
     const uploadedAt = Date.now();
@@ -171,6 +174,12 @@ export async function runPipeline(opts: {
         };
       });
     const samples = sampler.stop();
+    // Every child has exited by now: the exact CPU of all of them, less what the samples saw
+    // of the ones that are not transcodes (ffprobe, capability checks; they are short, so the
+    // figure leans high, never low).
+    const others = samples.children.filter((p) => !isTranscode(p));
+    const ffmpegCpuSeconds =
+      sampler.reapedCpu() - reapedAtPost - others.reduce((a, p) => a + p.cpuSeconds, 0);
     return {
       videoId,
       sourceBytes,
@@ -187,6 +196,7 @@ export async function runPipeline(opts: {
       status,
       jobs,
       ffmpeg: samples.children.filter(isTranscode).map(describeFfmpeg),
+      ffmpegCpuSeconds,
       ffprobe: samples.children
         .filter((p) => p.comm === 'ffprobe')
         .map((p) => ({ firstSeen: p.firstSeen, lastSeen: p.lastSeen })),

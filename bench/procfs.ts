@@ -33,10 +33,22 @@ export interface Samples {
 
 const WATCHED = new Set(['ffmpeg', 'ffprobe']);
 
+/** CPU seconds of the children this process has reaped so far (see ProcSampler.reapedCpu). */
+export const ownReapedCpu = (): number => readStat('self')?.reapedCpu ?? 0;
+
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
-function readStat(pid: number | string): { comm: string; ppid: number; cpu: number } | undefined {
+interface Stat {
+  comm: string;
+  ppid: number;
+  /** Its own user + system CPU seconds. */
+  cpu: number;
+  /** User + system CPU seconds of the children it has reaped (and theirs), exact. */
+  reapedCpu: number;
+}
+
+function readStat(pid: number | string): Stat | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // `pid (comm) state ppid … utime stime …`; comm may itself hold spaces or parentheses.
@@ -44,7 +56,8 @@ function readStat(pid: number | string): { comm: string; ppid: number; cpu: numb
     const close = text.lastIndexOf(')');
     const f = text.slice(close + 2).split(' ');
     const cpu = (Number(f[11]) + Number(f[12])) / TICKS;
-    return { comm: text.slice(open + 1, close), ppid: Number(f[1]), cpu };
+    const reapedCpu = (Number(f[13]) + Number(f[14])) / TICKS;
+    return { comm: text.slice(open + 1, close), ppid: Number(f[1]), cpu, reapedCpu };
   } catch {
     return undefined;
   }
@@ -132,6 +145,14 @@ export class ProcSampler {
     return readStat(this.rootPid)?.cpu ?? 0;
   }
 
+  /**
+   * CPU seconds of every child the root has reaped so far: exact, where the samples miss the
+   * last interval of each process and can miss a short one entirely.
+   */
+  reapedCpu(): number {
+    return readStat(this.rootPid)?.reapedCpu ?? 0;
+  }
+
   sample(): void {
     const now = Date.now();
     this.samples += 1;
@@ -141,7 +162,7 @@ export class ProcSampler {
     if (rootStat) this.rootCpuSeconds = rootStat.cpu;
 
     const kids = new Map<number, number[]>();
-    const stats = new Map<number, { comm: string; cpu: number }>();
+    const stats = new Map<number, Stat>();
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       const st = readStat(name);
