@@ -1,7 +1,7 @@
 /** The scale-model section of the bench output. */
 
 import type { MediaInfo } from '../functions/core/media.js';
-import { makePlan } from '../functions/core/plan.js';
+import { MIN_CHUNK_SECONDS, makePlan } from '../functions/core/plan.js';
 import { median, type RunFigures, chunkSeconds as secondsOfChunk } from './analyze.js';
 import { num, table } from './format.js';
 import {
@@ -43,6 +43,7 @@ export function plannedJobs(
   seconds: number,
   segmentSeconds: number,
   chunkSegments: number,
+  workers?: number,
 ): { chunkLengths: number[] } {
   const info: MediaInfo = {
     formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
@@ -65,6 +66,7 @@ export function plannedJobs(
     segmentSeconds,
     chunkSegments,
     x264Preset: 'veryfast',
+    ...(workers === undefined ? {} : { workers }),
   });
   return { chunkLengths: plan.chunks.map((c) => secondsOfChunk(plan, c.index)) };
 }
@@ -77,8 +79,9 @@ export interface ScaleModel {
   segmentSeconds: number;
   chunkSegments: number;
   /**
-   * A 1080p source of `sourceSeconds` cut as the pipeline's planner cuts it, with chunks of
-   * `segments` segments (the configured number by default), on `concurrency` workers.
+   * A 1080p source of `sourceSeconds` cut as the pipeline's planner cuts it for `concurrency`
+   * workers (so shorter chunks when there are more workers than chunks), on that many
+   * workers; or with full chunks of exactly `segments` segments.
    */
   predict(
     sourceSeconds: number,
@@ -101,12 +104,19 @@ export function scaleModel(opts: {
     segmentSeconds,
     chunkSegments,
     predict: (sourceSeconds, concurrency, options = {}) => {
-      const segments = options.segments ?? chunkSegments;
+      const planned = plannedJobs(
+        sourceSeconds,
+        segmentSeconds,
+        options.segments ?? chunkSegments,
+        options.segments === undefined ? concurrency : undefined,
+      );
+      // The full chunk: the longest the planner made.
+      const full = Math.max(...planned.chunkLengths);
       return predict(measured, {
         sourceSeconds,
         concurrency,
-        chunkSeconds: segmentSeconds * segments,
-        ...plannedJobs(sourceSeconds, segmentSeconds, segments),
+        chunkSeconds: options.segments === undefined ? full : segmentSeconds * options.segments,
+        ...planned,
         ...(options.memoryMb ? { memoryMb: options.memoryMb } : {}),
       });
     },
@@ -140,7 +150,17 @@ export function modelReport(model: ScaleModel): string {
   ];
 
   const rows = [
-    ['source', 'workers', 'chunks', 'chunk job s', 'ready s', 'playable s', 'GB-s', 'USD'],
+    [
+      'source',
+      'workers',
+      'chunk s',
+      'chunks',
+      'chunk job s',
+      'ready s',
+      'playable s',
+      'GB-s',
+      'USD',
+    ],
   ];
   for (const minutes of [1, 10, 60]) {
     for (const concurrency of [100, 1000]) {
@@ -148,6 +168,7 @@ export function modelReport(model: ScaleModel): string {
       rows.push([
         `${minutes} min`,
         String(concurrency),
+        f(p.chunkSeconds, 0),
         String(p.chunks),
         f(p.chunkJobSeconds),
         f(p.readySeconds),
@@ -158,7 +179,8 @@ export function modelReport(model: ScaleModel): string {
     }
   }
   out.push(
-    `1080p, ${chunkSeconds} s chunks (after the planner's opening ones: ` +
+    `1080p, chunks of ${chunkSeconds} s, or down to ${MIN_CHUNK_SECONDS} s where workers outnumber them ` +
+      `(after the planner's opening ones: ` +
       `${plannedJobs(3600, segmentSeconds, chunkSegments)
         .chunkLengths.slice(0, 5)
         .map((c) => f(c, 0))

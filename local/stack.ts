@@ -191,6 +191,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.FFMPEG_PATH = bins.ffmpeg;
   process.env.FFPROBE_PATH = bins.ffprobe;
   process.env.SPOOL_SQS_ENDPOINT = sqsServer.endpoint;
+  // The planner sizes chunks for the workers there are: here, the local pollers'.
+  const workers = opts.workers ?? Math.max(2, cpus().length);
+  process.env.SPOOL_TRANSCODE_MAX_CONCURRENCY = String(Math.max(2, workers));
   process.env.SPOOL_API_TOKEN = token;
   process.env.UPLOADS_BUCKET = UPLOADS_BUCKET;
   process.env.OUTPUT_BUCKET = OUTPUT_BUCKET;
@@ -351,7 +354,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   notifyHandler = (e) => notify.handler(e, ctx('notify'));
 
   const onError = (err: unknown) => log('poller error', { error: String(err) });
-  const workers = opts.workers ?? Math.max(2, cpus().length);
   const pollers: Poller[] = await Promise.all([
     pollQueue(sqs, 'spool-jobs', (e) => transcode.handler(e, ctx('transcode')), {
       concurrency: workers,

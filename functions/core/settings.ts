@@ -318,6 +318,8 @@ export const RUNTIME_SETTINGS = {
   maxStreams: 'SPOOL_MAX_STREAMS',
   segmentSeconds: 'SPOOL_SEGMENT_SECONDS',
   chunkSegments: 'SPOOL_CHUNK_SEGMENTS',
+  // Ingest plans shorter chunks when a video has fewer than this many (core/plan.ts).
+  transcodeMaxConcurrency: 'SPOOL_TRANSCODE_MAX_CONCURRENCY',
   ladder: 'SPOOL_LADDER',
   x264Preset: 'SPOOL_X264_PRESET',
   presignSeconds: 'SPOOL_PRESIGN_SECONDS',

@@ -93,6 +93,7 @@ async function ingestVideo(
       const candidate = makePlan(id, info, {
         segmentSeconds: config.SPOOL_SEGMENT_SECONDS,
         chunkSegments: config.SPOOL_CHUNK_SEGMENTS,
+        workers: config.SPOOL_TRANSCODE_MAX_CONCURRENCY,
         x264Preset: config.SPOOL_X264_PRESET,
         ladder: config.SPOOL_LADDER,
       });

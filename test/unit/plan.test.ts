@@ -3,6 +3,8 @@ import { describeJob, jobCount, jobsOf } from '../../functions/core/jobs.js';
 import type { MediaInfo, Rational } from '../../functions/core/media.js';
 import {
   chunkSegmentsAt,
+  fullChunkSegments,
+  MIN_CHUNK_SECONDS,
   makePlan,
   outputFrameRate,
   type PlanOptions,
@@ -127,6 +129,39 @@ describe('makePlan', () => {
     expect(plan.chunks.map((c) => c.frames)).toEqual([60, 180, 180, 360, 900, null]);
     // The ramp is indexed from chunk 1: chunk 0 is the opening.
     expect([1, 2, 3, 4].map((i) => chunkSegmentsAt(i, 5))).toEqual([1, 1, 2, 5]);
+  });
+
+  it('shortens full chunks, down to 12 s, when the video has fewer chunks than workers', () => {
+    const hour = mediaInfo({ duration: 3600 });
+    const lengths = (workers?: number) =>
+      makePlan(VIDEO_ID, hour, { ...OPTIONS, ...(workers ? { workers } : {}) }).chunks.map(
+        (c) => c.frames,
+      );
+    // 600 segments: 20 workers get the configured 30 s chunks, 1000 get 12 s ones (302 jobs
+    // rather than 124), and 150 get 24 s ones (four segments each).
+    expect(Math.max(...lengths(20).map((f) => f ?? 0))).toBe(900);
+    expect(Math.max(...lengths(1000).map((f) => f ?? 0))).toBe(MIN_CHUNK_SECONDS * 30);
+    expect(lengths(1000)).toHaveLength(302);
+    expect(Math.max(...lengths(150).map((f) => f ?? 0))).toBe(720);
+    // Unset workers: the configured length, as before.
+    expect(lengths()).toEqual(lengths(20));
+    // The ramp is unchanged, and the whole video is still covered.
+    expect(lengths(1000).slice(0, 4)).toEqual([60, 180, 180, 360]);
+    const plan = makePlan(VIDEO_ID, hour, { ...OPTIONS, workers: 1000 });
+    const last = plan.chunks.at(-1);
+    expect(last?.frames).toBeNull();
+    expect(plan.estimatedFrames - (last?.startFrame ?? 0)).toBeGreaterThan(0);
+  });
+
+  it('never goes below the shortest chunk, nor above the configured one', () => {
+    const at = (segmentSeconds: number, chunkSegments: number, workers: number, total: number) =>
+      fullChunkSegments({ ...OPTIONS, segmentSeconds, chunkSegments, workers }, total);
+    expect(at(6, 5, 1000, 600)).toBe(2);
+    expect(at(4, 5, 1000, 900)).toBe(3); // 12 s of 4 s segments
+    expect(at(10, 5, 1000, 360)).toBe(2); // 20 s: whole segments, at least 12 s
+    expect(at(6, 1, 1000, 600)).toBe(1); // configured shorter than the floor: kept
+    expect(at(6, 5, 2, 600)).toBe(5);
+    expect(at(6, 5, 40, 160)).toBe(4);
   });
 
   it('never makes a ramp chunk longer than the configured chunk length', () => {
