@@ -6,6 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
+  ingestMemoryMb,
   RUNTIME_SETTINGS,
   resolveSettings,
   type SpoolSettings,
@@ -163,7 +164,7 @@ export class VideoPipeline extends Construct {
     this.ingest = new Ingest(this, 'Ingest', {
       uploadsBucket,
       outputBucket,
-      memorySize: config.transcodeMemoryMb,
+      memorySize: ingestMemoryMb(config),
       jobsQueue: this.transcode.jobsQueue.queue,
       ffmpegLayer: this.ffmpegLayer,
       ...common,

@@ -21,7 +21,11 @@ import { SqsQueue } from '../functions/adapters/sqs-queue.js';
 import { EVENT_RECORDS, isVideoEvent, type VideoEventDetail } from '../functions/core/events.js';
 import { keys } from '../functions/core/keys.js';
 import { keyFingerprint } from '../functions/core/playback.js';
-import { resolveSettings, settingsFromEnvironment } from '../functions/core/settings.js';
+import {
+  ingestMemoryMb,
+  resolveSettings,
+  settingsFromEnvironment,
+} from '../functions/core/settings.js';
 import {
   ASYNC_INVOKE_ATTEMPTS,
   FUNCTIONS,
@@ -343,9 +347,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     return lambdaContext(
       name,
       name === 'transcode' ? (simulated ? 21 : transcodeTimeout) : FUNCTIONS[name].timeoutSeconds,
-      name === 'transcode' || name === 'ingest'
+      name === 'transcode'
         ? settings.transcodeMemoryMb
-        : FUNCTIONS[name].memoryMb,
+        : name === 'ingest'
+          ? ingestMemoryMb(settings)
+          : FUNCTIONS[name].memoryMb,
     );
   };
   apiHandler = (e) => upload.handler(e, ctx('upload'));

@@ -45,6 +45,17 @@ describe('Ingest', () => {
     });
   });
 
+  it('takes its own memory when ingestMemoryMb is set, the workers keeping theirs', () => {
+    const big = synthesizeSpool({ pipeline: { ingestMemoryMb: 10240 } });
+    try {
+      const { ingest: i, transcode: t } = big.stack.pipeline;
+      expect(propertiesOf(big.template, i.handler).MemorySize).toBe(10240);
+      expect(propertiesOf(big.template, t.handler).MemorySize).toBe(3008);
+    } finally {
+      big.dispose();
+    }
+  });
+
   it('may send messages to the jobs queue', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(ingest.handler.role ?? ingest.handler) }],
