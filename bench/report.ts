@@ -224,7 +224,7 @@ export function modelReport(model: ScaleModel): string {
   const big = model.predict(3600, HEADLINE_WORKERS, { memoryMb: LAMBDA.maxMemoryMb });
   out.push(
     `First playable (warm ingest; its length does not matter): ${f(hour.playableSeconds)} s ` +
-      `with ${mem} MB workers, ${f(big.playableSeconds)} s at ${LAMBDA.maxMemoryMb} MB ` +
+      `with ingest at ${mem} MB, ${f(big.playableSeconds)} s at ${LAMBDA.maxMemoryMb} MB (ingestMemoryMb) ` +
       `(probe+plan ${f(m.probePlanSeconds)} s, the 2 s opening's encode at ${f(vcpusFor(mem), 1)} or ` +
       `${f(vcpusFor(LAMBDA.maxMemoryMb), 1)} vCPUs, its publish ${f(m.openingPublishSeconds)} s; a cold ingest adds ` +
       `~${ASSUMPTIONS.coldStartSeconds} s).`,
