@@ -248,10 +248,11 @@ export function chunkSegmentEnd(
  * full, but a rung held at its cap runs at about half full (the 234p rung of the bench's
  * source: 0.52-0.57 just before each keyframe). Each chunk starting at 0.9 spent the
  * difference again: the chunked 1080p averaged 6.67 Mb/s against 6.39 whole-file at a
- * 6.0 cap, 234p up to 5% over its whole-file encode. Starting everywhere at 0.55 brings
- * both within 0.5% (1080p) and 1.6% (234p) of the whole-file encode, itself at 0.55 too,
- * and nearer the cap (bench --quality, 12 s source). A rung under its cap is unaffected:
- * its buffer never runs low enough to hold a frame back.
+ * 6.0 cap, 234p up to 6% over its whole-file encode. Starting everywhere at 0.55 brings
+ * both within 0.7% (1080p) and ±1.1% (234p) of the whole-file encode, itself at 0.55 too,
+ * and nearer the cap (bench --quality, 30 s source). The cost: 234p's worst join dip went
+ * from -0.0016 to -0.0022 SSIM. A rung under its cap is unaffected: its buffer never runs
+ * low enough to hold a frame back.
  */
 export const VBV_INIT = 0.55;
 
