@@ -172,7 +172,7 @@ export const chunkSegmentsAt = (index: number, chunkSegments: number): number =>
  * The shortest chunk the planner makes to give more workers a share: below it, a job's fixed
  * cost (cold start, source open, decoding from the keyframe before it, the run-on) passes
  * ~15% of the job (the bench's chunk-length sweep: 85% of a 12 s job is encoding, 73% of a
- * 6 s one), for little gain in time to ready (an hour at 1000 workers: 51 s vs 50 s).
+ * 6 s one), for little gain in time to ready (an hour at 1000 workers: 50 s against 48 s).
  */
 export const MIN_CHUNK_SECONDS = 12;
 

@@ -140,7 +140,7 @@ export const settingsSchema = z
     transcodeMemoryMb: int(128, 10240).default(3008),
     /**
      * Memory of ingest, which encodes the opening while the viewer waits: more vCPUs make the
-     * first playable sooner (the bench models ~2 s at 10240 MB, ~3 s at 3008). Unset, it is
+     * first playable sooner (the bench models ~1.5 s at 10240 MB, ~3 s at 3008). Unset, it is
      * transcodeMemoryMb; new AWS accounts are often held to 3008 MB until they ask for more.
      */
     ingestMemoryMb: int(128, 10240).optional(),
