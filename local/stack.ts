@@ -198,6 +198,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   // The planner sizes chunks for the workers there are: here, the local pollers'.
   const workers = opts.workers ?? Math.max(2, cpus().length);
   process.env.SPOOL_TRANSCODE_MAX_CONCURRENCY = String(Math.max(2, workers));
+  // The pollers share this machine's cores: chunks that run beside others get a share each.
+  process.env.SPOOL_ENCODES_PER_HOST = String(workers);
   process.env.SPOOL_API_TOKEN = token;
   process.env.UPLOADS_BUCKET = UPLOADS_BUCKET;
   process.env.OUTPUT_BUCKET = OUTPUT_BUCKET;

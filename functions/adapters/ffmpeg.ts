@@ -27,6 +27,7 @@ import {
   chunkCommand,
   chunkFiles,
   chunkSegmentEnd,
+  encodeCores,
   type FfmpegCommand,
   inputGuards,
 } from '../core/recipe.js';
@@ -44,6 +45,15 @@ export interface FfmpegPaths {
 /** Binaries from FFMPEG_PATH/FFPROBE_PATH (the Lambda layer sets /opt/bin/…). */
 export function ffmpegPathsFromEnv(env: NodeJS.ProcessEnv = process.env): FfmpegPaths {
   return { ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg', ffprobePath: env.FFPROBE_PATH ?? 'ffprobe' };
+}
+
+/**
+ * Encodes that share this machine's cores, from SPOOL_ENCODES_PER_HOST: the local stack sets
+ * its worker count; unset (Lambda, one job per instance) it is 1.
+ */
+export function encodesPerHostFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.SPOOL_ENCODES_PER_HOST);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
 /** ffmpeg's stderr may echo presigned URLs or paths: keep only a short, safe reason. */
@@ -296,16 +306,20 @@ function watchSegments(
 export interface TranscoderOptions {
   /** Kill ffmpeg after this long when the caller gives no signal (bench, tools). */
   timeoutMs?: number;
+  /** Encodes that run at once on this machine (see encodeCores); 1 by default. */
+  encodesPerHost?: number;
 }
 
 export class FfmpegTranscoder implements Transcoder {
   private readonly timeoutMs: number;
+  private readonly encodesPerHost: number;
 
   constructor(
     private readonly paths: FfmpegPaths,
     opts: TranscoderOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 13 * 60_000;
+    this.encodesPerHost = opts.encodesPerHost ?? 1;
   }
 
   async encodeVideoChunk(args: {
@@ -323,7 +337,10 @@ export class FfmpegTranscoder implements Transcoder {
     const command = chunkCommand(plan, spec.index, {
       input: args.input,
       workDir,
-      cpus: availableParallelism(),
+      cpus: encodeCores(plan, spec.index, {
+        cores: availableParallelism(),
+        encodes: this.encodesPerHost,
+      }),
       bounded: args.bounded !== false,
     });
     const files = chunkFiles(workDir, spec.index);

@@ -8,7 +8,12 @@ import type { CdnCache } from '../core/ports.js';
 import { systemClock } from '../core/ports.js';
 import { CloudFrontCache, noCdnCache } from './cdn.js';
 import { createCloudFrontClient, createS3Client, createSqsClient } from './clients.js';
-import { FfmpegTranscoder, FfprobeProber, ffmpegPathsFromEnv } from './ffmpeg.js';
+import {
+  encodesPerHostFromEnv,
+  FfmpegTranscoder,
+  FfprobeProber,
+  ffmpegPathsFromEnv,
+} from './ffmpeg.js';
 import { loggerPort, metricsPort, tracer } from './observability.js';
 import { playbackSignerFromEnv } from './playback-signer.js';
 import { S3Store } from './s3-store.js';
@@ -34,7 +39,7 @@ export function runtime(): MediaDeps {
     logger: loggerPort,
     metrics: metricsPort,
     prober: new FfprobeProber(paths),
-    transcoder: new FfmpegTranscoder(paths),
+    transcoder: new FfmpegTranscoder(paths, { encodesPerHost: encodesPerHostFromEnv() }),
     ...(config.SPOOL_SIGNED_PLAYBACK ? { playbackSigner: playbackSignerFromEnv(config) } : {}),
   };
   return cached;

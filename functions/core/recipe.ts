@@ -54,11 +54,37 @@ export function inputGuards(input: string): string[] {
  * x264 threads per rung. Each encoder would otherwise start 1.5 × the cores' worth of
  * frame threads, five times over for a five-rung ladder; sharing that budget across the
  * rungs measured ~8% less CPU for the same output on 2 cores (time of a 30 s 1080p ladder:
- * 38.3 against 41.8 CPU-s). Never one: ffmpeg feeds its encoders from one thread, so a
- * single-threaded x264 would encode the rungs one after another.
+ * 38.3 against 41.8 CPU-s). With more than one core, never one thread: ffmpeg feeds its
+ * encoders from one thread, so single-threaded encoders would take the rungs one after
+ * another and leave the other cores idle. With one core that is what it should do.
  */
 export function encoderThreads(renditions: number, cpus: number): number {
+  if (cpus <= 1) return 1;
   return Math.max(2, Math.ceil((1.5 * cpus) / Math.max(1, renditions)));
+}
+
+/** The cores of the machine an encode runs on, and how many encodes share them. */
+export interface EncodeHost {
+  cores: number;
+  /** Encodes that run at once on these cores: 1 on Lambda (one job per instance). */
+  encodes: number;
+}
+
+/**
+ * The cores one chunk's encode is given. Where several encodes share a machine (the local
+ * stack's workers), the chunks that run beside others get a share each, and single-threaded
+ * encodes in parallel processes waste nothing on threads that wait for each other: two
+ * 12 s chunks of the bench's source at once on 2 cores took 34.6 CPU-s and 18.0 s with one
+ * core each, against 40.0 CPU-s and 20.4 s with threads for both cores each. The opening,
+ * the last chunk (the tail, when more chunks than encodes are queued) and chunks too few to
+ * keep every encode busy run alone, or soon will: they get every core.
+ */
+export function encodeCores(plan: Plan, chunk: number, host: EncodeHost): number {
+  const spec = plan.chunks[chunk];
+  const middle = plan.chunks.filter((c) => c.index > 0 && c.frames !== null).length;
+  const alone = !spec || spec.index === 0 || spec.frames === null || middle < host.encodes;
+  const share = Math.floor(host.cores / Math.max(1, host.encodes));
+  return alone || host.encodes <= 1 ? host.cores : Math.max(1, share);
 }
 
 /** The poster is chosen among every fifteenth frame of the opening (half a second apart). */
@@ -350,7 +376,13 @@ export const chunkFiles = (workDir: string, chunk: number) => ({
 });
 
 /** How a chunk's ffmpeg opens the source: guarded, seeking to the chunk, reading no further. */
-function chunkInputOptions(spec: ChunkSpec, input: string, bounded: boolean): string[] {
+function chunkInputOptions(
+  spec: ChunkSpec,
+  input: string,
+  bounded: boolean,
+  /** Decoder threads; unset, ffmpeg's own choice. */
+  decoderThreads?: number,
+): string[] {
   const bound = bounded && spec.readEndByte !== undefined && /^https?:/.test(input);
   return [
     '-nostdin',
@@ -368,6 +400,7 @@ function chunkInputOptions(spec: ChunkSpec, input: string, bounded: boolean): st
     '-reinit_filter',
     '0',
     '-noaccurate_seek',
+    ...(decoderThreads ? ['-threads', String(decoderThreads)] : []),
     ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
     // Ask the source server for no more than the chunk needs (an http option). Reaching
     // the bound is the end of the input, not a dropped connection to reconnect.
@@ -383,7 +416,14 @@ export function chunkCommand(
   const spec = plan.chunks[chunk];
   if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
   const files = chunkFiles(args.workDir, spec.index);
-  const inputOptions = chunkInputOptions(spec, args.input, args.bounded);
+  // An encode given one core decodes on it too: the decoder's frame threads would only
+  // contend with the encoders.
+  const inputOptions = chunkInputOptions(
+    spec,
+    args.input,
+    args.bounded,
+    args.cpus <= 1 ? 1 : undefined,
+  );
   const outputs = plan.renditions.map((r, i) => ({
     path: files.playlist(r.name),
     options: renditionOptions(plan, i, spec, files.dir(r.name), args.cpus),

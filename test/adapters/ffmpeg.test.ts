@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FfmpegTranscoder, FfprobeProber, safeReason } from '../../functions/adapters/ffmpeg.js';
+import {
+  encodesPerHostFromEnv,
+  FfmpegTranscoder,
+  FfprobeProber,
+  safeReason,
+} from '../../functions/adapters/ffmpeg.js';
 import { avcCodecString, scanKeyframes } from '../../functions/adapters/ts-scan.js';
 import { MediaError } from '../../functions/core/errors.js';
 import { normalizeProbe, rationalValue } from '../../functions/core/media.js';
@@ -492,10 +497,22 @@ describe('avcCodecString', () => {
 });
 
 describe('encoderThreads', () => {
-  it('shares one and a half threads per core across the rungs, never fewer than two each', () => {
+  it('shares one and a half threads per core across the rungs, never fewer than two on more cores', () => {
     expect(encoderThreads(5, 2)).toBe(2);
     expect(encoderThreads(5, 6)).toBe(2);
     expect(encoderThreads(2, 6)).toBe(5);
     expect(encoderThreads(1, 2)).toBe(3);
+  });
+
+  it('takes the encodes sharing the machine from the environment, 1 unless set well', () => {
+    expect(encodesPerHostFromEnv({})).toBe(1);
+    expect(encodesPerHostFromEnv({ SPOOL_ENCODES_PER_HOST: '4' })).toBe(4);
+    expect(encodesPerHostFromEnv({ SPOOL_ENCODES_PER_HOST: '0' })).toBe(1);
+    expect(encodesPerHostFromEnv({ SPOOL_ENCODES_PER_HOST: 'two' })).toBe(1);
+  });
+
+  it("runs each encoder in ffmpeg's own thread when the encode has one core", () => {
+    expect(encoderThreads(5, 1)).toBe(1);
+    expect(encoderThreads(1, 1)).toBe(1);
   });
 });

@@ -12,6 +12,8 @@ import {
   chunkFilterGraph,
   chunkSegmentEnd,
   colourPlan,
+  encodeCores,
+  encoderThreads,
   JOIN_TAIL_FRAMES,
 } from '../../functions/core/recipe.js';
 import { sourceInfo } from '../support/media-info.js';
@@ -137,6 +139,47 @@ describe('chunkCommand', () => {
     expect(
       chunkCommand(planOf({}, { duration: 1.5 }), 0, args).outputs.map((o) => o.path),
     ).toContain('/tmp/w/poster.jpg');
+  });
+});
+
+/** The -threads value of each rendition output, and the decoder's (input), of a command. */
+function threadsOf(command: ReturnType<typeof chunkCommand>) {
+  const at = (options: string[]) => {
+    const i = options.indexOf('-threads');
+    return i < 0 ? undefined : Number(options[i + 1]);
+  };
+  return {
+    decoder: at(command.inputOptions),
+    rungs: command.outputs.filter((o) => o.options.includes('libx264')).map((o) => at(o.options)),
+  };
+}
+
+describe('cores and threads', () => {
+  // 20 s: the opening, chunks 1 and 2 (6 s each), and the last chunk.
+  const plan = planOf();
+  const chunks = plan.chunks.map((c) => c.index);
+
+  it('gives every chunk every core where it has the machine to itself (Lambda)', () => {
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 2, encodes: 1 }))).toEqual([2, 2, 2, 2]);
+  });
+
+  it('gives chunks that run beside others a share, and the opening and the tail every core', () => {
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 2, encodes: 2 }))).toEqual([2, 1, 1, 2]);
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 8, encodes: 2 }))).toEqual([8, 4, 4, 8]);
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 3, encodes: 4 }))).toEqual([3, 3, 3, 3]);
+  });
+
+  it('keeps chunks too few to fill the encodes whole: they do not run beside each other long', () => {
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 2, encodes: 3 }))).toEqual([2, 2, 2, 2]);
+  });
+
+  it('encodes and decodes on one thread when given one core', () => {
+    const one = threadsOf(chunkCommand(plan, 1, { ...args, cpus: 1 }));
+    expect(one.decoder).toBe(1);
+    expect(one.rungs).toEqual(plan.renditions.map(() => 1));
+    const two = threadsOf(chunkCommand(plan, 1, { ...args, cpus: 2 }));
+    expect(two.decoder).toBeUndefined();
+    expect(two.rungs).toEqual(plan.renditions.map(() => encoderThreads(plan.renditions.length, 2)));
   });
 });
 
