@@ -14,7 +14,7 @@ import {
   FfprobeProber,
   ffmpegPathsFromEnv,
 } from './ffmpeg.js';
-import { loggerPort, metricsPort, tracer } from './observability.js';
+import { loggerPort, metricsPort, traced } from './observability.js';
 import { playbackSignerFromEnv } from './playback-signer.js';
 import { S3Store } from './s3-store.js';
 import { LoopbackSourceReader } from './source-proxy.js';
@@ -26,8 +26,8 @@ export function runtime(): MediaDeps {
   if (cached) return cached;
   const config = loadConfig();
   // Traced: each S3 and SQS call is a subsegment of the invocation's X-Ray trace.
-  const s3 = tracer.captureAWSv3Client(createS3Client());
-  const sqs = tracer.captureAWSv3Client(sqsClient());
+  const s3 = traced(createS3Client());
+  const sqs = traced(sqsClient());
   const paths = ffmpegPathsFromEnv();
   const store = new S3Store(s3);
   cached = {
@@ -49,7 +49,7 @@ export function runtime(): MediaDeps {
 export const sqsClient = (() => {
   let client: ReturnType<typeof createSqsClient> | undefined;
   return () => {
-    client ??= tracer.captureAWSv3Client(createSqsClient());
+    client ??= traced(createSqsClient());
     return client;
   };
 })();
@@ -62,8 +62,5 @@ export type { Deps };
  */
 export function cdnCache(config: Pick<Deps['config'], 'CDN_DISTRIBUTION_ID'>): CdnCache {
   if (!config.CDN_DISTRIBUTION_ID) return noCdnCache;
-  return new CloudFrontCache(
-    tracer.captureAWSv3Client(createCloudFrontClient()),
-    config.CDN_DISTRIBUTION_ID,
-  );
+  return new CloudFrontCache(traced(createCloudFrontClient()), config.CDN_DISTRIBUTION_ID);
 }

@@ -5,7 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../core/errors.js';
-import { tracer } from './observability.js';
+import { traced } from './observability.js';
 
 /**
  * `parse` turns the secret into what its user needs; a value it rejects is not kept either,
@@ -22,9 +22,9 @@ export function cachedSecret<T = string>(
     value ??= (async () => {
       const arn = env[arnVariable];
       if (arn) {
-        const res = await tracer
-          .captureAWSv3Client(new SecretsManagerClient({}))
-          .send(new GetSecretValueCommand({ SecretId: arn }));
+        const res = await traced(new SecretsManagerClient({})).send(
+          new GetSecretValueCommand({ SecretId: arn }),
+        );
         if (!res.SecretString) throw new ConfigError(`the ${what} secret is empty`);
         return parse(res.SecretString);
       }

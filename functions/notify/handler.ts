@@ -2,7 +2,7 @@
 import type { S3Event } from 'aws-lambda';
 import { createEventBridgeClient } from '../adapters/clients.js';
 import { EventBridgePublisher } from '../adapters/event-bus.js';
-import { observed, tracer } from '../adapters/observability.js';
+import { observed, traced } from '../adapters/observability.js';
 import { runtime } from '../adapters/runtime.js';
 import { decodeS3Key } from '../core/keys.js';
 import { notifyRecord } from './notify.js';
@@ -10,10 +10,7 @@ import { notifyRecord } from './notify.js';
 const base = runtime();
 const deps = {
   ...base,
-  events: new EventBridgePublisher(
-    tracer.captureAWSv3Client(createEventBridgeClient()),
-    base.config.EVENT_BUS_NAME,
-  ),
+  events: new EventBridgePublisher(traced(createEventBridgeClient()), base.config.EVENT_BUS_NAME),
 };
 
 // S3 invokes asynchronously: a throw is retried by Lambda, then dead-lettered.
