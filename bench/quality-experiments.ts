@@ -2,7 +2,7 @@
  * `npx tsx bench/quality-experiments.ts [--input f | --noisy] [--seconds n] [--only "a;b"]`:
  * the quality bench (`npm run bench -- --quality`) with x264 options tried on the chunked
  * encodes only, to bring the joins level with one whole-file encode. The whole-file figures
- * are measured once per source and reused (x264 is deterministic; cached in .bench/). Prints
+ * are measured once per source and reused (x264 is deterministic with one thread, as the bench runs it; cached in .bench/). Prints
  * one table per variant, then a summary. `--json <file>` also writes every per-frame figure,
  * `--from-json <file>` prints the report of such a file again, `--frames` adds the per-frame
  * SSIM difference around each join. `--noisy` uses testsrc2 with temporal noise instead.
@@ -40,6 +40,7 @@ export const VARIANTS: ChunkedVariant[] = [
   { name: 'vbv-init=0.5', args: afterFirst('vbv-init=0.5') },
   { name: 'tail 15', tailFrames: 15 },
   { name: 'tail 5', tailFrames: 5 },
+  { name: 'tail 10', tailFrames: 10 },
   { name: 'lead 60', leadFrames: 60 },
   { name: 'lead 15', leadFrames: 15 },
   // With MB-tree, x264 gives every frame of a CRF encode the same base quantiser, and a

@@ -7,8 +7,8 @@
  * per rung: the average bitrate against the cap, PSNR and SSIM, the BD-rate of chunked
  * against whole-file, and the largest drop of per-frame SSIM around each join.
  *
- * x264 is deterministic for a given input, settings and thread count, so the quality figures
- * do not depend on the machine's load; only the times do.
+ * Every encode here is single-threaded (ENCODE_CPUS), so the quality figures do not depend
+ * on the machine's load; only the times do.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,6 +25,16 @@ import {
 import { type Binaries, planFor, timeFfmpeg } from './baseline.js';
 import { bdRate, type RdPoint, ssimDb } from './bd-rate.js';
 import { num, table } from './format.js';
+
+/**
+ * Cores each encode is given: one. With frame threads, x264's VBV plans a frame's size from
+ * the frames still being encoded, so a capped rung's output changes from run to run (234p
+ * alone from the bench's 12 s source at CRF 21: 218.3-218.5 kB in three runs with two
+ * threads, the same bytes every time with one; in the bench, chunked 234p against whole-file
+ * moved from +1.32% to +0.62% between two runs). One thread gives the same bytes every run, and what the bench
+ * compares is chunking, not threading. The local stack encodes its middle chunks so too.
+ */
+const ENCODE_CPUS = 1;
 
 /** CRF points around the plan's own (21 by default): BD-rate needs four. */
 export const CRF_OFFSETS = [-4, -2, 0, 2] as const;
@@ -267,7 +277,7 @@ async function encode(
   crf: number,
   variant: ChunkedVariant | 'whole',
 ): Promise<{ joined: string[]; bytes: number[]; seconds: number; cpuSeconds: number }> {
-  const cpus = availableParallelism();
+  const cpus = ENCODE_CPUS;
   const v = variant === 'whole' ? PIPELINE : variant;
   const plan = variant === 'whole' ? wholeVideo(planAt(base, crf)) : planAt(base, crf);
   const perRung: string[][] = plan.renditions.map(() => []);
@@ -706,7 +716,7 @@ async function cacheKey(opts: { file: string; bins: Binaries }, plan: Plan, crfs
       chunkCommand(probe, 0, {
         input: opts.file,
         workDir: '/w',
-        cpus: availableParallelism(),
+        cpus: ENCODE_CPUS,
         bounded: false,
       }),
     ),
@@ -806,7 +816,7 @@ export function qualityReport(result: QualityResult): string {
     '',
     `CRF points ${crfs.join(', ')} (figures at CRF ${plan.output.crf}); x264 ${plan.output.x264Preset}. ` +
       `Took ${num(result.seconds / 60, 1)} min; load average (1/5/15 min) ${loads(load.start)} at the start, ` +
-      `${loads(load.end)} at the end (x264 is deterministic: load changes the times only).`,
+      `${loads(load.end)} at the end (one x264 thread per encode, so the same bytes every run: load changes the times only).`,
     'Mb/s: bytes of the joined segments × 8 / duration; H.264: the video stream alone (what maxrate caps).',
     'PSNR-Y: mean of per-frame; SSIM: All, mean of per-frame; both against the source scaled to the rung by',
     'the recipe’s own graph. BD-rate: chunked against whole-file (cubic fit of log-rate vs PSNR-Y, or vs SSIM',
