@@ -40,7 +40,6 @@ export const VARIANTS: ChunkedVariant[] = [
   { name: 'vbv-init=0.5', args: afterFirst('vbv-init=0.5') },
   { name: 'tail 15', tailFrames: 15 },
   { name: 'tail 5', tailFrames: 5 },
-  { name: 'tail 10', tailFrames: 10 },
   { name: 'lead 60', leadFrames: 60 },
   { name: 'lead 15', leadFrames: 15 },
   // With MB-tree, x264 gives every frame of a CRF encode the same base quantiser, and a
