@@ -83,8 +83,7 @@ export function encodeCores(plan: Plan, chunk: number, host: EncodeHost): number
   const spec = plan.chunks[chunk];
   const middle = plan.chunks.filter((c) => c.index > 0 && c.frames !== null).length;
   const alone = !spec || spec.index === 0 || spec.frames === null || middle < host.encodes;
-  const share = Math.floor(host.cores / Math.max(1, host.encodes));
-  return alone || host.encodes <= 1 ? host.cores : Math.max(1, share);
+  return alone ? host.cores : Math.max(1, Math.floor(host.cores / Math.max(1, host.encodes)));
 }
 
 /** The poster is chosen among every fifteenth frame of the opening (half a second apart). */
