@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { makePlan, type Plan } from '../functions/core/plan.js';
 import { chunkCommand, type FfmpegCommand } from '../functions/core/recipe.js';
+import { localWorkers, plannedWorkers } from '../local/workers.js';
 import { mediaInfoOf } from '../test/support/media.js';
 import { ownReapedCpu, ProcSampler } from './procfs.js';
 
@@ -25,12 +26,13 @@ export interface Binaries {
 /** The defaults of functions/core/config.ts (SPOOL_SEGMENT_SECONDS, _CHUNK_SEGMENTS, _X264_PRESET). */
 export const DEFAULT_PLAN_OPTIONS = { segmentSeconds: 6, chunkSegments: 5, x264Preset: 'veryfast' };
 
-/** The plan options the stack will use: its environment's, or the config defaults. */
+/** The plan options the local stack will use: its environment's, or the config defaults. */
 export function planOptions(env: NodeJS.ProcessEnv = process.env) {
   return {
     segmentSeconds: Number(env.SPOOL_SEGMENT_SECONDS ?? DEFAULT_PLAN_OPTIONS.segmentSeconds),
     chunkSegments: Number(env.SPOOL_CHUNK_SEGMENTS ?? DEFAULT_PLAN_OPTIONS.chunkSegments),
     x264Preset: env.SPOOL_X264_PRESET ?? DEFAULT_PLAN_OPTIONS.x264Preset,
+    workers: plannedWorkers(localWorkers()),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   chunkFiles,
   chunkSegmentEnd,
   type FfmpegCommand,
+  segmentCuts,
 } from '../functions/core/recipe.js';
 import { type Binaries, planFor, timeFfmpeg } from './baseline.js';
 import { bdRate, type RdPoint, ssimDb } from './bd-rate.js';
@@ -154,12 +155,12 @@ function argsOf(command: FfmpegCommand): string[] {
   ];
 }
 
-/** Directories an output writes into (its own, and its HLS segments'). */
+/** Directories an output writes into (its segments', and its playlist's). */
 const dirsOf = (command: FfmpegCommand): string[] =>
   command.outputs.flatMap((o) => {
-    const seg = o.options.indexOf('-hls_segment_filename');
-    const segDir = seg >= 0 ? o.options[seg + 1] : undefined;
-    return [dirname(o.path), ...(segDir ? [dirname(segDir)] : [])];
+    const list = o.options.indexOf('-segment_list');
+    const listPath = list >= 0 ? o.options[list + 1] : undefined;
+    return [dirname(o.path), ...(listPath ? [dirname(listPath)] : [])];
   });
 
 const planAt = (plan: Plan, crf: number): Plan => ({ ...plan, output: { ...plan.output, crf } });
@@ -172,16 +173,24 @@ function overlapOf(plan: Plan, spec: ChunkSpec, variant: ChunkedVariant) {
 }
 
 /**
- * Options for a chunk that starts `lead` frames early: keyframes where the video's grid has
- * them (and on the first frame), and a segment cut at every keyframe.
+ * Options for a chunk of the variant that starts `lead` frames early and runs `tail` frames
+ * on: keyframes where the video's grid has them (and on the first frame), and segment cuts
+ * where the pipeline's chunk has them, plus one after the lead and one before the tail, so
+ * the chunk's own segments are the pipeline's.
  */
-function leadOptions(plan: Plan, lead: number): string[] {
+function overlapOptions(plan: Plan, spec: ChunkSpec, lead: number, tail: number): string[] {
   const gop = plan.output.gopFrames;
+  const own = segmentCuts(plan, spec).map((c) => c + lead);
+  const cuts = [
+    ...(lead > 0 ? [lead] : []),
+    ...own,
+    ...(tail > 0 ? [(own.at(-1) ?? 0) + tail] : []),
+  ];
   return [
     '-force_key_frames',
-    `expr:eq(n,0)+eq(mod(n+${gop - lead},${gop}),0)`,
-    '-hls_time',
-    ((lead - 0.5) / fpsOf(plan)).toFixed(6),
+    `expr:eq(n,0)+eq(mod(n+${gop - (lead % gop)},${gop}),0)${cuts.map((c) => `+eq(n,${c})`).join('')}`,
+    '-segment_frames',
+    cuts.join(','),
   ];
 }
 
@@ -290,12 +299,12 @@ async function encode(
       chunkCommand(chunkPlan, spec.index, { input: file, workDir, cpus, bounded: false }),
     );
     const chunk = chunkPlan.chunks[spec.index] ?? spec;
-    const { lead } = overlapOf(plan, spec, v);
+    const { lead, tail } = overlapOf(plan, spec, v);
     command.outputs = command.outputs.map((o) => {
       const r = renditionOf(o.options);
       if (r === undefined) return o;
       const extra = [
-        ...(lead > 0 ? leadOptions(plan, lead) : []),
+        ...(lead > 0 || tail > 0 ? overlapOptions(plan, spec, lead, tail) : []),
         ...(v.args?.({ plan: chunkPlan, chunk, rendition: r }) ?? []),
       ];
       return { ...o, options: [...o.options, ...extra] };

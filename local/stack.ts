@@ -2,6 +2,7 @@
  * The local stack: stand-ins for S3, SQS, CloudFront and API Gateway, wired to the same
  * handler modules Lambda runs, with the same event shapes and delivery semantics.
  */
+
 import {
   createPrivateKey,
   createPublicKey,
@@ -41,6 +42,7 @@ import { startEventBus } from './events.js';
 import { recoverUnfinished } from './recover.js';
 import { encodeS3Key, startS3 } from './s3.js';
 import { type Poller, pollQueue, type SqsHandler, startSqs } from './sqs.js';
+import { localWorkers, plannedWorkers } from './workers.js';
 
 export interface LocalStackOptions {
   port: number;
@@ -196,8 +198,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   process.env.FFPROBE_PATH = bins.ffprobe;
   process.env.SPOOL_SQS_ENDPOINT = sqsServer.endpoint;
   // The planner sizes chunks for the workers there are: here, the local pollers'.
-  const workers = opts.workers ?? Math.max(2, cpus().length);
-  process.env.SPOOL_TRANSCODE_MAX_CONCURRENCY = String(Math.max(2, workers));
+  const workers = localWorkers(opts.workers);
+  process.env.SPOOL_TRANSCODE_MAX_CONCURRENCY = String(plannedWorkers(workers));
   // The pollers share this machine's cores: chunks that run beside others get a share each.
   process.env.SPOOL_ENCODES_PER_HOST = String(workers);
   process.env.SPOOL_API_TOKEN = token;

@@ -186,22 +186,18 @@ function ownSegment(file: string, end: number | undefined): boolean {
 }
 
 /**
- * Parse the media playlist ffmpeg's hls muxer wrote for one chunk (trusted, our own output):
- * the segments before `end`.
+ * The segment files listed in the playlist ffmpeg's segment muxer wrote for one chunk
+ * (trusted, our own output) that are the chunk's own (before `end`). Their durations are
+ * counted from their frames later: the muxer times its first segment from zero, not from
+ * the chunk's place on the timeline.
  */
 async function readSegments(dir: string, playlist: string, end?: number): Promise<Segment[]> {
   const text = await readFile(join(dir, playlist), 'utf8');
   const segments: Segment[] = [];
-  let duration: number | undefined;
   for (const line of text.split('\n').map((l) => l.trim())) {
-    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
-    else if (line && !line.startsWith('#') && duration !== undefined && ownSegment(line, end)) {
-      const { size } = await stat(join(dir, line));
-      // A chunk planned past the last frame (a duration that overstated the video) leaves
-      // an empty segment: there is nothing to play in it.
-      if (size > 0 && duration > 0) segments.push({ file: line, duration, bytes: size });
-      duration = undefined;
-    }
+    if (!line || line.startsWith('#') || !ownSegment(line, end)) continue;
+    const { size } = await stat(join(dir, line));
+    segments.push({ file: line, duration: 0, bytes: size });
   }
   return segments;
 }
@@ -261,8 +257,8 @@ function runCommand(
 }
 
 /**
- * Hands each finished segment to `listener` while ffmpeg is still encoding: the hls muxer
- * lists a segment in its playlist only once the file is closed. Only complete lines are
+ * Hands each finished segment to `listener` while ffmpeg is still encoding: the segment
+ * muxer lists a segment in its playlist only once the file is closed. Only complete lines are
  * read, since the playlist may be caught mid-write.
  */
 function watchSegments(
@@ -277,15 +273,13 @@ function watchSegments(
     for (const p of playlists) {
       const text = await readFile(join(p.dir, p.playlist), 'utf8').catch(() => '');
       const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-      let duration = Number.NaN;
       for (const line of complete.split('\n')) {
         const file = line.trim();
-        if (file.startsWith('#EXTINF:')) duration = Number.parseFloat(file.slice(8));
         if (!/^(seg|end)_\d+\.ts$/.test(file) || !ownSegment(file, end)) continue;
         const key = `${p.rendition}/${file}`;
         if (handed.has(key)) continue;
         handed.add(key);
-        pending.push(listener(p.rendition, file, join(p.dir, file), duration));
+        pending.push(listener(p.rendition, file, join(p.dir, file)));
       }
     }
   };
@@ -379,13 +373,17 @@ export class FfmpegTranscoder implements Transcoder {
         const bytes = await readFile(join(dir, segment.file));
         const scan = scanKeyframes(bytes);
         segment.keyframes = scan.keyframes;
+        segment.duration = scan.frames / fps;
         if (segment === first) {
           firstFrameTime ??= scan.firstTime;
           codecs = avcCodecString(bytes) ?? '';
         }
       }
-      renditions[r.name] = { dir, segments, codecs };
-      frames = Math.round(segments.reduce((t, s) => t + s.duration, 0) * fps);
+      // A chunk planned past the last frame (a duration that overstated the video) leaves
+      // an empty segment: there is nothing to play in it.
+      const played = segments.filter((s) => s.duration > 0);
+      renditions[r.name] = { dir, segments: played, codecs };
+      frames = Math.round(played.reduce((t, s) => t + s.duration, 0) * fps);
     }
     // A chunk too short for a thumbnail (a few trailing frames) leaves no sprite sheet.
     const sheetPath = join(workDir, files.sheet);

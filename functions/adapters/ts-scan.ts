@@ -51,10 +51,15 @@ function videoPesStarts(ts: Uint8Array): PesStart[] {
 /**
  * IDR frames of a segment: time from the segment's first presentation time, and the byte
  * range from the frame's first transport packet to the next video frame's (RFC 8216 §4.3.3.6).
+ * `frames` counts the video frames (ffmpeg's muxer puts each in a PES packet of its own).
  */
-export function scanKeyframes(ts: Uint8Array): { keyframes: Keyframe[]; firstTime: number } {
+export function scanKeyframes(ts: Uint8Array): {
+  keyframes: Keyframe[];
+  firstTime: number;
+  frames: number;
+} {
   const starts = videoPesStarts(ts);
-  if (starts.length === 0) return { keyframes: [], firstTime: 0 };
+  if (starts.length === 0) return { keyframes: [], firstTime: 0, frames: 0 };
   const first = Math.min(...starts.map((s) => s.pts));
   const keyframes = starts.flatMap((s, i) => {
     if (!s.key) return [];
@@ -67,7 +72,7 @@ export function scanKeyframes(ts: Uint8Array): { keyframes: Keyframe[]; firstTim
       },
     ];
   });
-  return { keyframes, firstTime: first / 90_000 };
+  return { keyframes, firstTime: first / 90_000, frames: starts.length };
 }
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');

@@ -19,7 +19,14 @@ import {
   rationalValue,
   STANDARD_RATES,
 } from './media.js';
-import { chunkSeek, chunkSegmentsByKeyframes, readEnd, round6, seeksByIndex } from './seek.js';
+import {
+  chunkFramesByKeyframes,
+  chunkSeek,
+  DECODE_COST,
+  readEnd,
+  round6,
+  seeksByIndex,
+} from './seek.js';
 
 /** Apple's HLS authoring spec: an IDR frame every 2 seconds. */
 export const KEYFRAME_SECONDS = 2;
@@ -34,8 +41,8 @@ export const TIMELINE_ORIGIN_SECONDS = 1;
 export interface ChunkSpec {
   index: number;
   /**
-   * First output frame (slot on the output grid): 0 for the opening; after it, the opening's
-   * end plus a whole multiple of the segment length.
+   * First output frame (slot on the output grid): 0 for the opening, then where the chunk
+   * before ends, often on a source keyframe (see chunkFramesByKeyframes).
    */
   startFrame: number;
   /** Output frames to make; null for the last chunk, which runs to the end of the source. */
@@ -193,6 +200,45 @@ export function fullChunkSegments(options: PlanOptions, totalSegments: number): 
   return Math.max(shortest, Math.min(configured, shared));
 }
 
+/**
+ * How many even chunks the video after the opening is cut into, or undefined for the ramp.
+ * When the ramp would make more chunks than there are workers, yet chunks of at most the
+ * full length can cover the rest in one wave, the ramp's short chunks only queue up behind
+ * each other and leave a short tail alone at the end (the bench's 30 s on two local workers:
+ * 12 + 12 + 4 s, the 4 s running once the others are done). Even chunks keep every worker
+ * busy to the end, with one ffmpeg fewer.
+ */
+function evenChunks(rest: number, fullFrames: number, rampFrames: number[], workers?: number) {
+  if (workers === undefined || rest <= 0) return undefined;
+  let ramp = 0;
+  for (let covered = 0; covered < rest; ramp++) covered += rampFrames[ramp] ?? fullFrames;
+  const wave = Math.ceil(rest / fullFrames);
+  return ramp > workers && wave <= workers ? wave : undefined;
+}
+
+/**
+ * Where a chunk's segments start, in frames from its first: one every `segmentFrames`. A
+ * chunk need not be whole segments long, so its last may be short; a remainder under half
+ * a second joins the segment before it instead (its EXTINF, under the segment length plus
+ * half a second, still rounds to the target duration: RFC 8216 §4.3.3.1).
+ * A last chunk (`frames` null) runs to wherever the source ends: its starts go on to `upTo`.
+ */
+export function segmentStarts(
+  frames: number | null,
+  output: Pick<Plan['output'], 'segmentFrames' | 'frameRate'>,
+  upTo = 0,
+): number[] {
+  const { segmentFrames } = output;
+  const end = frames ?? upTo;
+  const starts = [0];
+  for (let f = segmentFrames; f < end; f += segmentFrames) starts.push(f);
+  const halfSecond = rationalValue(output.frameRate) / 2;
+  if (frames !== null && starts.length > 1 && frames - (starts.at(-1) ?? 0) < halfSecond) {
+    starts.pop();
+  }
+  return starts;
+}
+
 /** The source time (seconds, the file's own clock) of output frame `frame`. */
 export const slotTime = (plan: Plan, frame: number): number =>
   round6(plan.source.video.start + (frame * plan.output.frameRate.den) / plan.output.frameRate.num);
@@ -223,24 +269,52 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       indexed,
       ...(video.keyframeInterval !== undefined ? { keyframeInterval: video.keyframeInterval } : {}),
     });
-  const chunkSegments = fullChunkSegments(options, Math.ceil(estimatedFrames / segmentFrames));
+  const fullSegments = fullChunkSegments(options, Math.ceil(estimatedFrames / segmentFrames));
+  const fullFrames = fullSegments * segmentFrames;
+  const rest = estimatedFrames - gopFrames;
+  const rampFrames = CHUNK_RAMP.map((_, i) => chunkSegmentsAt(i + 1, fullSegments) * segmentFrames);
+  const even = evenChunks(rest, fullFrames, rampFrames, options.workers);
+  // A chunk that starts on the slot of a source keyframe decodes nothing before it: those
+  // slots are where a chunk may end instead of its nominal length. Which slot shows a
+  // keyframe between two is the fps filter's rounding: both are offered, and the seek's
+  // pre-roll says which one starts on it.
+  const keyframeSlots = [
+    ...new Set(
+      (video.keyframes ?? []).flatMap((k) => {
+        const at = (k - video.startOffset) * fps;
+        return [Math.floor(at + 1e-3), Math.ceil(at - 1e-3)];
+      }),
+    ),
+  ].filter((slot) => slot > gopFrames);
   let startFrame = 0;
   let firstSegment = 0;
   for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {
-    const nominal = chunkSegmentsAt(index, chunkSegments);
-    const keyframes = video.keyframes;
-    const segments =
-      index === 0 || !keyframes
+    // The opening is one segment of one keyframe interval.
+    const nominal =
+      index === 0
+        ? gopFrames
+        : even !== undefined
+          ? Math.ceil((estimatedFrames - startFrame) / Math.max(1, even - index + 1))
+          : chunkSegmentsAt(index, fullSegments) * segmentFrames;
+    const frames =
+      index === 0 || !video.keyframes
         ? nominal
-        : chunkSegmentsByKeyframes({
+        : chunkFramesByKeyframes({
             nominal,
             startFrame,
-            segmentFrames,
             estimatedFrames,
+            fps,
+            // Even chunks run at once and the longest sets the time: a second longer costs a
+            // second. A ramp chunk may move by a segment, as its work only moves to the next.
+            ...(even !== undefined
+              ? { spread: Math.floor(nominal / 5), shiftCost: 1 }
+              : {
+                  spread: Math.max(segmentFrames, Math.floor(nominal / 5)),
+                  shiftCost: DECODE_COST,
+                }),
+            keyframeSlots,
             preRoll: (frame) => seekAt(frame).preRoll,
           });
-    // The opening is one segment of one keyframe interval; every other segment is full length.
-    const frames = index === 0 ? gopFrames : segmentFrames * segments;
     // Less than a GOP left is not worth a job, and where the estimate overstates the video by
     // a frame or two, that job would get nothing: its sound (see audio.ts) would then end
     // after the picture. The chunk runs to the end instead.
@@ -254,9 +328,9 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + startFrame / fps),
       firstSegment,
     });
-    startFrame += frames;
-    firstSegment += index === 0 ? 1 : segments;
     if (last) break;
+    startFrame += frames;
+    firstSegment += segmentStarts(frames, { segmentFrames, frameRate }).length;
   }
 
   const renditions = buildLadder(video, options.ladder);

@@ -156,13 +156,7 @@ export interface Transcoder {
  * Called once for each segment file as soon as the muxer has closed it, while encoding goes
  * on, so uploads overlap the encode. The transcoder waits for the returned promises.
  */
-export type SegmentListener = (
-  rendition: string,
-  file: string,
-  path: string,
-  /** Seconds, as the muxer listed it. */
-  duration: number,
-) => Promise<void>;
+export type SegmentListener = (rendition: string, file: string, path: string) => Promise<void>;
 
 /** Where `video.*` events go: EventBridge on AWS, the local stack's bus stand-in locally. */
 export interface EventPublisher {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { AUDIO_POSTROLL_SAMPLES, AUDIO_PREROLL_SAMPLES, audioCut, audioEnd } from './audio.js';
 import { posterChunk, sheetCapacity } from './images.js';
 import { ALLOWED_DEMUXERS, type ColourTags } from './media.js';
-import { type ChunkSpec, type Plan, type SourceStreams, slotTime } from './plan.js';
+import { type ChunkSpec, type Plan, type SourceStreams, segmentStarts, slotTime } from './plan.js';
 
 export interface FfmpegCommand {
   input: string;
@@ -247,13 +247,23 @@ function posterBranch(plan: Plan, chunk: number, toBt709: string): string {
 export const JOIN_TAIL_FRAMES = 5;
 
 /**
- * Half a frame short of the exact segment length: the muxer cuts at the first keyframe at
- * or past each multiple of this, which is always the segment boundary we planned. The
- * opening (one GOP) is cut at its own length, so that its run-on is a segment of its own.
+ * A last chunk runs to wherever the source ends, which the plan only estimates: its segment
+ * cuts go on to twice the estimate plus this long (a longer video puts the rest in one long
+ * last segment; the job's time limit ends it first on Lambda).
  */
-function hlsSegmentSeconds(plan: Plan, spec: Pick<ChunkSpec, 'frames'>): number {
-  const length = Math.min(spec.frames ?? Number.POSITIVE_INFINITY, plan.output.segmentFrames);
-  return (length - 0.5) / (plan.output.frameRate.num / plan.output.frameRate.den);
+const LAST_CHUNK_SLACK_SECONDS = 15 * 60;
+
+/**
+ * Output frames, from the chunk's first, at which its segments after the first start: the
+ * plan's (see segmentStarts), then the run-on's, which is a segment of its own that is not
+ * kept (JOIN_TAIL_FRAMES). The segment muxer cuts at the first keyframe at or past each.
+ */
+export function segmentCuts(plan: Plan, spec: Pick<ChunkSpec, 'frames' | 'startFrame'>): number[] {
+  const expected = Math.max(1, plan.estimatedFrames - spec.startFrame);
+  const fps = plan.output.frameRate.num / plan.output.frameRate.den;
+  const upTo = 2 * expected + Math.round(LAST_CHUNK_SLACK_SECONDS * fps);
+  const cuts = segmentStarts(spec.frames, plan.output, upTo).slice(1);
+  return spec.frames === null ? cuts : [...cuts, spec.frames];
 }
 
 /**
@@ -265,7 +275,7 @@ export function chunkSegmentEnd(
   spec: Pick<ChunkSpec, 'frames' | 'firstSegment'>,
 ): number | undefined {
   if (spec.frames === null) return undefined;
-  return spec.firstSegment + Math.max(1, Math.round(spec.frames / plan.output.segmentFrames));
+  return spec.firstSegment + segmentStarts(spec.frames, plan.output).length;
 }
 
 /**
@@ -295,14 +305,15 @@ function joinOptions(spec: Pick<ChunkSpec, 'index'>): string[] {
 }
 
 /**
- * One rung's output options: x264 with capped CRF and a fixed GOP, into the hls muxer.
- * `spec` says where the frames sit on the timeline.
+ * One rung's output options: x264 with capped CRF and a fixed GOP, cut into MPEG-TS segments
+ * (the segment muxer, which cuts at given frames: a chunk need not be whole segments long),
+ * listed in `playlist`. `spec` says where the frames sit on the timeline.
  */
 export function renditionOptions(
   plan: Plan,
   i: number,
-  spec: Pick<ChunkSpec, 'index' | 'frames' | 'offsetSeconds' | 'firstSegment'>,
-  dir: string,
+  spec: Pick<ChunkSpec, 'index' | 'frames' | 'startFrame' | 'offsetSeconds' | 'firstSegment'>,
+  playlist: string,
   cpus: number,
 ): string[] {
   const r = plan.renditions[i];
@@ -338,8 +349,9 @@ export function renditionOptions(
     String(gop),
     '-sc_threshold',
     '0',
+    // A GOP grid from the chunk's first frame, and a keyframe where its run-on starts.
     '-force_key_frames',
-    `expr:eq(mod(n,${gop}),0)`,
+    `expr:eq(mod(n,${gop}),0)${spec.frames !== null ? `+eq(n,${spec.frames})` : ''}`,
     ...joinOptions(spec),
     ...BT709_TAGS,
     '-r',
@@ -351,23 +363,24 @@ export function renditionOptions(
     '-output_ts_offset',
     fmt(spec.offsetSeconds),
     '-f',
-    'hls',
-    '-hls_time',
-    fmt(hlsSegmentSeconds(plan, spec)),
-    '-hls_list_size',
-    '0',
-    '-hls_playlist_type',
-    'vod',
-    '-start_number',
+    'segment',
+    '-segment_format',
+    'mpegts',
+    '-segment_frames',
+    segmentCuts(plan, spec).join(','),
+    '-segment_start_number',
     String(spec.firstSegment),
-    '-hls_segment_filename',
-    join(dir, 'seg_%05d.ts'),
+    '-segment_list',
+    playlist,
+    '-segment_list_type',
+    'm3u8',
   ];
 }
 
 /** Where a chunk's outputs go in its work dir. */
 export const chunkFiles = (workDir: string, chunk: number) => ({
   playlist: (rendition: string) => join(workDir, rendition, 'chunk.m3u8'),
+  segments: (rendition: string) => join(workDir, rendition, 'seg_%05d.ts'),
   dir: (rendition: string) => join(workDir, rendition),
   sheet: `thumbs-${String(chunk).padStart(5, '0')}.jpg`,
   posterJpeg: join(workDir, 'poster.jpg'),
@@ -424,8 +437,8 @@ export function chunkCommand(
     args.cpus <= 1 ? 1 : undefined,
   );
   const outputs = plan.renditions.map((r, i) => ({
-    path: files.playlist(r.name),
-    options: renditionOptions(plan, i, spec, files.dir(r.name), args.cpus),
+    path: files.segments(r.name),
+    options: renditionOptions(plan, i, spec, files.playlist(r.name), args.cpus),
   }));
   outputs.push({
     path: join(args.workDir, files.sheet),

@@ -476,33 +476,72 @@ describe('chunk boundaries from the source keyframes', () => {
     expect(preRollSeconds([0, 5.8, 12], 6 - 0.25 / 30, 6)).toBeCloseTo(0.2, 6);
   });
 
-  it('moves a boundary by a segment where that saves decoding: 30 s of 8.33 s GOPs', () => {
+  it('moves a boundary onto a keyframe where that saves decoding: 30 s of 8.33 s GOPs', () => {
     const keyframes = gop250(30);
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), OPTIONS);
     // Nominal 2+6+6+12+4 s would decode 2 + 8 + 5.67 + 1 s before the chunks' first frames.
-    // Chunk 1 made two segments long starts chunk 2 at 14 s (5.67 s past a keyframe, not 8),
-    // and chunk 2 made two long starts chunk 3 at 26 s, 1 s past one. Only the opening, which
-    // starts at 0, is fixed whatever the keyframes.
+    // Each chunk after the first now starts on a keyframe (8.33, 16.67 and 25 s), so only the
+    // first, which follows the opening, decodes before its start. The opening is fixed.
     expect(plan.chunks.map((c) => [c.startFrame, c.frames])).toEqual([
       [0, 60],
-      [60, 360],
-      [420, 360],
-      [780, null],
+      [60, 190],
+      [250, 250],
+      [500, 250],
+      [750, null],
     ]);
-    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2 + 5.666667 + 1, 4);
+    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2, 4);
     const nominal = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
     expect(totalPreRoll(nominal, keyframes)).toBeCloseTo(2 + 8 + 5.666667 + 1, 4);
+  });
+
+  it('cuts even chunks near a keyframe when they run in one wave: 30 s on two workers', () => {
+    const keyframes = gop250(30);
+    const two = { ...OPTIONS, workers: 2 };
+    // The ramp (6 + 6 + 12 + 4 s) would queue four jobs for two workers, the 4 s one alone
+    // at the end: two even chunks instead, the cut moved from 16 s to the keyframe at 16.67 s.
+    expect(
+      makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), two).chunks.map((c) => [
+        c.startFrame,
+        c.frames,
+      ]),
+    ).toEqual([
+      [0, 60],
+      [60, 440],
+      [500, null],
+    ]);
+    // No keyframes known: the even cut itself.
+    expect(
+      makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), two).chunks.map((c) => c.frames),
+    ).toEqual([60, 420, null]);
+    // A keyframe too far from the even cut is not worth the imbalance.
+    expect(
+      makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes: [0, 20] }), two).chunks.map(
+        (c) => c.frames,
+      ),
+    ).toEqual([60, 420, null]);
+    // More than one wave of full chunks (5 min on two workers), or enough workers for the
+    // ramp (30 s on four): the ramp.
+    expect(
+      makePlan(VIDEO_ID, mediaInfo({ duration: 300 }), two)
+        .chunks.map((c) => c.frames)
+        .slice(0, 4),
+    ).toEqual([60, 180, 180, 360]);
+    expect(
+      makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), { ...OPTIONS, workers: 4 }).chunks.map(
+        (c) => c.frames,
+      ),
+    ).toEqual([60, 180, 180, 360, null]);
   });
 
   it('keeps the opening one GOP whatever the keyframes, so it is encoded in seconds', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 600, keyframes: gop250(600) }), OPTIONS);
     expect(plan.chunks[0]?.frames).toBe(60);
-    // Chunk 1 may move its end, by a segment at most: two segments here save chunk 2 a
-    // 2.33 s decode.
-    expect(plan.chunks[1]?.frames).toBe(360);
+    // Chunk 1 may move its end: to the keyframe at 8.33 s here, so chunk 2 decodes nothing
+    // before its first frame.
+    expect(plan.chunks[1]?.frames).toBe(190);
   });
 
-  it('stays within a segment (or a fifth) of the nominal length, whole segments, no gaps', () => {
+  it('stays within a segment (or a fifth) of the nominal length, with no gaps', () => {
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       // Irregular GOPs between 0.5 and 10 s.
       let x = seed;
@@ -519,15 +558,15 @@ describe('chunk boundaries from the source keyframes', () => {
       for (const c of plan.chunks) {
         expect(c.startFrame).toBe(next);
         next = c.startFrame + (c.frames ?? 0);
-        // The opening is one GOP, whatever the keyframes; the segments start after it.
+        // The opening is one GOP, whatever the keyframes.
         if (c.index === 0) {
           expect(c.frames).toBe(60);
           continue;
         }
-        expect((c.startFrame - 60) % 180).toBe(0);
-        const segments = (c.frames ?? 180 * 5) / 180;
-        const expected = Math.min(5, [1, 1, 2][c.index - 1] ?? 5);
-        if (c.frames !== null) expect(Math.abs(segments - expected)).toBeLessThanOrEqual(1);
+        const expected = 180 * Math.min(5, [1, 1, 2][c.index - 1] ?? 5);
+        if (c.frames !== null) {
+          expect(Math.abs(c.frames - expected)).toBeLessThanOrEqual(Math.max(180, expected / 5));
+        }
       }
       expect(plan.chunks.at(-1)?.frames).toBeNull();
       expect(totalPreRoll(plan, keyframes)).toBeLessThanOrEqual(totalPreRoll(nominal, keyframes));

@@ -15,6 +15,7 @@ import {
   encodeCores,
   encoderThreads,
   JOIN_TAIL_FRAMES,
+  segmentCuts,
 } from '../../functions/core/recipe.js';
 import { sourceInfo } from '../support/media-info.js';
 
@@ -187,7 +188,7 @@ describe('joins', () => {
   const plan = planOf();
   const option = (chunk: number, name: string) =>
     chunkCommand(plan, chunk, args)
-      .outputs.filter((o) => o.path.endsWith('.m3u8'))
+      .outputs.filter((o) => o.options.includes('libx264'))
       .map((o) => (o.options.includes(name) ? o.options[o.options.indexOf(name) + 1] : undefined));
 
   it("gives a join's keyframe the bits of a keyframe mid-stream, not of a stream's first", () => {
@@ -200,15 +201,35 @@ describe('joins', () => {
   });
 
   it("cuts the run-on into a segment of its own, numbered after the chunk's", () => {
-    // The opening is one GOP: cut at 2 s, not at the 6 s segment length.
-    expect(option(0, '-hls_time')).toEqual(plan.renditions.map(() => '1.983333'));
-    expect(option(1, '-hls_time')).toEqual(plan.renditions.map(() => '5.983333'));
+    // The opening is one GOP: cut at 2 s (60 frames), not at the 6 s segment length.
+    expect(option(0, '-segment_frames')).toEqual(plan.renditions.map(() => '60'));
+    expect(option(1, '-segment_frames')).toEqual(plan.renditions.map(() => '180'));
+    expect(option(1, '-force_key_frames')).toEqual(
+      plan.renditions.map(() => 'expr:eq(mod(n,60),0)+eq(n,180)'),
+    );
     const [c0, c1, c2] = plan.chunks;
     expect(c0 && chunkSegmentEnd(plan, c0)).toBe(1);
     expect(c1 && chunkSegmentEnd(plan, c1)).toBe(2);
     expect(c2 && chunkSegmentEnd(plan, c2)).toBe((c2?.firstSegment ?? 0) + 1);
     const last = plan.chunks.at(-1);
     expect(last && chunkSegmentEnd(plan, last)).toBeUndefined();
+  });
+
+  it('cuts a chunk that is not whole segments long: its last is short, or joins the one before', () => {
+    const at = (frames: number) => {
+      const spec = { index: 1, startFrame: 60, frames, offsetSeconds: 3, firstSegment: 1 };
+      return { cuts: segmentCuts(plan, spec), end: chunkSegmentEnd(plan, spec) };
+    };
+    // 14.67 s: two segments of 6 s, one of 2.67 s, then the run-on.
+    expect(at(440)).toEqual({ cuts: [180, 360, 440], end: 4 });
+    // 6.33 s: a remainder under half a second is no segment of its own (6.33 rounds to 6).
+    expect(at(190)).toEqual({ cuts: [190], end: 2 });
+    expect(at(195)).toEqual({ cuts: [180, 195], end: 3 });
+    // The last chunk is cut on past its estimated end: the source may run longer.
+    const last = plan.chunks.at(-1);
+    const cuts = last ? segmentCuts(plan, last) : [];
+    expect(cuts.slice(0, 2)).toEqual([180, 360]);
+    expect(cuts.at(-1)).toBeGreaterThan(2 * (plan.estimatedFrames - (last?.startFrame ?? 0)));
   });
 });
 

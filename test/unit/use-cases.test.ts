@@ -110,10 +110,10 @@ function setup() {
         // As ffmpeg does: segments are handed over while the encode goes on, the picture's
         // first, then (after the hook) the sound's.
         for (const [name, r] of Object.entries(renditions)) {
-          await onSegment(name, 'seg_00000.ts', join(r.dir, 'seg_00000.ts'), 4);
+          await onSegment(name, 'seg_00000.ts', join(r.dir, 'seg_00000.ts'));
         }
         await hook();
-        await onSegment('audio', 'seg_00000.ts', join(audioDir, 'seg_00000.ts'), 4);
+        await onSegment('audio', 'seg_00000.ts', join(audioDir, 'seg_00000.ts'));
       }
       return { frames: 100, renditions, audio };
     },
