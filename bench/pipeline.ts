@@ -26,7 +26,7 @@ export interface JobLog {
 
 export interface FfmpegRun {
   label: string;
-  /** `-start_number` of a video encode: the first segment of its chunk. */
+  /** `-segment_start_number` of a video encode: the first segment of its chunk. */
   firstSegment?: number;
   firstSeen: number;
   lastSeen: number;
@@ -229,7 +229,7 @@ function describeFfmpeg(p: ChildProc): FfmpegRun {
   };
   // The short ffmpeg that wraps a chunk's audio segments in MPEG-TS.
   if (!isVideoEncode(p)) return { label: 'mux', ...base };
-  const start = Number(argAfter(p, '-start_number'));
+  const start = Number(argAfter(p, '-segment_start_number'));
   return { label: 'video', ...(Number.isFinite(start) ? { firstSegment: start } : {}), ...base };
 }
 

@@ -225,7 +225,7 @@ export const isTranscode = (p: ChildProc): boolean => p.comm === 'ffmpeg' && p.a
 export const isVideoEncode = (p: ChildProc): boolean =>
   isTranscode(p) && p.args.includes('libx264');
 
-/** The value after `flag` in the last place it occurs (`-start_number` of the last output). */
+/** The value after `flag` in the last place it occurs (`-segment_start_number` of the last output). */
 export function argAfter(p: ChildProc, flag: string): string | undefined {
   const i = p.args.lastIndexOf(flag);
   return i >= 0 ? p.args[i + 1] : undefined;
