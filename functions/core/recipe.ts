@@ -76,15 +76,18 @@ export interface EncodeHost {
  * stack's workers), the chunks that run beside others get a share each, and single-threaded
  * encodes in parallel processes waste nothing on threads that wait for each other: two
  * 12 s chunks of the bench's source at once on 2 cores took 34.6 CPU-s and 18.0 s with one
- * core each, against 40.0 CPU-s and 20.4 s with threads for both cores each. The opening,
- * the last chunk (the tail, when more chunks than encodes are queued) and chunks too few to
- * keep every encode busy run alone, or soon will: they get every core.
+ * core each, against 40.0 CPU-s and 20.4 s with threads for both cores each. The chunks
+ * after the opening start together, as many as there are encodes, and share the cores
+ * among them. The opening runs alone (in ingest, before the jobs are sent), and so does the
+ * last chunk when more chunks than encodes are queued (the ramp's tail): they get every core.
  */
 export function encodeCores(plan: Plan, chunk: number, host: EncodeHost): number {
   const spec = plan.chunks[chunk];
-  const middle = plan.chunks.filter((c) => c.index > 0 && c.frames !== null).length;
-  const alone = !spec || spec.index === 0 || spec.frames === null || middle < host.encodes;
-  return alone ? host.cores : Math.max(1, Math.floor(host.cores / Math.max(1, host.encodes)));
+  if (!spec || spec.index === 0) return host.cores;
+  const jobs = plan.chunks.length - 1;
+  const encodes = Math.max(1, host.encodes);
+  if (spec.frames === null && jobs > encodes) return host.cores;
+  return Math.max(1, Math.floor(host.cores / Math.min(jobs, encodes)));
 }
 
 /** The poster is chosen among every fifteenth frame of the opening (half a second apart). */

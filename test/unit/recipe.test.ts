@@ -169,11 +169,23 @@ describe('cores and threads', () => {
   it('gives chunks that run beside others a share, and the opening and the tail every core', () => {
     expect(chunks.map((c) => encodeCores(plan, c, { cores: 2, encodes: 2 }))).toEqual([2, 1, 1, 2]);
     expect(chunks.map((c) => encodeCores(plan, c, { cores: 8, encodes: 2 }))).toEqual([8, 4, 4, 8]);
-    expect(chunks.map((c) => encodeCores(plan, c, { cores: 3, encodes: 4 }))).toEqual([3, 3, 3, 3]);
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 3, encodes: 4 }))).toEqual([3, 1, 1, 1]);
   });
 
-  it('keeps chunks too few to fill the encodes whole: they do not run beside each other long', () => {
-    expect(chunks.map((c) => encodeCores(plan, c, { cores: 2, encodes: 3 }))).toEqual([2, 2, 2, 2]);
+  it('shares the cores among chunks that all start together, the last among them', () => {
+    // Three chunks after the opening on three encodes: none is queued, none runs alone.
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 2, encodes: 3 }))).toEqual([2, 1, 1, 1]);
+    expect(chunks.map((c) => encodeCores(plan, c, { cores: 6, encodes: 4 }))).toEqual([6, 2, 2, 2]);
+    // The bench's 30 s on two local workers: two even chunks, one core each.
+    const even = makePlan('r'.repeat(20), sourceInfo({}, { duration: 30 }), {
+      segmentSeconds: 6,
+      chunkSegments: 5,
+      x264Preset: 'veryfast',
+      workers: 2,
+    });
+    expect(even.chunks.map((c) => encodeCores(even, c.index, { cores: 2, encodes: 2 }))).toEqual([
+      2, 1, 1,
+    ]);
   });
 
   it('encodes and decodes on one thread when given one core', () => {
