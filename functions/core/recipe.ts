@@ -485,12 +485,14 @@ export function chunkCommand(
   if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
   const files = chunkFiles(args.workDir, spec.index);
   // An encode given one core decodes on it too: the decoder's frame threads would only
-  // contend with the encoders.
+  // contend with the encoders. Not where the chunk runs to the end of the file: after a seek,
+  // ffmpeg 4.0's single-threaded H.264 decoder drops the last frames of some B-frame streams
+  // at end of file (../shared/media's 1 fps edit-list clip: 2 frames of 4).
   const inputOptions = chunkInputOptions(
     spec,
     args.input,
     args.bounded,
-    args.cpus <= 1 ? 1 : undefined,
+    args.cpus <= 1 && spec.frames !== null ? 1 : undefined,
   );
   const outputs = plan.renditions.map((r, i) => ({
     path: files.segments(r.name),

@@ -192,6 +192,10 @@ describe('cores and threads', () => {
     const one = threadsOf(chunkCommand(plan, 1, { ...args, cpus: 1 }));
     expect(one.decoder).toBe(1);
     expect(one.rungs).toEqual(plan.renditions.map(() => 1));
+    // The chunk that runs to the end of the file keeps the decoder's threads: single-threaded,
+    // ffmpeg 4.0 drops the last frames of some B-frame streams after a seek.
+    const last = plan.chunks.at(-1)?.index ?? 0;
+    expect(threadsOf(chunkCommand(plan, last, { ...args, cpus: 1 })).decoder).toBeUndefined();
     const two = threadsOf(chunkCommand(plan, 1, { ...args, cpus: 2 }));
     expect(two.decoder).toBeUndefined();
     expect(two.rungs).toEqual(plan.renditions.map(() => encoderThreads(plan.renditions.length, 2)));
