@@ -172,6 +172,67 @@ describe('FfmpegTranscoder', () => {
     },
   );
 
+  it('ends a chunk on a source keyframe off the segment grid: a short last segment, one GOP', async () => {
+    // Keyframes only at 0 and at frame 335 (11.17 s): two even chunks on two workers would
+    // meet at frame 330, where the second would decode 11 s before its first frame.
+    const file = await makeSource(dir, 'odd-join', {
+      width: 640,
+      height: 360,
+      rate: '30',
+      seconds: 20,
+      x264: [
+        '-preset',
+        'veryfast',
+        '-g',
+        '1000',
+        '-sc_threshold',
+        '0',
+        '-force_key_frames',
+        'expr:eq(n,0)+eq(n,335)',
+      ],
+    });
+    const info = await mediaInfoOf(file);
+    const plan = makePlan('o'.repeat(20), info, {
+      segmentSeconds: 6,
+      chunkSegments: 5,
+      x264Preset: 'ultrafast',
+      workers: 2,
+    });
+    expect(plan.chunks.map((c) => c.frames)).toEqual([60, 275, null]);
+    const outputs = [];
+    for (const chunk of plan.chunks) {
+      outputs.push(
+        await transcoder.encodeVideoChunk({
+          input: file,
+          plan,
+          chunk: chunk.index,
+          workDir: join(dir, `odd-join-${chunk.index}`),
+        }),
+      );
+    }
+    const top = plan.renditions[0]?.name ?? '';
+    const own = outputs[1]?.renditions[top]?.segments ?? [];
+    // 275 frames: a 6 s segment and a 3.17 s one, timed by their frames; the run-on is not
+    // the chunk's. The short segment is one GOP of 95 frames: no keyframe 20 frames in.
+    expect(own.map((s) => s.file)).toEqual(['seg_00001.ts', 'seg_00002.ts']);
+    expect(own.map((s) => Math.round(s.duration * 30))).toEqual([180, 95]);
+    expect(own[1]?.keyframes?.map((k) => k.time)).toEqual([0]);
+    expect(outputs[2]?.renditions[top]?.segments[0]?.file).toBe('seg_00003.ts');
+    // Joined, every frame is the source's, in order.
+    const joined = join(dir, 'odd-join-top.ts');
+    const parts = [];
+    for (const [i, out] of outputs.entries()) {
+      const r = out.renditions[top];
+      for (const s of r?.segments ?? []) parts.push(await readFile(join(r?.dir ?? '', s.file)));
+      expect(out.frames).toBe(plan.chunks[i]?.frames ?? 600 - 335);
+    }
+    await writeFile(joined, Buffer.concat(parts));
+    const codes = await frameCodes(joined);
+    const source = await frameCodes(file);
+    expect(codes.length).toBe(source.length);
+    expect(codeMismatches(codes, source)).toEqual([]);
+  });
+
   it('gives a chunk planned past the last frame no segments, not an empty one', async () => {
     const file = await generate('short.mp4', 'testsrc2=size=320x240:rate=30:duration=2', [
       '-c:v',
