@@ -82,6 +82,17 @@ async function encodeAll(file: string, plan: Plan): Promise<Record<string, strin
   return files;
 }
 
+/** 20 s of 640x360 at 30 fps with the given keyframes: big enough that the top rung's
+ * bitrate keeps the frame-code band sharp. */
+const keyedSource = (name: string, keyframes: string[]) =>
+  makeSource(dir, name, {
+    width: 640,
+    height: 360,
+    rate: '30',
+    seconds: 20,
+    x264: ['-preset', 'veryfast', ...keyframes],
+  });
+
 describe('FfmpegTranscoder', () => {
   it('turns a variable-frame-rate source into a constant-rate ladder of the same duration', async () => {
     // Every fifth frame dropped with -vsync vfr: timestamps jump, 24 fps on average.
@@ -135,21 +146,12 @@ describe('FfmpegTranscoder', () => {
   ])(
     'seeks to a known keyframe %s and keeps every frame, in order (B-frames)',
     async (_what, every) => {
-      const file = await makeSource(dir, `keyed-${every}`, {
-        // Big enough that the top rung's bitrate keeps the frame-code band sharp.
-        width: 640,
-        height: 360,
-        rate: '30',
-        seconds: 20,
-        x264: [
-          '-preset',
-          'veryfast',
-          '-g',
-          '250',
-          '-force_key_frames',
-          `expr:eq(mod(n,${every}),0)`,
-        ],
-      });
+      const file = await keyedSource(`keyed-${every}`, [
+        '-g',
+        '250',
+        '-force_key_frames',
+        `expr:eq(mod(n,${every}),0)`,
+      ]);
       const info = await mediaInfoOf(file);
       expect(info.video?.keyframes?.length).toBeGreaterThan(3);
       const plan = makePlan('k'.repeat(20), info, {
@@ -175,22 +177,14 @@ describe('FfmpegTranscoder', () => {
   it('ends a chunk on a source keyframe off the segment grid: a short last segment, one GOP', async () => {
     // Keyframes only at 0 and at frame 335 (11.17 s): two even chunks on two workers would
     // meet at frame 330, where the second would decode 11 s before its first frame.
-    const file = await makeSource(dir, 'odd-join', {
-      width: 640,
-      height: 360,
-      rate: '30',
-      seconds: 20,
-      x264: [
-        '-preset',
-        'veryfast',
-        '-g',
-        '1000',
-        '-sc_threshold',
-        '0',
-        '-force_key_frames',
-        'expr:eq(n,0)+eq(n,335)',
-      ],
-    });
+    const file = await keyedSource('odd-join', [
+      '-g',
+      '1000',
+      '-sc_threshold',
+      '0',
+      '-force_key_frames',
+      'expr:eq(n,0)+eq(n,335)',
+    ]);
     const info = await mediaInfoOf(file);
     const plan = makePlan('o'.repeat(20), info, {
       segmentSeconds: 6,
