@@ -21,7 +21,6 @@ import {
   chunkFiles,
   chunkSegmentEnd,
   type FfmpegCommand,
-  planKeyframes,
   segmentCuts,
 } from '../functions/core/recipe.js';
 import { type Binaries, planFor, timeFfmpeg } from './baseline.js';
@@ -290,19 +289,6 @@ async function encode(
   const cpus = ENCODE_CPUS;
   const v = variant === 'whole' ? PIPELINE : variant;
   const plan = variant === 'whole' ? wholeVideo(planAt(base, crf)) : planAt(base, crf);
-  // The whole-file encode gets the chunks' keyframes: what is compared is encoding the
-  // chunks apart, not where their GOPs are (a join off the 2 s grid moves the GOPs after it).
-  const wholeKeys =
-    variant === 'whole'
-      ? [
-          '-force_key_frames',
-          `expr:${planKeyframes(planAt(base, crf), base.estimatedFrames)
-            .map((f) => `eq(n,${f})`)
-            .join('+')}`,
-          '-g',
-          String(2 * base.output.gopFrames),
-        ]
-      : [];
   const perRung: string[][] = plan.renditions.map(() => []);
   let seconds = 0;
   let cpuSeconds = 0;
@@ -318,7 +304,6 @@ async function encode(
       const r = renditionOf(o.options);
       if (r === undefined) return o;
       const extra = [
-        ...wholeKeys,
         ...(lead > 0 || tail > 0 ? overlapOptions(plan, spec, lead, tail) : []),
         ...(v.args?.({ plan: chunkPlan, chunk, rendition: r }) ?? []),
       ];

@@ -218,24 +218,18 @@ function evenChunks(rest: number, fullFrames: number, rampFrames: number[], work
 
 /**
  * Where a chunk's segments start, in frames from its first: one every `segmentFrames`. A
- * chunk need not be whole segments long, so its last may be short; a remainder under half
- * a second joins the segment before it instead (its EXTINF, under the segment length plus
- * half a second, still rounds to the target duration: RFC 8216 §4.3.3.1).
- * A last chunk (`frames` null) runs to wherever the source ends: its starts go on to `upTo`.
+ * chunk is whole GOPs long but not always whole segments, so its last segment may be short
+ * (a whole number of GOPs, like the opening). A last chunk (`frames` null) runs to wherever
+ * the source ends: its starts go on to `upTo`.
  */
 export function segmentStarts(
   frames: number | null,
-  output: Pick<Plan['output'], 'segmentFrames' | 'frameRate'>,
+  output: Pick<Plan['output'], 'segmentFrames'>,
   upTo = 0,
 ): number[] {
-  const { segmentFrames } = output;
   const end = frames ?? upTo;
   const starts = [0];
-  for (let f = segmentFrames; f < end; f += segmentFrames) starts.push(f);
-  const halfSecond = rationalValue(output.frameRate) / 2;
-  if (frames !== null && starts.length > 1 && frames - (starts.at(-1) ?? 0) < halfSecond) {
-    starts.pop();
-  }
+  for (let f = output.segmentFrames; f < end; f += output.segmentFrames) starts.push(f);
   return starts;
 }
 
@@ -274,18 +268,17 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
   const rest = estimatedFrames - gopFrames;
   const rampFrames = CHUNK_RAMP.map((_, i) => chunkSegmentsAt(i + 1, fullSegments) * segmentFrames);
   const even = evenChunks(rest, fullFrames, rampFrames, options.workers);
-  // A chunk that starts on the slot of a source keyframe decodes nothing before it: those
-  // slots are where a chunk may end instead of its nominal length. Which slot shows a
-  // keyframe between two is the fps filter's rounding: both are offered, and the seek's
-  // pre-roll says which one starts on it.
-  const keyframeSlots = [
+  // A chunk may end on the first GOP boundary at or after a source keyframe: the next chunk
+  // then decodes at most a GOP (2 s) before its first frame. Every chunk stays whole GOPs
+  // long, so IDRs stay every 2 s on one grid from the first frame, as in a whole-file encode.
+  // Which slot shows a keyframe between two is the fps filter's rounding: the later is taken.
+  const keyframeEnds = [
     ...new Set(
-      (video.keyframes ?? []).flatMap((k) => {
-        const at = (k - video.startOffset) * fps;
-        return [Math.floor(at + 1e-3), Math.ceil(at - 1e-3)];
-      }),
+      (video.keyframes ?? []).map(
+        (k) => Math.ceil(Math.ceil((k - video.startOffset) * fps - 1e-3) / gopFrames) * gopFrames,
+      ),
     ),
-  ].filter((slot) => slot > gopFrames);
+  ].filter((end) => end > gopFrames);
   let startFrame = 0;
   let firstSegment = 0;
   for (let index = 0; startFrame < estimatedFrames || index === 0; index++) {
@@ -294,7 +287,8 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       index === 0
         ? gopFrames
         : even !== undefined
-          ? Math.ceil((estimatedFrames - startFrame) / Math.max(1, even - index + 1))
+          ? gopFrames *
+            Math.ceil((estimatedFrames - startFrame) / Math.max(1, even - index + 1) / gopFrames)
           : chunkSegmentsAt(index, fullSegments) * segmentFrames;
     const frames =
       index === 0 || !video.keyframes
@@ -312,7 +306,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
                   spread: Math.max(segmentFrames, Math.floor(nominal / 5)),
                   shiftCost: DECODE_COST,
                 }),
-            keyframeSlots,
+            keyframeEnds,
             preRoll: (frame) => seekAt(frame).preRoll,
           });
     // Less than a GOP left is not worth a job, and where the estimate overstates the video by
@@ -330,7 +324,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
     });
     if (last) break;
     startFrame += frames;
-    firstSegment += segmentStarts(frames, { segmentFrames, frameRate }).length;
+    firstSegment += segmentStarts(frames, { segmentFrames }).length;
   }
 
   const renditions = buildLadder(video, options.ladder);

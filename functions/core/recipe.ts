@@ -271,47 +271,6 @@ export function segmentCuts(plan: Plan, spec: Pick<ChunkSpec, 'frames' | 'startF
 }
 
 /**
- * Where a chunk's encoders put keyframes (an `-force_key_frames` expression on the chunk's
- * frame number n) and its longest GOP (x264's keyint). A GOP every gopFrames from the
- * chunk's first frame, one at each segment start and one where the run-on starts. A chunk
- * that is not whole GOPs long (it ends on a source keyframe) gives its last GOP the odd
- * frames rather than adding a short GOP: a join then costs no more keyframes than the
- * whole-file encode has over the same frames (an extra one cost the 12 s quality source's
- * 360p rung 2% more bits).
- */
-export function chunkKeyframes(
-  plan: Plan,
-  spec: Pick<ChunkSpec, 'frames' | 'startFrame'>,
-): { expr: string; longest: number; gridEnd: number; late: number[] } {
-  const gop = plan.output.gopFrames;
-  if (spec.frames === null) {
-    return { expr: `expr:eq(mod(n,${gop}),0)`, longest: gop, gridEnd: Infinity, late: [] };
-  }
-  const frames = spec.frames;
-  const gridEnd = frames - gop;
-  // A short last segment starts past the grid's end: its start is a keyframe all the same.
-  const late = segmentCuts(plan, spec).filter((cut) => cut > gridEnd);
-  const expr = `expr:eq(mod(n,${gop}),0)*lte(n,${gridEnd})${late.map((c) => `+eq(n,${c})`).join('')}`;
-  return { expr, longest: gop + (frames % gop), gridEnd, late };
-}
-
-/**
- * Every keyframe of the chunked video, as output frame numbers up to `end`: what a
- * whole-file encode must be given to have the chunks' GOPs (the quality bench's reference).
- */
-export function planKeyframes(plan: Plan, end: number): number[] {
-  const gop = plan.output.gopFrames;
-  return plan.chunks.flatMap((spec) => {
-    const { gridEnd, late } = chunkKeyframes(plan, spec);
-    const until = Math.min(gridEnd, end - spec.startFrame - 1);
-    const grid = Array.from({ length: Math.floor(until / gop) + 1 }, (_, k) => k * gop);
-    // The run-on's keyframe is the next chunk's first.
-    const own = late.filter((c) => spec.frames === null || c < spec.frames);
-    return [...grid, ...own].map((f) => spec.startFrame + f).filter((f) => f < end);
-  });
-}
-
-/**
  * The first segment number that is not the chunk's own (its run-on, see JOIN_TAIL_FRAMES);
  * undefined for the last chunk, whose segments are all its own.
  */
@@ -376,7 +335,6 @@ export function renditionOptions(
   if (!r) throw new Error(`no rendition ${i}`);
   const { num, den } = plan.output.frameRate;
   const gop = plan.output.gopFrames;
-  const keys = chunkKeyframes(plan, spec);
   return [
     '-map',
     `[v${i}]`,
@@ -401,13 +359,15 @@ export function renditionOptions(
     String(maxrate(r) * 2),
     // Fixed GOP, no scene-cut keyframes: IDRs at identical times in every rendition.
     '-g',
-    String(keys.longest),
+    String(gop),
     '-keyint_min',
     String(gop),
     '-sc_threshold',
     '0',
+    // Every chunk is whole GOPs long: the grid from its first frame is the video's, and it
+    // puts a keyframe where the run-on starts.
     '-force_key_frames',
-    keys.expr,
+    `expr:eq(mod(n,${gop}),0)`,
     ...joinOptions(spec),
     ...BT709_TAGS,
     '-r',

@@ -109,11 +109,11 @@ export const DECODE_COST = 0.1;
 
 /**
  * A chunk's length, in frames, when the source's keyframes are known: the nominal length, or,
- * within `spread` frames of its end, an end on a source keyframe (`keyframeSlots`: the output
- * frames that show one), where the next chunk starts with nothing to decode and throw away.
- * A source with 8.33 s GOPs cut every 6 s would otherwise decode up to a GOP per chunk.
- * Moving the end costs `shiftCost` per second (in seconds of encoding); ending the video
- * costs nothing.
+ * within `spread` frames of its end, an end just past a source keyframe (`keyframeEnds`: the
+ * first GOP boundary at or after each), where the next chunk decodes at most a GOP before
+ * its first frame. A source with 8.33 s GOPs cut every 6 s would otherwise decode up to a
+ * GOP of its own per chunk. Moving the end costs `shiftCost` per second (in seconds of
+ * encoding); ending the video costs nothing.
  */
 export function chunkFramesByKeyframes(args: {
   nominal: number;
@@ -122,7 +122,7 @@ export function chunkFramesByKeyframes(args: {
   fps: number;
   spread: number;
   shiftCost: number;
-  keyframeSlots: readonly number[];
+  keyframeEnds: readonly number[];
   preRoll: (frame: number) => number;
 }): number {
   const { nominal, startFrame, estimatedFrames, fps, spread } = args;
@@ -132,10 +132,10 @@ export function chunkFramesByKeyframes(args: {
       ? 0
       : DECODE_COST * args.preRoll(end) + (args.shiftCost * Math.abs(end - target)) / fps;
   let best = target;
-  for (const slot of args.keyframeSlots) {
-    if (slot < target - spread || slot <= startFrame) continue;
-    if (slot > target + spread) break;
-    if (cost(slot) < cost(best)) best = slot;
+  for (const end of args.keyframeEnds) {
+    if (end < target - spread || end <= startFrame) continue;
+    if (end > target + spread) break;
+    if (cost(end) < cost(best)) best = end;
   }
   return best - startFrame;
 }

@@ -174,9 +174,9 @@ describe('FfmpegTranscoder', () => {
     },
   );
 
-  it('ends a chunk on a source keyframe off the segment grid: a short last segment, one GOP', async () => {
-    // Keyframes only at 0 and at frame 335 (11.17 s): two even chunks on two workers would
-    // meet at frame 330, where the second would decode 11 s before its first frame.
+  it('ends a chunk off the segment grid: a short last segment of whole GOPs', async () => {
+    // Keyframes only at 0 and at frame 335 (11.17 s). Two even chunks on two workers meet at
+    // the first GOP boundary after it (12 s): the second decodes 25 frames before its first.
     const file = await keyedSource('odd-join', [
       '-g',
       '1000',
@@ -192,7 +192,7 @@ describe('FfmpegTranscoder', () => {
       x264Preset: 'ultrafast',
       workers: 2,
     });
-    expect(plan.chunks.map((c) => c.frames)).toEqual([60, 275, null]);
+    expect(plan.chunks.map((c) => c.frames)).toEqual([60, 300, null]);
     const outputs = [];
     for (const chunk of plan.chunks) {
       outputs.push(
@@ -206,11 +206,11 @@ describe('FfmpegTranscoder', () => {
     }
     const top = plan.renditions[0]?.name ?? '';
     const own = outputs[1]?.renditions[top]?.segments ?? [];
-    // 275 frames: a 6 s segment and a 3.17 s one, timed by their frames; the run-on is not
-    // the chunk's. The short segment is one GOP of 95 frames: no keyframe 20 frames in.
+    // 300 frames: a 6 s segment and a 4 s one, timed by their frames; the run-on is not the
+    // chunk's. The short one is two GOPs.
     expect(own.map((s) => s.file)).toEqual(['seg_00001.ts', 'seg_00002.ts']);
-    expect(own.map((s) => Math.round(s.duration * 30))).toEqual([180, 95]);
-    expect(own[1]?.keyframes?.map((k) => k.time)).toEqual([0]);
+    expect(own.map((s) => Math.round(s.duration * 30))).toEqual([180, 120]);
+    expect(own[1]?.keyframes?.map((k) => k.time)).toEqual([0, 2]);
     expect(outputs[2]?.renditions[top]?.segments[0]?.file).toBe('seg_00003.ts');
     // Joined, every frame is the source's, in order.
     const joined = join(dir, 'odd-join-top.ts');
@@ -218,7 +218,7 @@ describe('FfmpegTranscoder', () => {
     for (const [i, out] of outputs.entries()) {
       const r = out.renditions[top];
       for (const s of r?.segments ?? []) parts.push(await readFile(join(r?.dir ?? '', s.file)));
-      expect(out.frames).toBe(plan.chunks[i]?.frames ?? 600 - 335);
+      expect(out.frames).toBe(plan.chunks[i]?.frames ?? 600 - 360);
     }
     await writeFile(joined, Buffer.concat(parts));
     const codes = await frameCodes(joined);
@@ -272,11 +272,18 @@ describe('FfmpegTranscoder', () => {
     // A plan made for the whole file (say, from a header that overstated it), run on the cut one.
     const info = await mediaInfoOf(whole);
     expect(info.video?.frames).toBe(180);
-    const plan = makePlan('c'.repeat(20), info, {
-      segmentSeconds: 2,
-      chunkSegments: 1,
-      x264Preset: 'ultrafast',
-    });
+    // Planned on the nominal grid (the keyframes could let chunk 1 run to the end).
+    if (!info.video) throw new Error('no video');
+    const { keyframes: _keyframes, ...video } = info.video;
+    const plan = makePlan(
+      'c'.repeat(20),
+      { ...info, video },
+      {
+        segmentSeconds: 2,
+        chunkSegments: 1,
+        x264Preset: 'ultrafast',
+      },
+    );
     const late = plan.chunks.find((c) => c.frames !== null && c.startFrame >= 60);
     const out = await transcoder.encodeVideoChunk({
       input: cut,

@@ -476,49 +476,43 @@ describe('chunk boundaries from the source keyframes', () => {
     expect(preRollSeconds([0, 5.8, 12], 6 - 0.25 / 30, 6)).toBeCloseTo(0.2, 6);
   });
 
-  it('moves a boundary onto a keyframe where that saves decoding: 30 s of 8.33 s GOPs', () => {
+  it('moves a boundary past a keyframe where that saves decoding: 30 s of 8.33 s GOPs', () => {
     const keyframes = gop250(30);
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), OPTIONS);
     // Nominal 2+6+6+12+4 s would decode 2 + 8 + 5.67 + 1 s before the chunks' first frames.
-    // Each chunk after the first now starts on a keyframe (8.33, 16.67 and 25 s), so only the
-    // first, which follows the opening, decodes before its start. The opening is fixed.
+    // Chunks 2 and 3 now start on the first GOP boundary after a keyframe (10 and 18 s, for
+    // the keyframes at 8.33 and 16.67 s), so each decodes under 2 s first. Every chunk stays
+    // whole GOPs long: IDRs every 2 s from the first frame, as in a whole-file encode.
     expect(plan.chunks.map((c) => [c.startFrame, c.frames])).toEqual([
       [0, 60],
-      [60, 190],
-      [250, 250],
-      [500, 250],
-      [750, null],
+      [60, 240],
+      [300, 240],
+      [540, null],
     ]);
-    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2, 4);
+    expect(totalPreRoll(plan, keyframes)).toBeCloseTo(2 + 1.666667 + 1.333333, 4);
     const nominal = makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), OPTIONS);
     expect(totalPreRoll(nominal, keyframes)).toBeCloseTo(2 + 8 + 5.666667 + 1, 4);
+    for (const c of plan.chunks) expect(c.startFrame % 60).toBe(0);
   });
 
-  it('cuts even chunks near a keyframe when they run in one wave: 30 s on two workers', () => {
-    const keyframes = gop250(30);
+  it('cuts even chunks when they run in one wave: 30 s on two workers', () => {
     const two = { ...OPTIONS, workers: 2 };
-    // The ramp (6 + 6 + 12 + 4 s) would queue four jobs for two workers, the 4 s one alone
-    // at the end: two even chunks instead, the cut moved from 16 s to the keyframe at 16.67 s.
+    const frames = (keyframes?: number[]) =>
+      makePlan(
+        VIDEO_ID,
+        mediaInfo({ duration: 30, ...(keyframes ? { keyframes } : {}) }),
+        two,
+      ).chunks.map((c) => c.frames);
+    // The ramp (6 + 6 + 12 + 4 s) would queue four jobs for two workers, the 4 s one alone at
+    // the end: two even chunks of 14 s instead.
+    expect(frames()).toEqual([60, 420, null]);
+    // Moving the cut 2 s to just past the keyframe at 16.67 s would save 6.3 s of decoding
+    // (about 0.6 s of encoding) for 2 s more in one of two chunks that run at once: it stays.
+    expect(frames(gop250(30))).toEqual([60, 420, null]);
+    // Even chunks are whole GOPs: 31 s makes 14 + 16 s, not 14.5 + 14.5.
     expect(
-      makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes }), two).chunks.map((c) => [
-        c.startFrame,
-        c.frames,
-      ]),
-    ).toEqual([
-      [0, 60],
-      [60, 440],
-      [500, null],
-    ]);
-    // No keyframes known: the even cut itself.
-    expect(
-      makePlan(VIDEO_ID, mediaInfo({ duration: 30 }), two).chunks.map((c) => c.frames),
-    ).toEqual([60, 420, null]);
-    // A keyframe too far from the even cut is not worth the imbalance.
-    expect(
-      makePlan(VIDEO_ID, mediaInfo({ duration: 30, keyframes: [0, 20] }), two).chunks.map(
-        (c) => c.frames,
-      ),
-    ).toEqual([60, 420, null]);
+      makePlan(VIDEO_ID, mediaInfo({ duration: 31 }), two).chunks.map((c) => c.frames),
+    ).toEqual([60, 480, null]);
     // More than one wave of full chunks (5 min on two workers), or enough workers for the
     // ramp (30 s on four): the ramp.
     expect(
@@ -536,9 +530,9 @@ describe('chunk boundaries from the source keyframes', () => {
   it('keeps the opening one GOP whatever the keyframes, so it is encoded in seconds', () => {
     const plan = makePlan(VIDEO_ID, mediaInfo({ duration: 600, keyframes: gop250(600) }), OPTIONS);
     expect(plan.chunks[0]?.frames).toBe(60);
-    // Chunk 1 may move its end: to the keyframe at 8.33 s here, so chunk 2 decodes nothing
-    // before its first frame.
-    expect(plan.chunks[1]?.frames).toBe(190);
+    // Chunk 1 may move its end: to 10 s here, so chunk 2 decodes 1.67 s (from the keyframe
+    // at 8.33 s) before its first frame, not 8 s.
+    expect(plan.chunks[1]?.frames).toBe(240);
   });
 
   it('stays within a segment (or a fifth) of the nominal length, with no gaps', () => {

@@ -10,13 +10,11 @@ import {
   chunkAudioCommand,
   chunkCommand,
   chunkFilterGraph,
-  chunkKeyframes,
   chunkSegmentEnd,
   colourPlan,
   encodeCores,
   encoderThreads,
   JOIN_TAIL_FRAMES,
-  planKeyframes,
   segmentCuts,
 } from '../../functions/core/recipe.js';
 import { sourceInfo } from '../support/media-info.js';
@@ -223,7 +221,7 @@ describe('joins', () => {
     expect(option(0, '-segment_frames')).toEqual(plan.renditions.map(() => '60'));
     expect(option(1, '-segment_frames')).toEqual(plan.renditions.map(() => '180'));
     expect(option(1, '-force_key_frames')).toEqual(
-      plan.renditions.map(() => 'expr:eq(mod(n,60),0)*lte(n,120)+eq(n,180)'),
+      plan.renditions.map(() => 'expr:eq(mod(n,60),0)'),
     );
     const [c0, c1, c2] = plan.chunks;
     expect(c0 && chunkSegmentEnd(plan, c0)).toBe(1);
@@ -233,46 +231,14 @@ describe('joins', () => {
     expect(last && chunkSegmentEnd(plan, last)).toBeUndefined();
   });
 
-  it('cuts a chunk that is not whole segments long: its last is short, or joins the one before', () => {
+  it('cuts a chunk that is not whole segments long: its last segment is short', () => {
     const at = (frames: number) => {
       const spec = { index: 1, startFrame: 60, frames, offsetSeconds: 3, firstSegment: 1 };
       return { cuts: segmentCuts(plan, spec), end: chunkSegmentEnd(plan, spec) };
     };
-    // 14.67 s: two segments of 6 s, one of 2.67 s, then the run-on.
-    expect(at(440)).toEqual({ cuts: [180, 360, 440], end: 4 });
-    // 6.33 s: a remainder under half a second is no segment of its own (6.33 rounds to 6).
-    expect(at(190)).toEqual({ cuts: [190], end: 2 });
-    expect(at(195)).toEqual({ cuts: [180, 195], end: 3 });
-    // 14.67 s ends on a source keyframe: its last GOP takes the odd 20 frames (80 long, so
-    // x264's keyint is 80), rather than a 20-frame GOP adding a keyframe.
-    const odd = { index: 1, startFrame: 60, frames: 440, offsetSeconds: 3, firstSegment: 1 };
-    expect(chunkKeyframes(plan, odd)).toMatchObject({
-      expr: 'expr:eq(mod(n,60),0)*lte(n,380)+eq(n,440)',
-      longest: 80,
-    });
-    // A whole-file encode given the chunks' keyframes: the grid of each, less its run-on.
-    const twoChunks = {
-      ...plan,
-      chunks: [
-        { index: 0, startFrame: 0, frames: 60, seekSeconds: 0, offsetSeconds: 1, firstSegment: 0 },
-        { ...odd, seekSeconds: 0 },
-        {
-          index: 2,
-          startFrame: 500,
-          frames: null,
-          seekSeconds: 16,
-          offsetSeconds: 17.67,
-          firstSegment: 4,
-        },
-      ],
-    };
-    expect(planKeyframes(twoChunks, 640)).toEqual([
-      0, 60, 120, 180, 240, 300, 360, 420, 500, 560, 620,
-    ]);
-    // A short last segment starts with a keyframe wherever it falls.
-    expect(chunkKeyframes(plan, { ...odd, frames: 400 }).expr).toBe(
-      'expr:eq(mod(n,60),0)*lte(n,340)+eq(n,360)+eq(n,400)',
-    );
+    // 14 s: two segments of 6 s, one of 2 s, then the run-on.
+    expect(at(420)).toEqual({ cuts: [180, 360, 420], end: 4 });
+    expect(at(180)).toEqual({ cuts: [180], end: 2 });
     // The last chunk is cut on past its estimated end: the source may run longer.
     const last = plan.chunks.at(-1);
     const cuts = last ? segmentCuts(plan, last) : [];
