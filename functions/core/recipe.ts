@@ -299,8 +299,8 @@ export const VBV_INIT = 0.55;
  * x264's maxrate, a little under the rung's cap. VBV lets an encode spend its buffer's
  * starting fill on top of maxrate × duration, and each chunk starts with one (VBV_INIT):
  * at maxrate = cap, the bench's 12 s source (three chunks) averaged up to 2.2% over the
- * cap chunked (1080p at CRF 17), 0.8% whole-file; at 0.97 of it, 99.6% of the cap (234p).
- * The headroom keeps a rung's average under its cap.
+ * cap chunked (1080p at CRF 17), 0.8% whole-file; at 0.97 of it, 99.6% of the cap (234p);
+ * at 0.96, 98.0% (1080p) and 99.4% (234p). The headroom keeps a rung's average under its cap.
  */
 export const MAXRATE_SHARE = 0.96;
 export const maxrate = (r: Pick<Rendition, 'bitrate'>): number =>
