@@ -42,7 +42,8 @@ export interface ChunkSpec {
   index: number;
   /**
    * First output frame (slot on the output grid): 0 for the opening, then where the chunk
-   * before ends, often on a source keyframe (see chunkFramesByKeyframes).
+   * before ends: on the GOP grid, often the first GOP boundary after a source keyframe (see
+   * chunkFramesByKeyframes).
    */
   startFrame: number;
   /** Output frames to make; null for the last chunk, which runs to the end of the source. */

@@ -302,9 +302,8 @@ export const VBV_INIT = 0.55;
  * cap chunked (1080p at CRF 17), 0.8% whole-file; at 0.97 of it, 99.6% of the cap (234p);
  * at 0.96, 98.0% (1080p) and 99.4% (234p). The headroom keeps a rung's average under its cap.
  */
-export const MAXRATE_SHARE = 0.96;
-export const maxrate = (r: Pick<Rendition, 'bitrate'>): number =>
-  Math.round(r.bitrate * MAXRATE_SHARE);
+const MAXRATE_SHARE = 0.96;
+const maxrate = (r: Pick<Rendition, 'bitrate'>): number => Math.round(r.bitrate * MAXRATE_SHARE);
 
 /**
  * x264 options of every chunk: the VBV start above and, after the first, a keyframe zone.
