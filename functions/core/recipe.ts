@@ -427,6 +427,14 @@ function chunkInputOptions(
     '-reinit_filter',
     '0',
     '-noaccurate_seek',
+    // After a seek to an I frame that is not an IDR, ffmpeg 4.0's H.264 decoder holds back
+    // frames it has not seen "recover" and drops them at the end of the file: ../shared/media's
+    // 1 fps edit-list clip lost 2 of the last chunk's 4 frames on one thread, 1 with frame
+    // threads (the fps filter showed the frame before twice). Where an index takes the seek
+    // to a keyframe, every frame from it on decodes whole; the only ones the decoder cannot
+    // vouch for come before it (leading B frames), and the fps filter drops those with
+    // everything before the chunk's start.
+    ...(spec.seeksToKeyframe ? ['-flags2', '+showall'] : []),
     ...(decoderThreads ? ['-threads', String(decoderThreads)] : []),
     ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
     // Ask the source server for no more than the chunk needs (an http option). Reaching
@@ -444,14 +452,17 @@ export function chunkCommand(
   if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
   const files = chunkFiles(args.workDir, spec.index);
   // An encode given one core decodes on it too: the decoder's frame threads would only
-  // contend with the encoders. Not where the chunk runs to the end of the file: after a seek,
-  // ffmpeg 4.0's single-threaded H.264 decoder drops the last frames of some B-frame streams
-  // at end of file (../shared/media's 1 fps edit-list clip: 2 frames of 4).
+  // contend with the encoders, and take a core's share from a chunk running beside this one
+  // (on 2 cores the last of two chunks finished 3 s before the other). A last chunk that
+  // seeks by bisection keeps them: they flush more of the frames held back at the end of the
+  // file (see chunkInputOptions).
   const inputOptions = chunkInputOptions(
     spec,
     args.input,
     args.bounded,
-    args.cpus <= 1 && spec.frames !== null ? 1 : undefined,
+    args.cpus <= 1 && (spec.frames !== null || spec.seeksToKeyframe || spec.seekSeconds === 0)
+      ? 1
+      : undefined,
   );
   const outputs = plan.renditions.map((r, i) => ({
     path: files.segments(r.name),
