@@ -189,6 +189,9 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
   const poster = chunk === posterChunk(plan);
   if (poster) branches.push('[po]');
   const coded = plan.source.video.coded;
+  // The decode runs on as far as the longest run-on; each rung stops at its own.
+  const tails = plan.renditions.map((_, i) => joinTailFrames(plan, i));
+  const tail = Math.max(...tails);
   const pre = [
     // bwdif cannot take a change of picture size (a broadcast's SD ad break in an HD
     // programme): a field-aware scale to the stored size first, which passes frames of that
@@ -199,7 +202,7 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
     // slot) its time: variable-rate sources keep their timing, and the grid is the video's
     // own, whichever chunk resamples it.
     `fps=fps=${num}/${den}:start_time=${fmt(slotTime(plan, spec.startFrame))}`,
-    ...(spec.frames !== null ? [`trim=end_frame=${spec.frames + JOIN_TAIL_FRAMES}`] : []),
+    ...(spec.frames !== null ? [`trim=end_frame=${spec.frames + tail}`] : []),
     ...(colour.hdr ? toneMap(plan.source.video, colour.hdr, top.width, top.height) : []),
     // Frame n of a chunk gets pts n in a 1/fps time base: with -output_ts_offset this puts
     // every chunk's frames exactly on the video's timeline, so joins have no gap or overlap.
@@ -208,10 +211,10 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
     `split=${branches.length}${branches.join('')}`,
   ].join(',');
   const toBt709 = `in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`;
-  const scales = plan.renditions.map(
-    (r, i) =>
-      `[s${i}]scale=${r.width}:${r.height}:flags=bicubic:${toBt709},setsar=1,format=yuv420p[v${i}]`,
-  );
+  const scales = plan.renditions.map((r, i) => {
+    const own = spec.frames !== null && tails[i] !== tail;
+    return `[s${i}]${own ? `trim=end_frame=${(spec.frames ?? 0) + (tails[i] ?? 0)},` : ''}scale=${r.width}:${r.height}:flags=bicubic:${toBt709},setsar=1,format=yuv420p[v${i}]`;
+  });
   const rows = Math.ceil(sheetCapacity(plan, spec) / sb.columns);
   // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
   const graph = [
@@ -249,6 +252,27 @@ function posterBranch(plan: Plan, chunk: number, toBt709: string): string {
  * 1080p: the frame before each join 0.001-0.002 SSIM lower; with five frames, 0.0002).
  */
 export const JOIN_TAIL_FRAMES = 5;
+
+/**
+ * The run-on of the small rungs: x264's VBV plans each frame's bits against its lookahead
+ * too, so a rung held at its cap still sees the end of the stream coming five frames after
+ * the join. bench --quality (12 s 1080p), 234p, capped at every CRF, the frame before the
+ * opening's join at CRF 21: -0.0012 SSIM against the whole-file encode with 5 frames,
+ * -0.0046 with 10, and with 20 every frame before it identical to the whole-file encode's.
+ * A rung with at most an eighth of the top rung's pixels runs on this far: its frames cost
+ * little, where the larger rungs' would add 3% to every chunk's encode.
+ */
+export const JOIN_LOOKAHEAD_TAIL_FRAMES = 20;
+
+/** Frames rung `i` encodes past the chunk's end (see JOIN_TAIL_FRAMES). */
+export function joinTailFrames(plan: Pick<Plan, 'renditions'>, i: number): number {
+  const top = plan.renditions[0];
+  const r = plan.renditions[i];
+  if (!top || !r) return JOIN_TAIL_FRAMES;
+  return r.width * r.height * 8 <= top.width * top.height
+    ? JOIN_LOOKAHEAD_TAIL_FRAMES
+    : JOIN_TAIL_FRAMES;
+}
 
 /**
  * A last chunk runs to wherever the source ends, which the plan only estimates: its segment

@@ -14,7 +14,9 @@ import {
   colourPlan,
   encodeCores,
   encoderThreads,
+  JOIN_LOOKAHEAD_TAIL_FRAMES,
   JOIN_TAIL_FRAMES,
+  joinTailFrames,
   segmentCuts,
 } from '../../functions/core/recipe.js';
 import { sourceInfo } from '../support/media-info.js';
@@ -57,13 +59,29 @@ describe('chunkFilterGraph', () => {
     const last = plan.chunks.length - 1;
 
     // The opening is one GOP; the next chunk one segment. The picture runs on past the
-    // chunk's end (a segment thrown away); the storyboard does not.
+    // chunk's end (a segment thrown away): the small rungs (234p of this 720p source has a
+    // ninth of its pixels) for x264's whole lookahead, the others a few frames. The
+    // storyboard does not run on.
+    expect(plan.renditions.map((_, i) => joinTailFrames(plan, i))).toEqual(
+      plan.renditions.map((r) => (r.height <= 234 ? JOIN_LOOKAHEAD_TAIL_FRAMES : JOIN_TAIL_FRAMES)),
+    );
     const parts = chunkFilterGraph(plan, 0).split(';');
     const [picture] = parts;
     const storyboard = parts.find((p) => p.startsWith('[sb]'));
-    expect(picture).toContain(`trim=end_frame=${60 + JOIN_TAIL_FRAMES},`);
+    const branch = (graph: string, i: number) =>
+      graph.split(';').find((p) => p.startsWith(`[s${i}]`)) ?? '';
+    expect(picture).toContain(`trim=end_frame=${60 + JOIN_LOOKAHEAD_TAIL_FRAMES},`);
+    expect(branch(chunkFilterGraph(plan, 0), 0)).toMatch(
+      new RegExp(`^\\[s0\\]trim=end_frame=${60 + JOIN_TAIL_FRAMES},`),
+    );
+    expect(branch(chunkFilterGraph(plan, 0), plan.renditions.length - 1)).not.toContain('trim=');
     expect(storyboard).toMatch(/^\[sb\]trim=end_frame=60,/);
-    expect(chunkFilterGraph(plan, 1)).toContain(`trim=end_frame=${180 + JOIN_TAIL_FRAMES},`);
+    expect(chunkFilterGraph(plan, 1)).toContain(
+      `trim=end_frame=${180 + JOIN_LOOKAHEAD_TAIL_FRAMES},`,
+    );
+    expect(branch(chunkFilterGraph(plan, 1), 0)).toContain(
+      `trim=end_frame=${180 + JOIN_TAIL_FRAMES},`,
+    );
     expect(chunkFilterGraph(plan, 1)).toContain('[sb]trim=end_frame=180,');
     expect(chunkFilterGraph(plan, last)).not.toContain('trim=');
   });
