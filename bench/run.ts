@@ -91,7 +91,7 @@ async function benchRuns(
 ): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (let i = 1; i <= runs; i++) {
-    const load = loadavg()[0] ?? 0;
+    const load = await settle(availableParallelism());
     say(`run ${i}/${runs}: baseline (one ffmpeg)…`);
     const baseline = await runBaseline(bins, plan, file, join(BENCH_DIR, 'baseline-out'));
     say(`run ${i}/${runs}: baseline ${num(baseline.seconds)} s; pipeline…`);
@@ -102,6 +102,27 @@ async function benchRuns(
     results.push({ load, baseline, figures });
   }
   return results;
+}
+
+/** The longest wait for the machine to settle before a run. */
+const SETTLE_MAX_MS = 90_000;
+
+/**
+ * Waits, up to SETTLE_MAX_MS, for the 1-minute load average to fall to half the cores, and
+ * returns it. The run before leaves its own two cores' worth in that average for a minute
+ * or so (it was 2.0 at the start of a run that followed one begun at 0.1): without the wait,
+ * the busy warning and the load column would show the bench itself, not the neighbours.
+ */
+async function settle(cores: number): Promise<number> {
+  const started = Date.now();
+  let load = loadavg()[0] ?? 0;
+  while (load > cores / 2 && Date.now() - started < SETTLE_MAX_MS) {
+    await new Promise((r) => setTimeout(r, 5000));
+    load = loadavg()[0] ?? 0;
+  }
+  const waited = Math.round((Date.now() - started) / 1000);
+  if (waited > 0) say(`waited ${waited} s for the load average to settle: ${num(load, 1)}`);
+  return load;
 }
 
 /** Times on a busy machine say more about the neighbours than about Spool: say so. */
