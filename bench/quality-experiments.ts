@@ -123,7 +123,13 @@ async function main(): Promise<void> {
     ],
   ];
   for (const run of result.runs) {
-    for (const s of summarize(result.plan, result.whole, run.encodes, esBasis(run.variant))) {
+    for (const s of summarize(
+      result.plan,
+      result.whole,
+      run.encodes,
+      esBasis(run.variant),
+      result.nudged,
+    )) {
       rows.push([
         run.variant.name,
         s.name,

@@ -337,7 +337,7 @@ async function chunkingQuality(bins: Binaries): Promise<{ report: string; worstB
   return {
     report: qualityReport(result),
     worstBdRate: worstBdRate(
-      summarize(result.plan, result.whole, run.encodes, esBasis(run.variant)),
+      summarize(result.plan, result.whole, run.encodes, esBasis(run.variant), result.nudged),
     ),
   };
 }
