@@ -245,11 +245,12 @@ function posterBranch(plan: Plan, chunk: number, toBt709: string): string {
 }
 
 /**
- * Frames each chunk but the last encodes past its end, as its own last segment, and throws
- * away. x264 gives a frame more bits the more later frames refer to it (MB-tree, over its
- * lookahead); at the end of a stream there are no later frames, so without this run-on the
- * frames before a join came out softer than in one whole-file encode (bench --quality, 30 s
- * 1080p: the frame before each join 0.001-0.002 SSIM lower; with five frames, 0.0002).
+ * Frames each chunk but the last encodes past its end in its larger rungs (the small ones:
+ * JOIN_LOOKAHEAD_TAIL_FRAMES), as its own last segment, and throws away. x264 gives a frame
+ * more bits the more later frames refer to it (MB-tree, over its lookahead); at the end of a
+ * stream there are no later frames, so without this run-on the frames before a join came out
+ * softer than in one whole-file encode (bench --quality, 30 s 1080p: the frame before each
+ * join 0.001-0.002 SSIM lower; with five frames, 0.0002).
  */
 export const JOIN_TAIL_FRAMES = 5;
 
@@ -477,16 +478,14 @@ export function chunkCommand(
   const files = chunkFiles(args.workDir, spec.index);
   // An encode given one core decodes on it too: the decoder's frame threads would only
   // contend with the encoders, and take a core's share from a chunk running beside this one
-  // (on 2 cores the last of two chunks finished 3 s before the other). A last chunk that
-  // seeks by bisection keeps them: they flush more of the frames held back at the end of the
-  // file (see chunkInputOptions).
+  // (on 2 cores the last of two chunks finished 3 s before the other). A chunk that runs to
+  // the end of the file without a seek to a keyframe keeps them: they flush more of the
+  // frames ffmpeg holds back at the end (see chunkInputOptions).
   const inputOptions = chunkInputOptions(
     spec,
     args.input,
     args.bounded,
-    args.cpus <= 1 && (spec.frames !== null || spec.seeksToKeyframe || spec.seekSeconds === 0)
-      ? 1
-      : undefined,
+    args.cpus <= 1 && (spec.frames !== null || spec.seeksToKeyframe) ? 1 : undefined,
   );
   const outputs = plan.renditions.map((r, i) => ({
     path: files.segments(r.name),
