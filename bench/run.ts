@@ -46,8 +46,9 @@ const HELP = `Usage: npm run bench -- [options]
   --rate <n>       with --load: API requests per second in the burst (default 50)
   --help           this text
 
-Each run: the baseline (ONE ffmpeg: decode once, every rendition + audio to HLS on disk),
-then the pipeline (a fresh local stack: POST /videos, PUT, then its log lines until ready).
+Each run waits (up to 90 s) for the load average to fall to half the cores, then runs the
+baseline (ONE ffmpeg: decode once, every rendition + audio to HLS on disk), then the
+pipeline (a fresh local stack: POST /videos, PUT, then its log lines until ready).
 Then the quality comparison, the scale model, and time to playable and to ready per source
 length beside Mux's medians (the source's bucket measured here, the others modeled).
 The output ends with these lines, for scripts ("nan" for a figure not measured):
@@ -104,6 +105,9 @@ async function benchRuns(
   return results;
 }
 
+/** A load average over half the cores: a busy machine, whose times skew the figures. */
+const busyLoad = (cores: number): number => cores / 2;
+
 /** The longest wait for the machine to settle before a run. */
 const SETTLE_MAX_MS = 90_000;
 
@@ -116,7 +120,7 @@ const SETTLE_MAX_MS = 90_000;
 async function settle(cores: number): Promise<number> {
   const started = Date.now();
   let load = loadavg()[0] ?? 0;
-  while (load > cores / 2 && Date.now() - started < SETTLE_MAX_MS) {
+  while (load > busyLoad(cores) && Date.now() - started < SETTLE_MAX_MS) {
     await new Promise((r) => setTimeout(r, 5000));
     load = loadavg()[0] ?? 0;
   }
@@ -127,10 +131,10 @@ async function settle(cores: number): Promise<number> {
 
 /** Times on a busy machine say more about the neighbours than about Spool: say so. */
 function busyWarning(results: RunResult[], cores: number): string[] {
-  const busy = results.filter((r) => r.load > cores / 2);
+  const busy = results.filter((r) => r.load > busyLoad(cores));
   if (busy.length === 0) return [];
   return [
-    `WARNING: ${busy.length} of ${results.length} run(s) started at a load average over ${cores / 2} ` +
+    `WARNING: ${busy.length} of ${results.length} run(s) started at a load average over ${busyLoad(cores)} ` +
       `(${busy.map((r) => num(r.load, 1)).join(', ')}) on ${cores} cores: the machine is busy, so ` +
       'the times and their ratio are skewed; the CPU-seconds ratio is the steadier figure.',
   ];
