@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // ffmpeg and CDK synth are CPU-heavy; the 2-core CI box runs files two at a time.
     maxWorkers: 2,
     // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in

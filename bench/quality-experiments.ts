@@ -9,9 +9,9 @@
  */
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { hostEngine } from '../engine/engine.js';
 import type { Binaries } from './baseline.js';
 import { num, table } from './format.js';
 import {
@@ -72,12 +72,8 @@ async function main(): Promise<void> {
       frames: { type: 'boolean', default: false },
     },
   });
-  const require = createRequire(import.meta.url);
-  const bins: Binaries = {
-    ffmpeg:
-      process.env.FFMPEG_PATH ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
-    ffprobe: process.env.FFPROBE_PATH ?? (require('ffprobe-static') as { path: string }).path,
-  };
+  const { ffmpeg, ffprobe } = hostEngine();
+  const bins: Binaries = { ffmpeg, ffprobe };
   let result: QualityResult;
   if (values['from-json']) {
     result = JSON.parse(await readFile(values['from-json'], 'utf8')) as QualityResult;

@@ -4,10 +4,10 @@
  * local disk), repeated; the quality cost of chunking on a short source; then the scale
  * model for AWS Lambda and the duration buckets. It ends with the lines of `headlineLines`.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { hostEngine } from '../engine/engine.js';
 import type { Plan } from '../functions/core/plan.js';
 import { analyze, chunkSeconds, median, type RunFigures } from './analyze.js';
 import { type Binaries, type FfmpegResult, planFor, planOptions, runBaseline } from './baseline.js';
@@ -67,12 +67,8 @@ const REPO = resolve(import.meta.dirname, '..');
 const BENCH_DIR = join(REPO, '.bench');
 
 function binaries(): Binaries {
-  const require = createRequire(import.meta.url);
-  return {
-    ffmpeg:
-      process.env.FFMPEG_PATH ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
-    ffprobe: process.env.FFPROBE_PATH ?? (require('ffprobe-static') as { path: string }).path,
-  };
+  const { ffmpeg, ffprobe } = hostEngine();
+  return { ffmpeg, ffprobe };
 }
 
 const say = (text: string) => process.stderr.write(`[bench] ${text}\n`);

@@ -22,6 +22,8 @@ export interface IngestProps {
   /** Receives one message per planned chunk job. */
   readonly jobsQueue: sqs.IQueue;
   readonly ffmpegLayer: lambda.ILayerVersion;
+  /** The engine layer's architecture. */
+  readonly architecture: lambda.Architecture;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -52,6 +54,7 @@ export class Ingest extends Construct {
       memorySize: props.memorySize,
       timeout: Duration.seconds(FUNCTIONS.ingest.timeoutSeconds),
       layers: [props.ffmpegLayer],
+      architecture: props.architecture,
       environment: { FFMPEG_PATH, FFPROBE_PATH },
       deadLetterQueue: this.deadLetterQueue,
       logRetention: props.logRetention,

@@ -19,6 +19,8 @@ export interface TranscodeProps {
   /** Where the worker that finishes a video's last job asks for it to be published. */
   readonly publishQueue: sqs.IQueue;
   readonly ffmpegLayer: lambda.ILayerVersion;
+  /** The engine layer's architecture. */
+  readonly architecture: lambda.Architecture;
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly ephemeralStorageSize: Size;
@@ -54,6 +56,7 @@ export class Transcode extends Construct {
       timeout: props.timeout,
       ephemeralStorageSize: props.ephemeralStorageSize,
       layers: [props.ffmpegLayer],
+      architecture: props.architecture,
       environment: { FFMPEG_PATH, FFPROBE_PATH },
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,

@@ -16,7 +16,7 @@ import {
 import { Alarms } from './alarms.js';
 import { Delivery } from './delivery.js';
 import { Events } from './events.js';
-import { FfmpegLayer } from './ffmpeg-layer.js';
+import { FfmpegLayer, LAMBDA_ARCHITECTURE } from './ffmpeg-layer.js';
 import { Ingest } from './ingest.js';
 import { Monitoring } from './monitoring.js';
 import { PlaybackSigning } from './playback-signing.js';
@@ -35,9 +35,10 @@ import { Webhooks } from './webhooks.js';
  */
 export interface VideoPipelineProps extends SpoolSettingsInput {
   /**
-   * ffmpeg and ffprobe for the workers: a layer with x86_64 `bin/ffmpeg` and `bin/ffprobe`
-   * (Lambda mounts it at /opt). @default - the `ffmpegLayerArn` setting, else a layer built
-   * from the npm packages (FfmpegLayer)
+   * ffmpeg and ffprobe for the workers: a layer for `ffmpegArchitecture` with
+   * `ffmpeg/bin/ffmpeg` and `ffmpeg/bin/ffprobe` (Lambda mounts it at /opt).
+   * @default - the `ffmpegLayerArn` setting, else the engine assembled from Debian's packages
+   * (FfmpegLayer)
    */
   readonly ffmpegLayer?: lambda.ILayerVersion;
   /** Publish the `video.*` events to this bus. @default - a bus is created */
@@ -106,7 +107,7 @@ export class VideoPipeline extends Construct {
       autoDeleteObjects: config.autoDeleteObjects,
     });
     const { uploadsBucket, outputBucket } = this.storage;
-    // A team's own build, or the one assembled from the npm packages (which needs them).
+    // A team's own build, or the engine assembled from Debian's packages (engine/).
     if (props.ffmpegLayer) this.ffmpegLayer = props.ffmpegLayer;
     else if (config.ffmpegLayerArn) {
       this.ffmpegLayer = lambda.LayerVersion.fromLayerVersionArn(
@@ -115,7 +116,7 @@ export class VideoPipeline extends Construct {
         config.ffmpegLayerArn,
       );
     } else {
-      this.ffmpeg = new FfmpegLayer(this, 'Ffmpeg');
+      this.ffmpeg = new FfmpegLayer(this, 'Ffmpeg', { architecture: config.ffmpegArchitecture });
       this.ffmpegLayer = this.ffmpeg.layer;
     }
 
@@ -154,6 +155,7 @@ export class VideoPipeline extends Construct {
       outputBucket,
       publishQueue: this.publish.queue.queue,
       ffmpegLayer: this.ffmpegLayer,
+      architecture: LAMBDA_ARCHITECTURE[config.ffmpegArchitecture],
       memorySize: config.transcodeMemoryMb,
       timeout: Duration.seconds(config.transcodeTimeoutSeconds),
       ephemeralStorageSize: Size.mebibytes(config.transcodeEphemeralStorageMb),
@@ -167,6 +169,7 @@ export class VideoPipeline extends Construct {
       memorySize: ingestMemoryMb(config),
       jobsQueue: this.transcode.jobsQueue.queue,
       ffmpegLayer: this.ffmpegLayer,
+      architecture: LAMBDA_ARCHITECTURE[config.ffmpegArchitecture],
       ...common,
     });
     this.uploadApi = new UploadApi(this, 'UploadApi', {

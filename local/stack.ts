@@ -13,10 +13,10 @@ import {
 } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
+import { hostEngine } from '../engine/engine.js';
 import { SqsQueue } from '../functions/adapters/sqs-queue.js';
 import { EVENT_RECORDS, isVideoEvent, type VideoEventDetail } from '../functions/core/events.js';
 import { keys } from '../functions/core/keys.js';
@@ -73,14 +73,10 @@ const OUTPUT_BUCKET = 'spool-output';
 const log = (message: string, fields: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ level: 'info', message, ...fields, time: new Date() }));
 
-/** ffmpeg/ffprobe from the npm packages that ship them, unless FFMPEG_PATH/FFPROBE_PATH say. */
+/** The engine that ships to Lambda (engine/), unless FFMPEG_PATH and FFPROBE_PATH say. */
 export function defaultBinaries(): { ffmpeg: string; ffprobe: string } {
-  const require = createRequire(import.meta.url);
-  return {
-    ffmpeg:
-      process.env.FFMPEG_PATH ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
-    ffprobe: process.env.FFPROBE_PATH ?? (require('ffprobe-static') as { path: string }).path,
-  };
+  const { ffmpeg, ffprobe } = hostEngine();
+  return { ffmpeg, ffprobe };
 }
 
 /** The local playback signing key (PEM, PKCS#8), in the data dir: the operator's key on AWS. */

@@ -5,8 +5,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostEngine } from '../engine/engine.js';
 import { LOCAL_FILES } from './data-dir.js';
 import { startLocalStack } from './stack.js';
+
+// Assembled on the first start after a clone (engine/README.md): say which engine runs.
+const engine = hostEngine();
 
 const stack = await startLocalStack({
   port: Number(process.env.PORT ?? 3000),
@@ -26,6 +30,7 @@ console.log(
   `  playback:   ${stack.playbackUrl}${stack.signedPlayback ? ' (signed URLs only: the API hands them out)' : ''}`,
 );
 console.log(`  data:       ${stack.dataDir}`);
+console.log(`  engine:     ${engine.describe}`);
 console.log(`  s3:         ${stack.s3Endpoint} (buckets spool-uploads, spool-output)`);
 console.log(`  sqs:        ${stack.sqsEndpoint} (queues spool-jobs, spool-publish.fifo, …)`);
 console.log(

@@ -75,10 +75,15 @@ export function safeReason(stderr: string): string {
 const NETWORK =
   /Connection (refused|reset|timed out)|Server returned 5(\d\d|XX)|I\/O error|timed out|Immediate exit requested/i;
 
+/** What ffmpeg 7 says of an output whose filter graph never produced a frame. */
+const NO_FRAMES = /No filtered frames for output stream, trying to initialize anyway/;
+
 function classify(stderr: string, what: string): Error {
   const reason = safeReason(stderr);
   if (NETWORK.test(stderr)) return new TransientError(`${what}: ${reason}`);
-  if (/not in whitelist|not on whitelist/i.test(stderr)) {
+  // ffmpeg 7 will not even open an HLS playlist whose name does not end in .m3u8 (an
+  // upload's never does): a playlist is a container we do not accept, said as such.
+  if (/not in whitelist|not on whitelist|Not detecting m3u8\/hls/i.test(stderr)) {
     return new MediaError(
       'UNSUPPORTED_CONTAINER',
       'the upload uses a container that is not accepted',
@@ -246,6 +251,11 @@ function runCommand(
         // (SIGSEGV, SIGABRT…) is the media's doing and is classified like any other error.
         else if (/killed with signal SIG(KILL|TERM|INT)\b/.test(err.message)) {
           reject(new TransientError(`${what}: ffmpeg was stopped by a signal`));
+        } else if (NO_FRAMES.test(stderr ?? '')) {
+          // Nothing decoded from the chunk's start on (a chunk planned past the end of a
+          // cut-short file): ffmpeg 7 then fails to open the encoders it never fed. There is
+          // simply no output; what that means is the use case's to say.
+          resolve();
         } else reject(classify(stderr ?? '', what));
       })
       .on('end', () => {

@@ -1,11 +1,11 @@
 /**
  * A loopback HTTP server that serves exactly one stored object to ffmpeg, by byte range.
  *
- * Why not hand ffmpeg a presigned S3 URL: the statically linked ffmpeg/ffprobe that ship in
- * npm packages crash (SIGSEGV in glibc's NSS) when they resolve any host name, and their TLS
- * has no CA store. Here ffmpeg only ever talks to 127.0.0.1 over plain HTTP; the SDK does
- * DNS, TLS, SigV4 and retries. It is also the tightest sandbox for a hostile upload: the only
- * URL ffmpeg can reach serves this one object, at an unguessable path.
+ * Why not hand ffmpeg a presigned S3 URL: it is the tightest sandbox for a hostile upload.
+ * ffmpeg only ever talks to 127.0.0.1 over plain HTTP, and the only URL it can reach serves
+ * this one object, at an unguessable path; it needs no DNS, TLS or CA store, and the SDK does
+ * SigV4 and retries. (It began as the way round the 2018 static builds, which crashed in
+ * glibc's NSS on any host name; Debian's engine would not, but the sandbox is the reason.)
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';

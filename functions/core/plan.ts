@@ -51,12 +51,6 @@ export interface ChunkSpec {
   /** `-ss` input seek (with `-noaccurate_seek`), in seconds from the file's start. */
   seekSeconds: number;
   /**
-   * The seek lands on a keyframe (ours from the MP4 index, or the demuxer's from its own),
-   * so every frame from the chunk's first on decodes whole: the decoder may output all it
-   * decodes (see recipe.ts). Not in a container that seeks by bisection.
-   */
-  seeksToKeyframe?: true;
-  /**
    * Where the chunk's data (all it decodes, plus a margin) ends in the file, when the MP4
    * index says: the reader asks for no more, so the source is not read past the chunk.
    */
@@ -326,7 +320,6 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
       startFrame,
       frames: last ? null : frames,
       seekSeconds: seek?.seekSeconds ?? 0,
-      ...(seek?.onKeyframe ? { seeksToKeyframe: true as const } : {}),
       ...(last ? {} : readEnd(video.byteEnds, video.startOffset + (startFrame + frames) / fps)),
       offsetSeconds: round6(TIMELINE_ORIGIN_SECONDS + startFrame / fps),
       firstSegment,

@@ -161,6 +161,13 @@ function toneMap(video: SourceStreams['video'], hdr: string, width: number, heig
   ];
 }
 
+/**
+ * The frames' own colour tags: ffmpeg 7 gives the encoder the frames' properties, and scale
+ * sets only the matrix, so without these the primaries and transfer go out unspecified
+ * whatever the output options say.
+ */
+const TAG_FRAMES = 'setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv';
+
 /** The output's colour tags, on every rendition (H.264 VUI). */
 export const BT709_TAGS = [
   '-color_primaries',
@@ -213,7 +220,7 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
   const toBt709 = `in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`;
   const scales = plan.renditions.map((r, i) => {
     const own = spec.frames !== null && tails[i] !== tail;
-    return `[s${i}]${own ? `trim=end_frame=${(spec.frames ?? 0) + (tails[i] ?? 0)},` : ''}scale=${r.width}:${r.height}:flags=bicubic:${toBt709},setsar=1,format=yuv420p[v${i}]`;
+    return `[s${i}]${own ? `trim=end_frame=${(spec.frames ?? 0) + (tails[i] ?? 0)},` : ''}scale=${r.width}:${r.height}:flags=bicubic:${toBt709},setsar=1,format=yuv420p,${TAG_FRAMES}[v${i}]`;
   });
   const rows = Math.ceil(sheetCapacity(plan, spec) / sb.columns);
   // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
@@ -394,10 +401,12 @@ export function renditionOptions(
     `expr:eq(mod(n,${gop}),0)`,
     ...joinOptions(spec),
     ...BT709_TAGS,
+    // The encoder's rate (x264's rate control counts bits per frame at it). The frames are
+    // already on its grid (fps, settb, setpts=N), so constant-rate output changes none.
     '-r',
     `${num}/${den}`,
-    '-vsync',
-    'passthrough',
+    '-fps_mode',
+    'cfr',
     '-threads',
     String(encoderThreads(plan.renditions.length, cpus)),
     '-output_ts_offset',
@@ -452,14 +461,6 @@ function chunkInputOptions(
     '-reinit_filter',
     '0',
     '-noaccurate_seek',
-    // After a seek to an I frame that is not an IDR, ffmpeg 4.0's H.264 decoder holds back
-    // frames it has not seen "recover" and drops them at the end of the file: ../shared/media's
-    // 1 fps edit-list clip lost 2 of the last chunk's 4 frames on one thread, 1 with frame
-    // threads (the fps filter showed the frame before twice). Where an index takes the seek
-    // to a keyframe, every frame from it on decodes whole; the only ones the decoder cannot
-    // vouch for come before it (leading B frames), and the fps filter drops those with
-    // everything before the chunk's start.
-    ...(spec.seeksToKeyframe ? ['-flags2', '+showall'] : []),
     ...(decoderThreads ? ['-threads', String(decoderThreads)] : []),
     ...(spec.seekSeconds > 0 ? ['-ss', fmt(spec.seekSeconds)] : []),
     // Ask the source server for no more than the chunk needs (an http option). Reaching
@@ -478,14 +479,12 @@ export function chunkCommand(
   const files = chunkFiles(args.workDir, spec.index);
   // An encode given one core decodes on it too: the decoder's frame threads would only
   // contend with the encoders, and take a core's share from a chunk running beside this one
-  // (on 2 cores the last of two chunks finished 3 s before the other). A chunk that runs to
-  // the end of the file without a seek to a keyframe keeps them: they flush more of the
-  // frames ffmpeg holds back at the end (see chunkInputOptions).
+  // (on 2 cores the last of two chunks finished 3 s before the other).
   const inputOptions = chunkInputOptions(
     spec,
     args.input,
     args.bounded,
-    args.cpus <= 1 && (spec.frames !== null || spec.seeksToKeyframe) ? 1 : undefined,
+    args.cpus <= 1 ? 1 : undefined,
   );
   const outputs = plan.renditions.map((r, i) => ({
     path: files.segments(r.name),

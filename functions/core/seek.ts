@@ -74,7 +74,7 @@ export function chunkSeek(args: {
   indexed: boolean;
   /** The source's longest GOP, where the probe measured it. */
   keyframeInterval?: number;
-}): { seekSeconds: number; preRoll: number; onKeyframe: boolean } {
+}): { seekSeconds: number; preRoll: number } {
   const { keyframes, startSeconds, fps } = args;
   if (keyframes) {
     const i = lastAtOrBefore(keyframes, startSeconds + 1e-6);
@@ -84,7 +84,6 @@ export function chunkSeek(args: {
       return {
         seekSeconds: round6(at + SEEK_BACKOFF_SECONDS + 0.25 / fps),
         preRoll: Math.max(0, startSeconds - at),
-        onKeyframe: true,
       };
     }
   }
@@ -98,8 +97,6 @@ export function chunkSeek(args: {
   return {
     seekSeconds,
     preRoll: keyframes ? preRollSeconds(keyframes, seekSeconds, startSeconds) : margin,
-    // The demuxer's own index takes it to a keyframe; bisection may land anywhere.
-    onKeyframe: args.indexed,
   };
 }
 

@@ -181,8 +181,14 @@ export const settingsSchema = z
     /** Receive `video.*` events, signed with HMAC-SHA256, retried with backoff. */
     webhookUrls: z.array(webhookUrl).max(5).default([]),
     /**
-     * Run ffmpeg from this Lambda layer (x86_64, with bin/ffmpeg and bin/ffprobe) instead
-     * of the one built from the npm packages: a newer or differently licensed build.
+     * The architecture of the functions that run ffmpeg (ingest, transcode) and of their
+     * engine layer. x86_64 until both are measured on AWS (engine/README.md says how); every
+     * other function runs on arm64.
+     */
+    ffmpegArchitecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
+    /**
+     * Run ffmpeg from this Lambda layer (for `ffmpegArchitecture`, with ffmpeg/bin/ffmpeg and
+     * ffmpeg/bin/ffprobe) instead of the one assembled from Debian's packages.
      */
     ffmpegLayerArn: z
       .string()

@@ -103,11 +103,11 @@ const keyedSource = (name: string, keyframes: string[]) =>
 
 describe('FfmpegTranscoder', () => {
   it('turns a variable-frame-rate source into a constant-rate ladder of the same duration', async () => {
-    // Every fifth frame dropped with -vsync vfr: timestamps jump, 24 fps on average.
+    // Every fifth frame dropped with -fps_mode vfr: timestamps jump, 24 fps on average.
     const file = await generate('vfr.mp4', 'testsrc2=size=320x240:rate=30:duration=13', [
       '-vf',
       "select='not(eq(mod(n,5),4))'",
-      '-vsync',
+      '-fps_mode',
       'vfr',
       '-c:v',
       'libx264',
@@ -132,7 +132,7 @@ describe('FfmpegTranscoder', () => {
     const file = await generate('vfr.webm', 'testsrc2=size=320x240:rate=30:duration=8', [
       '-vf',
       "select='not(eq(mod(n,5),4))'",
-      '-vsync',
+      '-fps_mode',
       'vfr',
       '-c:v',
       'libvpx',
@@ -239,7 +239,8 @@ describe('FfmpegTranscoder', () => {
     'keeps every frame of a last chunk that seeks to an I frame that is not an IDR',
     async () => {
       // Two workers, each chunk on one core: the last chunk (frames 8-11) seeks to the I
-      // frame at 8 s. ffmpeg 4.0 held back frames 10-11 there and showed 9 in their place.
+      // frame at 8 s. ffmpeg 4.0 held back frames 10-11 there and showed 9 in their place
+      // unless told +showall; ffmpeg 7.1 decodes them without it.
       const file = oneFps ?? '';
       const plan = makePlan('n'.repeat(20), await mediaInfoOf(file), {
         segmentSeconds: 6,
@@ -264,7 +265,8 @@ describe('FfmpegTranscoder', () => {
       const joined = join(dir, 'one-fps.ts');
       await writeFile(joined, Buffer.concat(parts));
       // Each output frame against the source's frame at that time: a frame shown in another's
-      // place scores some 6 dB under the rest (the 4:4:4 source loses its chroma detail).
+      // place scores far under the rest (ffmpeg 4.0: 18 dB against 24.7; on ffmpeg 7.1 the
+      // right frames score 57-63, as the 4:4:4 source's chroma survives the scaler).
       const stats = join(dir, 'one-fps-psnr.log');
       await run(FFMPEG, [
         ...['-v', 'error', '-i', joined, '-i', file, '-filter_complex'],
@@ -277,7 +279,7 @@ describe('FfmpegTranscoder', () => {
         .map((l) => Number(/psnr_avg:(\S+)/.exec(l)?.[1]));
       expect(psnr.length).toBe(12);
       const best = Math.max(...psnr);
-      expect(psnr.filter((p) => !(p > best - 2))).toEqual([]);
+      expect(psnr.filter((p) => !(p > best - 10))).toEqual([]);
     },
   );
 
@@ -431,12 +433,12 @@ describe('FfmpegTranscoder', () => {
       '-v',
       'error',
       '-y',
+      '-display_rotation:v:0',
+      '-90',
       '-i',
       landscape,
       '-c',
       'copy',
-      '-metadata:s:v:0',
-      'rotate=90',
       file,
     ]);
     const plan = await planFor(file);

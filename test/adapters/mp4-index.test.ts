@@ -116,7 +116,7 @@ describe('the MP4 keyframe index', () => {
     const info = withKeyframes(normalizeProbe(await prober.probe(cut)), (await indexOf(cut)).index);
     // ffprobe flags the hidden samples D (discard); the shown keyframes are K without it.
     const shown = (await videoEntries(cut, 'packet=pts_time,flags'))
-      .filter((l) => /,K_?$/.test(l))
+      .filter((l) => /,K_*$/.test(l))
       .map((l) => Number(l.split(',')[0]));
     expect(shown).toEqual([2.5, 6.5]);
     expect(info.video?.keyframes).toEqual([-1.5, ...shown]);
@@ -150,7 +150,8 @@ describe('the MP4 keyframe index', () => {
     ]);
     const info = await mediaInfoOf(delayed);
     expect(info.video?.startOffset).toBeCloseTo(0.5, 3);
-    expect(info.duration).toBeCloseTo(12.5, 1); // ffprobe's duration counts the delay
+    // The video's own length: ffprobe 7 leaves the empty edit out (its start is startOffset).
+    expect(info.duration).toBeCloseTo(12, 1);
     expect(info.video?.frames).toBe(360);
     expect(info.video?.keyframes?.[0]).toBeCloseTo(0.5, 3);
     const plan = makePlan('d'.repeat(20), info, {
@@ -168,7 +169,7 @@ describe('the MP4 keyframe index', () => {
     const cut = join(dir, 'cut-short.mp4');
     await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     // What a player decodes of the cut file: the frames present.
-    const decoded = (await videoEntries(cut, 'frame=pkt_pts_time')).filter((l) => l.trim());
+    const decoded = (await videoEntries(cut, 'frame=pts_time')).filter((l) => l.trim());
 
     const info = await mediaInfoOf(cut);
 

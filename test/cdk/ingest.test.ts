@@ -38,8 +38,8 @@ describe('Ingest', () => {
       Layers: [{ Ref: logicalId(spool.stack.pipeline.ffmpegLayer) }],
       Environment: {
         Variables: expect.objectContaining({
-          FFPROBE_PATH: '/opt/bin/ffprobe',
-          FFMPEG_PATH: '/opt/bin/ffmpeg',
+          FFPROBE_PATH: '/opt/ffmpeg/bin/ffprobe',
+          FFMPEG_PATH: '/opt/ffmpeg/bin/ffmpeg',
         }),
       },
     });

@@ -1,11 +1,10 @@
-import { statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FfmpegLayer } from '../../lib/ffmpeg-layer.js';
+import { FFMPEG_PATH, type FfmpegLayer } from '../../lib/ffmpeg-layer.js';
 import { arnOf, logicalId, propertiesOf, synthesizeSpool } from './support/spool-app.js';
 
 const spool = synthesizeSpool();
@@ -72,7 +71,7 @@ describe('Transcode', () => {
       EphemeralStorage: { Size: 4096 },
       Timeout: 900,
       Architectures: ['x86_64'],
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
     });
   });
 
@@ -81,8 +80,8 @@ describe('Transcode', () => {
       Layers: [{ Ref: logicalId(ffmpeg.layer) }],
       Environment: {
         Variables: expect.objectContaining({
-          FFMPEG_PATH: '/opt/bin/ffmpeg',
-          FFPROBE_PATH: '/opt/bin/ffprobe',
+          FFMPEG_PATH: '/opt/ffmpeg/bin/ffmpeg',
+          FFPROBE_PATH: '/opt/ffmpeg/bin/ffprobe',
         }),
       },
     });
@@ -105,17 +104,54 @@ describe('Transcode', () => {
 });
 
 describe('FfmpegLayer', () => {
-  it('is an x86_64 layer', () => {
+  it('is an x86_64 layer by default, whose description names Debian and the version', () => {
     template.hasResourceProperties('AWS::Lambda::LayerVersion', {
       CompatibleArchitectures: ['x86_64'],
+      CompatibleRuntimes: ['nodejs24.x'],
+      LicenseInfo: 'GPL-3.0-or-later',
+      Description: Match.stringLikeRegexp('^ffmpeg 7\\.1\\.\\d+ \\+ ffprobe from Debian trixie'),
     });
   });
 
-  it('stages executable bin/ffmpeg and bin/ffprobe, which Lambda extracts to /opt/bin', () => {
+  it('stages executable ffmpeg/bin/ffmpeg and ffprobe, which Lambda extracts to /opt/ffmpeg', () => {
+    expect(FFMPEG_PATH).toBe('/opt/ffmpeg/bin/ffmpeg');
     for (const binary of ['ffmpeg', 'ffprobe']) {
-      const stat = statSync(join(ffmpeg.stagingDirectory, 'bin', binary));
-      expect(stat.mode & 0o777).toBe(0o755);
-      expect(stat.size).toBeGreaterThan(1_000_000);
+      const launcher = statSync(join(ffmpeg.stagingDirectory, 'ffmpeg', 'bin', binary));
+      expect(launcher.mode & 0o777).toBe(0o755);
+      const real = statSync(join(ffmpeg.stagingDirectory, 'ffmpeg', 'libexec', binary));
+      expect(real.size).toBeGreaterThan(100_000);
+    }
+  });
+
+  it('fits in Lambda with room for the function code (250 MB unzipped in all)', () => {
+    expect(ffmpeg.manifest.bytes).toBeLessThan(235_000_000);
+  });
+
+  it("carries every package's copyright file and the offer of source", () => {
+    for (const pkg of ffmpeg.manifest.packages) {
+      const copyright = join(ffmpeg.stagingDirectory, 'ffmpeg/share/doc', pkg.name, 'copyright');
+      expect(statSync(copyright).size, pkg.name).toBeGreaterThan(0);
+    }
+    const sources = readFileSync(join(ffmpeg.stagingDirectory, 'ffmpeg/share/doc/SOURCES'), 'utf8');
+    expect(sources).toContain(`ffmpeg\t${ffmpeg.manifest.ffmpegPackageVersion}\tffmpeg\t`);
+  });
+});
+
+describe('ffmpegArchitecture arm64', () => {
+  const arm = synthesizeSpool({ pipeline: { ffmpegArchitecture: 'arm64' } });
+  afterAll(() => arm.dispose());
+
+  it('builds an arm64 layer and runs ingest and transcode on arm64 with it', () => {
+    arm.template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleArchitectures: ['arm64'],
+      Description: Match.stringLikeRegexp('arm64$'),
+    });
+    const { transcode: t, ingest } = arm.stack.pipeline;
+    for (const fn of [t.handler, ingest.handler]) {
+      expect(propertiesOf(arm.template, fn)).toMatchObject({
+        Architectures: ['arm64'],
+        Layers: [{ Ref: logicalId((arm.stack.pipeline.ffmpeg as FfmpegLayer).layer) }],
+      });
     }
   });
 });
@@ -182,12 +218,5 @@ describe("ffmpeg of a team's own", () => {
     } finally {
       own.dispose();
     }
-  });
-
-  it('says how to get the linux-x64 build when its npm package is missing', () => {
-    // An empty project: what a macOS or arm64 host's node_modules lacks.
-    expect(
-      () => new FfmpegLayer(new Stack(new App(), 'NoBinaries'), 'Ffmpeg', { searchFrom: tmpdir() }),
-    ).toThrow(/no linux-x64 ffmpeg binary found .*npm run ffmpeg:linux-x64.*ffmpegLayerArn/s);
   });
 });

@@ -58,11 +58,12 @@ describe('VideoPipeline', () => {
     expect(withFfmpeg).toEqual(['ingest', 'transcode']);
   });
 
-  it('runs every function on Node.js 22 on x86_64', () => {
-    for (const fn of Object.values(pipeline.functions)) {
-      expect(propertiesOf(template, fn)).toMatchObject({
-        Runtime: 'nodejs22.x',
-        Architectures: ['x86_64'],
+  it("runs every function on Node.js 24: ffmpeg on the engine layer's x86_64, the rest on arm64", () => {
+    for (const [stage, fn] of Object.entries(pipeline.functions)) {
+      const ffmpeg = stage === 'ingest' || stage === 'transcode';
+      expect(propertiesOf(template, fn), stage).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: [ffmpeg ? 'x86_64' : 'arm64'],
       });
     }
   });

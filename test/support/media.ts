@@ -5,9 +5,9 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { hostEngine } from '../../engine/engine.js';
 import { FfprobeProber } from '../../functions/adapters/ffmpeg.js';
 import {
   isMp4Family,
@@ -18,12 +18,11 @@ import {
 import { readMp4Keyframes } from '../../functions/ingest/keyframes.js';
 
 const run = promisify(execFile);
-const require = createRequire(import.meta.url);
 
-export const FFMPEG =
-  process.env.FFMPEG_PATH ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
-export const FFPROBE =
-  process.env.FFPROBE_PATH ?? (require('ffprobe-static') as { path: string }).path;
+/** The engine that ships: the bundle test/global-setup.ts assembled (or FFMPEG_PATH's). */
+const engine = hostEngine();
+export const FFMPEG = engine.ffmpeg;
+export const FFPROBE = engine.ffprobe;
 
 /** ../shared/media beside the repo (see its README); absent on some machines. */
 export const SHARED_MEDIA = resolve(import.meta.dirname, '../../../shared/media');
@@ -181,7 +180,7 @@ const times = (lines: string[]): number[] =>
 
 /** Presentation times of every video frame, in seconds. */
 export async function frameTimes(input: string): Promise<number[]> {
-  return times(await videoEntries(input, 'frame=pkt_pts_time'));
+  return times(await videoEntries(input, 'frame=pts_time'));
 }
 
 /** Times of the video keyframes (IDR), in seconds. */

@@ -132,7 +132,7 @@ const SDR = { hdr: false, interlaced: false } as const;
 const RECIPES: Recipe[] = [
   {
     // A phone or webcam that drops frames under load: irregular runs missing, the survivors
-    // keep their times (-vsync vfr), so avg_frame_rate (24.5) is not r_frame_rate (30).
+    // keep their times (-fps_mode vfr), so avg_frame_rate (24.5) is not r_frame_rate (30).
     // Flashes and beeps show whether the kept frames stay at their times.
     name: 'vfr-dropped-frames-mp4',
     ext: 'mp4',
@@ -157,7 +157,7 @@ const RECIPES: Recipe[] = [
         '[v]',
         '-map',
         '1:a',
-        '-vsync',
+        '-fps_mode',
         'vfr',
         ...x264,
         ...aac,
@@ -177,7 +177,7 @@ const RECIPES: Recipe[] = [
         ...testsrc('426x240', '30', 4),
         '-vf',
         "select='not(between(n,10,24)+between(n,50,53)+between(n,80,99))'",
-        '-vsync',
+        '-fps_mode',
         'vfr',
         '-c:v',
         'libvpx-vp9',
@@ -219,7 +219,7 @@ const RECIPES: Recipe[] = [
         ...testsrc('640x360', '60', 3),
         '-vf',
         "settb=1/6000,setpts='PTS+(gte(N,40)+gte(N,90)+gte(N,150))*0.005/TB'",
-        '-vsync',
+        '-fps_mode',
         'passthrough',
         '-enc_time_base',
         '1/6000',
@@ -247,7 +247,8 @@ const RECIPES: Recipe[] = [
     make: async (file, dir) => {
       const stored = join(dir, 'rotation-90-stored.mp4');
       await ff([...testsrc('640x360', '30', 3), ...tone(3), ...x264, ...aac, stored]);
-      await ff(['-i', stored, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', ...faststart, file]);
+      // A display matrix of -90° is what a phone held upright writes (the old `rotate=90` tag).
+      await ff(['-display_rotation:v:0', '-90', '-i', stored, '-c', 'copy', ...faststart, file]);
       await rm(stored);
     },
   },
