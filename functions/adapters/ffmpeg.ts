@@ -17,7 +17,13 @@ import {
 } from '../core/audio.js';
 import { MediaError, TimedOutError, TransientError } from '../core/errors.js';
 import { posterChunk, sheetCapacity } from '../core/images.js';
-import { measuresFrameTiming, TIMING_PACKETS } from '../core/media.js';
+import {
+  measuresFrameTiming,
+  normalizeProbe,
+  type OpeningFacts,
+  parseOpening,
+  TIMING_PACKETS,
+} from '../core/media.js';
 import type { ChunkSpec, Plan } from '../core/plan.js';
 import type { MediaProber, SegmentListener, Transcoder } from '../core/ports.js';
 import {
@@ -30,6 +36,7 @@ import {
   encodeCores,
   type FfmpegCommand,
   inputGuards,
+  openingArgs,
 } from '../core/recipe.js';
 import type { ChunkOutput, RenditionOutput, Segment } from '../core/records.js';
 import { adtsFrames } from './adts.js';
@@ -115,9 +122,11 @@ export class FfprobeProber implements MediaProber {
         const start = Number(probed.format.start_time ?? 0) || 0;
         if (end !== undefined) probed.format.duration = String(Math.max(0, end - start));
       }
-      return measuresFrameTiming(formatName)
+      const withPackets = measuresFrameTiming(formatName)
         ? { ...probed, packets: await this.videoPackets(input) }
         : probed;
+      const opening = await this.opening(input, withPackets);
+      return opening ? { ...withPackets, opening } : withPackets;
     } catch (err) {
       const stderr = String((err as { stderr?: unknown }).stderr ?? '');
       const e = classify(stderr, 'the upload could not be read');
@@ -125,6 +134,31 @@ export class FfprobeProber implements MediaProber {
         throw new MediaError('UNREADABLE_MEDIA', 'the upload is not a media file ffmpeg can read');
       }
       throw e;
+    }
+  }
+
+  /**
+   * The opening pass over the main video (recipe.openingArgs): where its first whole picture
+   * is, and whether its pictures are combed. Nothing, when it cannot tell: the probe stands.
+   */
+  private async opening(input: string, probed: unknown): Promise<OpeningFacts | undefined> {
+    let stream: number | undefined;
+    try {
+      stream = normalizeProbe(probed).video?.streamIndex;
+    } catch {
+      return undefined;
+    }
+    if (stream === undefined) return undefined;
+    try {
+      const { stdout } = await run(this.paths.ffmpegPath, openingArgs(input, stream), {
+        timeout: this.timeoutMs,
+        maxBuffer: 4 * 1024 * 1024,
+      });
+      return parseOpening(stdout);
+    } catch (err) {
+      // A decode error part-way still printed the frames before it.
+      const stdout = String((err as { stdout?: unknown }).stdout ?? '');
+      return stdout ? parseOpening(stdout) : undefined;
     }
   }
 

@@ -56,6 +56,11 @@ export interface MediaInfo {
     colour?: ColourTags;
     /** ffprobe's field_order: `progressive`, `tt`, `bb`, `tb`, `bt`; undefined when unknown. */
     fieldOrder?: string;
+    /**
+     * The opening pass found combed pictures that nothing flags interlaced, with this field
+     * first: deinterlace every frame (fieldOrder then says the same).
+     */
+    combed?: 'tff' | 'bff';
   };
   audio?: {
     streamIndex: number;
@@ -161,6 +166,56 @@ export const measuresFrameTiming = (formatName: string): boolean =>
 const misstatesFrameRate = (formatName: string): boolean =>
   /\b(matroska|webm|flv)\b/.test(formatName);
 
+/**
+ * The opening pass: the first frames of the main video, decoded at ingest (see
+ * parseOpening). It says where the first cleanly decodable picture is (a broadcast capture
+ * that starts mid-GOP has none before its first recovery point), and whether the pictures
+ * are combed where nothing flags them interlaced.
+ */
+export const OPENING_FRAMES = 40;
+/** idet's first calls come before it has a history to judge by: not counted. */
+const IDET_WARMUP_FRAMES = 5;
+/** A share of judged frames that idet calls interlaced above this: the source is combed. */
+const COMBED_SHARE = 0.5;
+
+export interface OpeningFacts {
+  /** The first decoded picture's timestamp (the file's own clock), if any decoded. */
+  firstFrameTime?: number;
+  /** idet's multi-frame calls over the opening, past its warm-up. */
+  idet: { tff: number; bff: number; progressive: number; undetermined: number };
+}
+
+/** The opening pass's output: `metadata=print` lines (see recipe.openingArgs). */
+export function parseOpening(text: string): OpeningFacts {
+  const idet = { tff: 0, bff: 0, progressive: 0, undetermined: 0 };
+  let firstFrameTime: number | undefined;
+  let frame = -1;
+  for (const line of text.split('\n')) {
+    const head = /^frame:\s*(\d+)\s+pts:\s*\S+\s+pts_time:(\S+)/.exec(line);
+    if (head) {
+      frame = Number(head[1]);
+      const t = Number(head[2]);
+      if (firstFrameTime === undefined && Number.isFinite(t)) firstFrameTime = t;
+      continue;
+    }
+    const call = /^lavfi\.idet\.multiple\.current_frame=(tff|bff|progressive|undetermined)$/.exec(
+      line.trim(),
+    );
+    if (call && frame >= IDET_WARMUP_FRAMES) idet[call[1] as keyof typeof idet]++;
+  }
+  return { ...(firstFrameTime !== undefined ? { firstFrameTime } : {}), idet };
+}
+
+/** Which field idet sees first, where it calls most of the opening interlaced. */
+export function combedFields(idet: OpeningFacts['idet'] | undefined): 'tff' | 'bff' | undefined {
+  if (!idet) return undefined;
+  const judged = idet.tff + idet.bff + idet.progressive;
+  if (judged < 10 || (idet.tff + idet.bff) / judged <= COMBED_SHARE) return undefined;
+  return idet.tff >= idet.bff ? 'tff' : 'bff';
+}
+
+const INTERLACED_ORDERS = new Set(['tt', 'bb', 'tb', 'bt']);
+
 const num = z.coerce.number().finite();
 const ffprobeSchema = z.object({
   format: z.object({
@@ -209,6 +264,13 @@ const ffprobeSchema = z.object({
       }),
     )
     .max(10 * TIMING_PACKETS)
+    .optional(),
+  /** The opening pass over the main video, where the prober ran it (OpeningFacts). */
+  opening: z
+    .object({
+      firstFrameTime: num.optional(),
+      idet: z.object({ tff: num, bff: num, progressive: num, undetermined: num }),
+    })
     .optional(),
 });
 
@@ -306,6 +368,8 @@ export function normalizeProbe(raw: unknown): MediaInfo {
   const indexOf = (s: ProbedStream) => s.index ?? streams.indexOf(s);
 
   let video: MediaInfo['video'];
+  /** Seconds from the video's first packet to its first whole picture. */
+  let late = 0;
   if (v?.width && v.height) {
     const rotation = rotationOf(v);
     const sar = parseRational(v.sample_aspect_ratio) ?? { num: 1, den: 1 };
@@ -333,7 +397,21 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       !avg ||
       !real ||
       Math.abs(rationalValue(avg) / rationalValue(real) - 1) > 0.002;
-    const fieldOrder = tag(v.field_order);
+    const statedOrder = tag(v.field_order);
+    const opening = parsed.data.opening;
+    // Combed pictures that nothing flags (a container that says progressive, or says
+    // nothing): each frame's own flag cannot be trusted to say which to deinterlace.
+    const combed = INTERLACED_ORDERS.has(statedOrder ?? '')
+      ? undefined
+      : combedFields(opening?.idet);
+    const fieldOrder = combed ? (combed === 'tff' ? 'tt' : 'bb') : statedOrder;
+    // A capture that starts mid-GOP: its video starts at the first picture that decodes
+    // whole, not at the first packet (the ones before show grey, broken pictures).
+    const statedStart = v.start_time ?? formatStart;
+    late =
+      opening?.firstFrameTime !== undefined && opening.firstFrameTime > statedStart + 1e-3
+        ? round6(opening.firstFrameTime - statedStart)
+        : 0;
     const keyframeInterval = keyframeIntervalOf(parsed.data.packets, indexOf(v));
     const colour = colourOf(v);
     video = {
@@ -344,18 +422,19 @@ export function normalizeProbe(raw: unknown): MediaInfo {
       coded,
       frameRate: variableFrameRate ? frameRate : real,
       variableFrameRate,
-      startOffset: Math.max(0, (v.start_time ?? formatStart) - formatStart),
-      startTime: v.start_time ?? formatStart,
+      startOffset: Math.max(0, round6(statedStart + late - formatStart)),
+      startTime: round6(statedStart + late),
       ...(v.pix_fmt ? { pixFmt: v.pix_fmt } : {}),
       ...(colour ? { colour } : {}),
       ...(fieldOrder ? { fieldOrder } : {}),
+      ...(combed ? { combed } : {}),
       ...(keyframeInterval !== undefined ? { keyframeInterval } : {}),
     };
   }
 
   return {
     formatName: format.format_name,
-    duration: v?.duration ?? format.duration ?? 0,
+    duration: Math.max(0, round6((v?.duration ?? format.duration ?? 0) - late)),
     streamCount: streams.length,
     mediaStreamCount: streams.filter((s) => s.codec_type === 'video' || s.codec_type === 'audio')
       .length,

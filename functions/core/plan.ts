@@ -81,6 +81,8 @@ export interface SourceStreams {
     pixFmt?: string;
     colour?: ColourTags;
     fieldOrder?: string;
+    /** Combed pictures that nothing flags interlaced (MediaInfo's `combed`). */
+    combed?: 'tff' | 'bff';
   };
   audio: { stream: number } | null;
 }
@@ -348,6 +350,7 @@ export function makePlan(videoId: string, info: MediaInfo, options: PlanOptions)
         ...(video.pixFmt ? { pixFmt: video.pixFmt } : {}),
         ...(video.colour ? { colour: video.colour } : {}),
         ...(video.fieldOrder ? { fieldOrder: video.fieldOrder } : {}),
+        ...(video.combed ? { combed: video.combed } : {}),
       },
       audio: info.audio ? { stream: info.audio.streamIndex } : null,
     },

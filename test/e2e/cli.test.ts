@@ -185,7 +185,7 @@ describe('npx spool', () => {
     await writeFile(junk, Buffer.alloc(64 * 1024, 7));
     const failed = await spool(['upload', junk], target);
     expect(failed.code).toBe(EXIT.videoFailed);
-    expect(failed.stdout).toMatch(/error\s+UNSUPPORTED_CONTAINER: /);
+    expect(failed.stdout).toMatch(/error\s+UNREADABLE_MEDIA: /);
   }, 120_000);
 
   it('has help on every command', async () => {

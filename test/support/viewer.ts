@@ -95,6 +95,36 @@ export function parseIdet(stderr: string): IdetCounts | undefined {
   };
 }
 
+/**
+ * idet's multi-frame calls past its first frames. Its verdict carries over from frame to
+ * frame and ffmpeg 7.1's starts at TFF: the first four or so frames of any video are called
+ * TFF before it settles (a third of a 17-frame clip). The per-frame keys are running totals.
+ */
+export const IDET_WARMUP_FRAMES = 5;
+
+export function idetAfterWarmup(frames: readonly FrameStat[]): IdetCounts | undefined {
+  const totals = (f: FrameStat | undefined): IdetCounts | undefined =>
+    f && f.values['idet.multiple.tff'] !== undefined
+      ? {
+          tff: f.values['idet.multiple.tff'] ?? 0,
+          bff: f.values['idet.multiple.bff'] ?? 0,
+          progressive: f.values['idet.multiple.progressive'] ?? 0,
+          undetermined: f.values['idet.multiple.undetermined'] ?? 0,
+        }
+      : undefined;
+  const end = totals(frames.at(-1));
+  if (!end) return undefined;
+  const start =
+    frames.length > IDET_WARMUP_FRAMES * 2 ? totals(frames[IDET_WARMUP_FRAMES - 1]) : undefined;
+  if (!start) return end;
+  return {
+    tff: end.tff - start.tff,
+    bff: end.bff - start.bff,
+    progressive: end.progressive - start.progressive,
+    undetermined: end.undetermined - start.undetermined,
+  };
+}
+
 /** Share of all frames that idet calls interlaced (TFF or BFF). */
 export function combedShare(c: IdetCounts | undefined): number {
   if (!c) return 0;
@@ -290,7 +320,7 @@ async function videoPass(
   const frames = parseFrameMetadata(stdout);
   return {
     frames,
-    idet: parseIdet(stderr),
+    idet: idetAfterWarmup(frames) ?? parseIdet(stderr),
     picture: pictureOf(frames, opts.pre ? 8 : opts.depth),
   } satisfies VideoPass;
 }

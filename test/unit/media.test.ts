@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MediaError, type MediaErrorCode } from '../../functions/core/errors.js';
 import {
+  combedFields,
   type MediaInfo,
   type MediaLimits,
   normalizeProbe,
+  parseOpening,
   parseRational,
   rationalValue,
   validateMedia,
@@ -593,5 +595,59 @@ describe('parseRational', () => {
 describe('rationalValue', () => {
   it('divides the numerator by the denominator', () => {
     expect(rationalValue({ num: 24000, den: 1001 })).toBeCloseTo(23.976, 3);
+  });
+});
+
+describe('the opening pass', () => {
+  const printed = (calls: string[], firstTime = 5.48) =>
+    calls
+      .map(
+        (call, n) =>
+          `frame:${n}    pts:${n * 3600}  pts_time:${(firstTime + n * 0.04).toFixed(2)}\n` +
+          `lavfi.idet.repeated.current_frame=neither\nlavfi.idet.multiple.current_frame=${call}\n`,
+      )
+      .join('');
+
+  it("reads the first decoded picture's time and idet's calls after its warm-up", () => {
+    const facts = parseOpening(
+      printed([...Array(5).fill('tff'), ...Array(20).fill('progressive')]),
+    );
+    expect(facts.firstFrameTime).toBeCloseTo(5.48, 6);
+    expect(facts.idet).toEqual({ tff: 0, bff: 0, progressive: 20, undetermined: 0 });
+  });
+
+  it('calls a source combed when idet calls most judged frames interlaced', () => {
+    expect(combedFields({ tff: 3, bff: 20, progressive: 5, undetermined: 9 })).toBe('bff');
+    expect(combedFields({ tff: 8, bff: 2, progressive: 12, undetermined: 0 })).toBeUndefined();
+    // Too few judged frames to say.
+    expect(combedFields({ tff: 5, bff: 0, progressive: 0, undetermined: 30 })).toBeUndefined();
+  });
+
+  it("deinterlaces combed pictures the container calls progressive, with idet's field first", () => {
+    const opening = parseOpening(printed(Array(30).fill('bff'), 0));
+    const info = normalizeProbe({
+      ...probe([videoStream({ field_order: 'progressive' })]),
+      opening,
+    });
+    expect(info.video).toMatchObject({ fieldOrder: 'bb', combed: 'bff' });
+  });
+
+  it("leaves a source the container flags interlaced to its frames' own flags", () => {
+    const opening = parseOpening(printed(Array(30).fill('tff'), 0));
+    const info = normalizeProbe({ ...probe([videoStream({ field_order: 'tt' })]), opening });
+    expect(info.video?.fieldOrder).toBe('tt');
+    expect(info.video?.combed).toBeUndefined();
+  });
+
+  it('starts a capture that begins mid-GOP at its first whole picture, and shortens it', () => {
+    const opening = parseOpening(printed(Array(30).fill('progressive'), 1.72));
+    const info = normalizeProbe({
+      ...probe([videoStream({ start_time: '0.500000', duration: '9.500000' })], {
+        start_time: '0.000000',
+      }),
+      opening,
+    });
+    expect(info.video).toMatchObject({ startTime: 1.72, startOffset: 1.72 });
+    expect(info.duration).toBeCloseTo(8.28, 6);
   });
 });

@@ -86,21 +86,33 @@ describe('chunkFilterGraph', () => {
     expect(chunkFilterGraph(plan, last)).not.toContain('trim=');
   });
 
-  it('deinterlaces only what may be interlaced, before resampling in time', () => {
+  it('deinterlaces the frames flagged interlaced, before resampling in time', () => {
     const graph = chunkFilterGraph(
       planOf({ fieldOrder: 'tt', coded: { width: 720, height: 576 } }),
       0,
     );
 
     // A field-aware scale to the stored size first: bwdif cannot take a mid-stream change.
-    expect(graph).toContain(
-      'scale=w=720:h=576:interl=1,bwdif=mode=send_frame:parity=auto:deint=interlaced,fps=',
+    expect(graph).toMatch(
+      /scale=w=720:h=576:interl=1,bwdif=mode=send_frame:parity=auto:deint=interlaced,.*,fps=/,
     );
-    expect(chunkFilterGraph(planOf({ fieldOrder: 'progressive' }), 0)).not.toContain('bwdif');
-    // No field order: each frame's own flag decides (deint=interlaced).
-    expect(chunkFilterGraph(planOf({}), 0)).toContain('bwdif');
+    // Whatever the container says, each frame's own flag decides (deint=interlaced): a
+    // cut-short 576i MKV says progressive.
+    for (const fieldOrder of ['progressive', undefined]) {
+      expect(chunkFilterGraph(planOf({ fieldOrder }), 0)).toContain(
+        'bwdif=mode=send_frame:parity=auto:deint=interlaced',
+      );
+    }
     // A screen recording in RGB is never interlaced.
     expect(chunkFilterGraph(planOf({ pixFmt: 'bgr0' }), 0)).not.toContain('bwdif');
+  });
+
+  it('deinterlaces every frame of a combed source nothing flags, with the field idet saw first', () => {
+    const graph = chunkFilterGraph(planOf({ fieldOrder: 'bb', combed: 'bff' }), 0);
+    expect(graph).toMatch(/bwdif=mode=send_frame:parity=bff:deint=all,.*,fps=/);
+    // TFF is what bwdif takes for a frame with no flag: the frames' own flags stay first.
+    const tff = chunkFilterGraph(planOf({ fieldOrder: 'tt', combed: 'tff' }), 0);
+    expect(tff).toContain('bwdif=mode=send_frame:parity=auto:deint=all');
   });
 
   it.each([

@@ -10,6 +10,7 @@ import {
   flashTimes,
   flashToBeep,
   frameStep,
+  idetAfterWarmup,
   meanLevel,
   nearer,
   parseFrameMetadata,
@@ -61,6 +62,31 @@ describe('parseIdet and combedShare', () => {
   it('finds nothing combed when idet did not run', () => {
     expect(parseIdet('no idet here')).toBeUndefined();
     expect(combedShare(undefined)).toBe(0);
+  });
+});
+
+describe('idetAfterWarmup', () => {
+  const frame = (tff: number, progressive: number) => ({
+    time: 0,
+    values: {
+      'idet.multiple.tff': tff,
+      'idet.multiple.bff': 0,
+      'idet.multiple.progressive': progressive,
+      'idet.multiple.undetermined': 0,
+    },
+  });
+
+  it("leaves out idet's first calls, which come before it has settled", () => {
+    // ffmpeg 7.1: TFF for the first four frames of any video, then what it sees.
+    const frames = Array.from({ length: 17 }, (_, i) =>
+      i < 4 ? frame(i + 1, 0) : frame(4, i - 3),
+    );
+    expect(idetAfterWarmup(frames)).toEqual({ tff: 0, bff: 0, progressive: 12, undetermined: 0 });
+  });
+
+  it('counts every call of a clip too short to leave any out', () => {
+    const frames = Array.from({ length: 6 }, (_, i) => frame(i + 1, 0));
+    expect(idetAfterWarmup(frames)).toEqual({ tff: 6, bff: 0, progressive: 0, undetermined: 0 });
   });
 });
 
