@@ -8,7 +8,7 @@
  * run engine:update` records the new versions in the lock.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch as hostArch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,19 +91,33 @@ const say = (line: string) => console.error(`spool engine: ${line}`);
 export async function ensureBundle(
   arch: EngineArch,
   log: (line: string) => void = say,
+  lock: EngineLock = readLock(),
 ): Promise<{ dir: string; manifest: BundleManifest }> {
   try {
-    return await assemble(arch, lockedPackages(arch), { log });
+    return await assemble(arch, lockedPackages(arch, lock), { log });
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
     log(
       `${err.url} is no longer in Debian's archive (replaced by an update): resolving the ` +
         `engine again from today's archive. Run npm run engine:update to record it.`,
     );
-    const closure = await resolveFromArchive(arch);
-    const { used } = await assemble(arch, closure, { log });
+    const { used } = await assembleClosure(arch, await resolveFromArchive(arch), log);
     return assemble(arch, used, { log });
   }
+}
+
+/**
+ * Assembles a whole dependency closure to learn which packages put files in the bundle,
+ * then drops that bundle from the cache: the one that is kept is keyed by those packages.
+ */
+async function assembleClosure(
+  arch: EngineArch,
+  closure: readonly LockedPackage[],
+  log: (line: string) => void,
+): Promise<{ used: LockedPackage[] }> {
+  const { dir, used } = await assemble(arch, closure, { log });
+  if (used.length < closure.length) rmSync(dir, { recursive: true, force: true });
+  return { used };
 }
 
 /** Re-resolves every architecture from today's archive and writes the lock. */
@@ -111,7 +125,8 @@ export async function updateLock(log: (line: string) => void = say): Promise<Eng
   const arches: Record<string, { closure: number; packages: LockedPackage[] }> = {};
   for (const arch of Object.keys(ARCHES) as EngineArch[]) {
     const closure = await resolveFromArchive(arch);
-    const { used } = await assemble(arch, closure, { log });
+    const { used } = await assembleClosure(arch, closure, log);
+    await assemble(arch, used, { log });
     arches[arch] = { closure: closure.length, packages: used };
     log(`${arch}: ${closure.length} packages in the closure, ${used.length} put files in it`);
   }

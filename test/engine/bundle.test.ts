@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_DIR, type EngineArch } from '../../engine/bundle.js';
-import { bundleSync, hostEngineArch, readLock } from '../../engine/engine.js';
+import { bundleSync, ensureBundle, hostEngineArch, readLock } from '../../engine/engine.js';
 
 const run = promisify(execFile);
 const host = hostEngineArch();
@@ -149,4 +149,29 @@ describe.skipIf(needsQemu && !qemu)('the arm64 bundle', () => {
     const { stderr } = await armRun('ffmpeg', ['-v', 'error', ...ENCODES]);
     expect(stderr).toBe('');
   });
+});
+
+describe('a lock whose package Debian has replaced', () => {
+  it("resolves the engine again from today's archive, says so, and still assembles it", async () => {
+    const lock = readLock();
+    const packages = lock.arches.x86_64?.packages ?? [];
+    // A security update removes the old .deb from the archive: a pool path that is gone.
+    const stale = packages.map((p) =>
+      p.name === 'libavcodec61'
+        ? {
+            ...p,
+            filename: p.filename.replace(/_[^_]+_amd64\.deb$/, '_0.0-replaced_amd64.deb'),
+            sha256: '0'.repeat(64),
+          }
+        : p,
+    );
+    const said: string[] = [];
+    const { manifest } = await ensureBundle('x86_64', (l) => said.push(l), {
+      ...lock,
+      arches: { ...lock.arches, x86_64: { closure: 0, packages: stale } },
+    });
+    expect(said.join('\n')).toMatch(/no longer in Debian's archive .*npm run engine:update/s);
+    expect(manifest.ffmpegVersion).toMatch(/^7\.1\.\d+$/);
+    expect(manifest.packages.map((p) => p.name)).toContain('libavcodec61');
+  }, 300_000);
 });
