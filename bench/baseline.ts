@@ -21,6 +21,8 @@ import { ownReapedCpu, ProcSampler } from './procfs.js';
 export interface Binaries {
   ffmpeg: string;
   ffprobe: string;
+  /** An ffmpeg before 5.1 (the 2018 npm builds, for the engines' comparison). */
+  legacy?: boolean;
 }
 
 /** The defaults of functions/core/config.ts (SPOOL_SEGMENT_SECONDS, _CHUNK_SEGMENTS, _X264_PRESET). */
@@ -60,13 +62,19 @@ const argsOf = (command: FfmpegCommand): string[] => [
 ];
 
 /** The single-process command: one input, one filter graph, every rendition + audio. */
-export function baselineArgs(plan: Plan, input: string, outDir: string): string[] {
+export function baselineArgs(
+  plan: Plan,
+  input: string,
+  outDir: string,
+  legacyEngine = false,
+): string[] {
   return argsOf(
     chunkCommand(wholeVideo(plan), 0, {
       input,
       workDir: outDir,
       cpus: availableParallelism(),
       bounded: false,
+      legacyEngine,
     }),
   );
 }
@@ -115,7 +123,7 @@ export async function runBaseline(
   await rm(outDir, { recursive: true, force: true });
   const dirs = [...plan.renditions.map((r) => r.name), 'audio'].map((n) => join(outDir, n));
   try {
-    return await timeFfmpeg(bins, baselineArgs(plan, input, outDir), dirs);
+    return await timeFfmpeg(bins, baselineArgs(plan, input, outDir, bins.legacy), dirs);
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }

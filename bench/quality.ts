@@ -312,7 +312,13 @@ async function encode(
     const chunkPlan = overlapped(plan, spec.index, v);
     const workDir = join(dir, `chunk-${spec.index}`);
     const command = videoOnly(
-      chunkCommand(chunkPlan, spec.index, { input: file, workDir, cpus, bounded: false }),
+      chunkCommand(chunkPlan, spec.index, {
+        input: file,
+        workDir,
+        cpus,
+        bounded: false,
+        legacyEngine: bins.legacy,
+      }),
     );
     const chunk = chunkPlan.chunks[spec.index] ?? spec;
     const { lead, tail } = overlapOf(plan, spec, v);
@@ -377,6 +383,7 @@ async function measure(
       workDir: join(dir, 'ref'),
       cpus,
       bounded: false,
+      legacyEngine: bins.legacy,
     }),
   );
   const { num: fpsNum, den: fpsDen } = plan.output.frameRate;
@@ -766,6 +773,7 @@ async function cacheKey(opts: { file: string; bins: Binaries }, plan: Plan, crfs
         workDir: '/w',
         cpus: ENCODE_CPUS,
         bounded: false,
+        legacyEngine: opts.bins.legacy,
       }),
     ),
   );

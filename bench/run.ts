@@ -12,6 +12,7 @@ import type { Plan } from '../functions/core/plan.js';
 import { analyze, chunkSeconds, median, type RunFigures } from './analyze.js';
 import { type Binaries, type FfmpegResult, planFor, planOptions, runBaseline } from './baseline.js';
 import { bucketReport, bucketRows } from './buckets.js';
+import { type EngineFigures, enginesTable, oldEngine } from './engines.js';
 import { num, table } from './format.js';
 import { headlineLines, perRun, runMedians, worstBdRate } from './headline.js';
 import { loadBench } from './load.js';
@@ -35,6 +36,8 @@ const HELP = `Usage: npm run bench -- [options]
                    --runs 0 runs only the memory comparison
   --no-memory      skip the memory comparison (issue 4 item 5: 30 s and 120 s 1080p sources
                    through the pipeline, a chunk job's peak RSS and /tmp), about 2 minutes
+  --no-old-engine  skip the engines side by side (the same runs and quality comparison on
+                   the 2018 npm builds, installed under .bench/old-engine without saving)
   --no-quality     skip the quality comparison on a generated ${QUALITY_SECONDS} s 1080p source (the
                    pipeline as is; whole-file encodes cached in .bench/quality-cache), a few
                    minutes; chunking_bdrate_pct is then nan
@@ -92,7 +95,7 @@ async function benchRuns(
     say(`run ${i}/${runs}: baseline (one ffmpeg)…`);
     const baseline = await runBaseline(bins, plan, file, join(BENCH_DIR, 'baseline-out'));
     say(`run ${i}/${runs}: baseline ${num(baseline.seconds)} s; pipeline…`);
-    const run = await pipelineOnce(file);
+    const run = await pipelineOnce(file, bins);
     const figures = analyze(run, plan);
     say(`run ${i}/${runs}: upload→ready ${num(figures.readySeconds)} s`);
     for (const p of run.problems) say(`  log: ${p}`);
@@ -222,11 +225,15 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** One pipeline pass; once more if the stack was stopped from outside (a shared machine). */
-async function pipelineOnce(file: string): Promise<PipelineRun> {
+async function pipelineOnce(file: string, bins?: Binaries): Promise<PipelineRun> {
   const contentType = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'video/mp4';
+  // Another engine: the stack takes it from FFMPEG_PATH and FFPROBE_PATH (engine/engine.ts).
+  const env: Record<string, string> = bins?.legacy
+    ? { FFMPEG_PATH: bins.ffmpeg, FFPROBE_PATH: bins.ffprobe }
+    : {};
   for (let attempt = 1; ; attempt++) {
     try {
-      const run = await runPipeline({ file, contentType, workDir: join(BENCH_DIR, 'run') });
+      const run = await runPipeline({ file, contentType, workDir: join(BENCH_DIR, 'run'), env });
       if (run.status !== 'ready') throw new Error(`the video ended ${run.status}`);
       return run;
     } catch (err) {
@@ -350,6 +357,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '30' },
       runs: { type: 'string', default: '3' },
       memory: { type: 'boolean', default: true },
+      'old-engine': { type: 'boolean', default: true },
       load: { type: 'boolean', default: false },
       // Unset: the default run includes the comparison; --quality: only it; --no-quality: without it.
       quality: { type: 'boolean' },
@@ -448,6 +456,16 @@ async function main(): Promise<void> {
     chunkSegments: opts.chunkSegments,
     baselineThroughput,
   });
+  const newFigures: EngineFigures = {
+    playableShare: medians.playableShare,
+    cpuRatio: medians.cpuRatio,
+    ready60MinSeconds: hourOfVideo(model).readySeconds,
+    chunkingBdRate,
+    ratio: medians.ratio,
+  };
+  if (values['old-engine']) {
+    out.push('', await enginesSideBySide(file, plan, runs, newFigures, values.quality));
+  }
   const buckets = bucketRows({
     buckets: MUX_TIME_TO_PUBLISH,
     measured: {
@@ -468,15 +486,49 @@ async function main(): Promise<void> {
       muxSource: ANCHORS.muxSource,
     }),
     '',
-    ...headlineLines({
+    ...headlineLines(newFigures),
+  );
+  console.log(out.join('\n'));
+}
+
+/**
+ * The same runs and quality comparison on the 2018 npm builds, beside the engine's figures.
+ * Each engine's ratios are to its own baseline (one ffmpeg of that engine).
+ */
+async function enginesSideBySide(
+  file: string,
+  plan: Plan,
+  runs: number,
+  newer: EngineFigures,
+  quality: boolean | undefined,
+): Promise<string> {
+  const old = oldEngine(join(BENCH_DIR, 'old-engine'));
+  if ('unavailable' in old) return `Engines side by side skipped: ${old.unavailable}.`;
+  say('the same runs on the 2018 npm builds (ffmpeg 4.1 snapshot, ffprobe 4.0.2)…');
+  const results = await benchRuns(old, file, plan, runs);
+  const medians = runMedians(results);
+  const opts = planOptions();
+  const model = scaleModel({
+    runs: results.map((r) => r.figures),
+    segmentSeconds: opts.segmentSeconds,
+    chunkSegments: opts.chunkSegments,
+    baselineThroughput: results.map((r) => plan.source.duration / r.baseline.cpuSeconds),
+  });
+  const bdRate = quality === false ? Number.NaN : (await chunkingQuality(old)).worstBdRate;
+  const engine = hostEngine();
+  const loads = results.map((r) => num(r.load, 1)).join(', ');
+  return [
+    `Engines side by side: the same recipe and ${runs} run(s) of the same source on each (load average at the old engine's runs: ${loads}):`,
+    enginesTable({ newer: engine.describe, older: '2018 npm builds' }, newer, {
       playableShare: medians.playableShare,
       cpuRatio: medians.cpuRatio,
       ready60MinSeconds: hourOfVideo(model).readySeconds,
-      chunkingBdRate,
+      chunkingBdRate: bdRate,
       ratio: medians.ratio,
     }),
-  );
-  console.log(out.join('\n'));
+    `old baseline (one ffmpeg): ${results.map((r) => num(r.baseline.seconds)).join(', ')} s, ` +
+      `${results.map((r) => num(r.baseline.cpuSeconds)).join(', ')} CPU-s`,
+  ].join('\n');
 }
 
 main().catch((err: unknown) => {

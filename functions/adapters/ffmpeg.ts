@@ -348,6 +348,25 @@ export interface TranscoderOptions {
   encodesPerHost?: number;
 }
 
+const majors = new Map<string, Promise<number>>();
+
+/** The major version of the ffmpeg at `path` (7 for the bundle), asked once per path. */
+export function engineMajor(path: string): Promise<number> {
+  let major = majors.get(path);
+  if (!major) {
+    major = run(path, ['-version'], { timeout: 30_000 }).then(
+      ({ stdout }) => Number(/^ffmpeg version n?(\d+)\./.exec(stdout)?.[1] ?? 0),
+      () => 0,
+    );
+    majors.set(path, major);
+  }
+  return major;
+}
+
+/** The 2018 builds (git snapshots: `N-47683-…`) print no major: they are the legacy ones. */
+export const isLegacyEngine = async (path: string): Promise<boolean> =>
+  (await engineMajor(path)) < 5;
+
 export class FfmpegTranscoder implements Transcoder {
   private readonly timeoutMs: number;
   private readonly encodesPerHost: number;
@@ -380,6 +399,7 @@ export class FfmpegTranscoder implements Transcoder {
         encodes: this.encodesPerHost,
       }),
       bounded: args.bounded !== false,
+      legacyEngine: await isLegacyEngine(this.paths.ffmpegPath),
     });
     const files = chunkFiles(workDir, spec.index);
     const ownEnd = chunkSegmentEnd(plan, spec);

@@ -414,6 +414,7 @@ export function renditionOptions(
   spec: Pick<ChunkSpec, 'index' | 'frames' | 'startFrame' | 'offsetSeconds' | 'firstSegment'>,
   playlist: string,
   cpus: number,
+  legacyEngine = false,
 ): string[] {
   const r = plan.renditions[i];
   if (!r) throw new Error(`no rendition ${i}`);
@@ -458,8 +459,7 @@ export function renditionOptions(
     // already on its grid (fps, settb, setpts=N), so constant-rate output changes none.
     '-r',
     `${num}/${den}`,
-    '-fps_mode',
-    'cfr',
+    ...(legacyEngine ? ['-vsync', 'passthrough'] : ['-fps_mode', 'cfr']),
     '-threads',
     String(encoderThreads(plan.renditions.length, cpus)),
     '-output_ts_offset',
@@ -522,11 +522,19 @@ function chunkInputOptions(
   ];
 }
 
-export function chunkCommand(
-  plan: Plan,
-  chunk: number,
-  args: { input: string; workDir: string; cpus: number; bounded: boolean },
-): FfmpegCommand {
+export interface ChunkCommandArgs {
+  input: string;
+  workDir: string;
+  cpus: number;
+  bounded: boolean;
+  /**
+   * The engine is an ffmpeg before 5.1, which has -vsync but not -fps_mode: only the bench's
+   * comparison with the 2018 builds runs one (FFMPEG_PATH). Default false.
+   */
+  legacyEngine?: boolean;
+}
+
+export function chunkCommand(plan: Plan, chunk: number, args: ChunkCommandArgs): FfmpegCommand {
   const spec = plan.chunks[chunk];
   if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
   const files = chunkFiles(args.workDir, spec.index);
@@ -541,7 +549,7 @@ export function chunkCommand(
   );
   const outputs = plan.renditions.map((r, i) => ({
     path: files.segments(r.name),
-    options: renditionOptions(plan, i, spec, files.playlist(r.name), args.cpus),
+    options: renditionOptions(plan, i, spec, files.playlist(r.name), args.cpus, args.legacyEngine),
   }));
   outputs.push({
     path: join(args.workDir, files.sheet),
