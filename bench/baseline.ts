@@ -58,6 +58,7 @@ const argsOf = (command: FfmpegCommand): string[] => [
   command.input,
   '-y',
   ...(command.filterGraph ? ['-filter_complex', command.filterGraph] : []),
+  ...(command.imageGraphs ?? []).flatMap((g) => ['-filter_complex', g]),
   ...command.outputs.flatMap((o) => [...o.options, o.path]),
 ];
 

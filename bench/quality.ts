@@ -127,8 +127,6 @@ const label = (options: string[]): string | undefined => {
   const i = options.indexOf('-map');
   return i >= 0 ? options[i + 1] : undefined;
 };
-/** `[v0]`, `[sbo]`, `[pj]`: an output fed by the filter graph, not by an input stream. */
-const fromGraph = (options: string[]): boolean => /^\[.+\]$/.test(label(options) ?? '');
 /** The rendition an output encodes (`-map [v<i>]`), if it is one. */
 const renditionOf = (options: string[]): number | undefined => {
   const m = /^\[v(\d+)\]$/.exec(label(options) ?? '');
@@ -158,7 +156,12 @@ const inputCount = (command: FfmpegCommand): number =>
 
 /** The command with only its filter-graph outputs (no audio or copied streams). */
 function videoOnly(command: FfmpegCommand): FfmpegCommand {
-  return { ...command, outputs: command.outputs.filter((o) => fromGraph(o.options)) };
+  return {
+    ...command,
+    // The storyboard and poster have graphs of their own (recipe.chunkImageGraphs).
+    imageGraphs: [],
+    outputs: command.outputs.filter((o) => renditionOf(o.options) !== undefined),
+  };
 }
 
 function argsOf(command: FfmpegCommand): string[] {
@@ -167,6 +170,7 @@ function argsOf(command: FfmpegCommand): string[] {
     ...inputsOf(command),
     '-y',
     ...(command.filterGraph ? ['-filter_complex', command.filterGraph] : []),
+    ...(command.imageGraphs ?? []).flatMap((g) => ['-filter_complex', g]),
     ...command.outputs.flatMap((o) => [...o.options, o.path]),
   ];
 }

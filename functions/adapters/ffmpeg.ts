@@ -251,10 +251,12 @@ function runCommand(
   what: string,
   limit: { signal?: AbortSignal; timeoutMs: number },
 ): Promise<void> {
+  // fluent-ffmpeg takes one -filter_complex; more are global options like it, wherever they go.
+  const moreGraphs = (command.imageGraphs ?? []).flatMap((g) => ['-filter_complex', g]);
   const cmd = ffmpeg()
     .setFfmpegPath(paths.ffmpegPath)
     .input(command.input)
-    .inputOptions(command.inputOptions);
+    .inputOptions([...command.inputOptions, ...moreGraphs]);
   for (const more of command.moreInputs ?? [])
     cmd.input(more.input).inputOptions(more.inputOptions);
   if (command.filterGraph) cmd.complexFilter(command.filterGraph);

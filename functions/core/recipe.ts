@@ -27,6 +27,8 @@ export interface FfmpegCommand {
   moreInputs?: { input: string; inputOptions: string[] }[];
   /** A -filter_complex graph; absent when the outputs carry their own filters. */
   filterGraph?: string;
+  /** More -filter_complex graphs on the same decode (chunkImageGraphs). */
+  imageGraphs?: string[];
   outputs: { path: string; options: string[] }[];
 }
 
@@ -165,10 +167,12 @@ export function colourPlan(video: SourceStreams['video'], height: number): Colou
     ? 'bt709'
     : ((colour.matrix && SCALE_MATRIX[colour.matrix]) ?? (height >= 720 ? 'bt709' : 'smpte170m'));
   return {
-    // Each frame's own flag decides, whatever the container says: a cut-short MKV of 576i
-    // says progressive and its frames say interlaced, a progressive ProRes whose container
-    // claims fields is left untouched. bwdif passes unflagged frames through.
-    deinterlace: !isRgb(video.pixFmt),
+    // A container that says progressive is believed unless the opening pass saw combed
+    // pictures (a cut-short 576i MKV says progressive; its frames say interlaced, and idet
+    // sees the combing). Otherwise each frame's own flag decides, which keeps a progressive
+    // ProRes whose container claims fields untouched.
+    deinterlace:
+      (video.fieldOrder !== 'progressive' || video.combed !== undefined) && !isRgb(video.pixFmt),
     ...(video.combed && !isRgb(video.pixFmt) ? { combed: video.combed } : {}),
     ...(hdr ? { hdr } : {}),
     matrix,
@@ -221,30 +225,24 @@ export const BT709_TAGS = [
 ];
 
 /**
- * The filter graph of a chunk: one decode, converted onto the output grid, split to every
- * rung, to the storyboard sprite sheet, and (first chunk) to the poster.
+ * The decoded frames on the output grid, as far as `frames` (null: to the end): the start
+ * of every graph of a chunk, so that frame n is the same frame in each.
  */
-export function chunkFilterGraph(plan: Plan, chunk: number): string {
-  const spec = plan.chunks[chunk];
-  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+function gridChain(
+  plan: Plan,
+  spec: ChunkSpec,
+  colour: ColourPlan,
+  opts: { frames: number | null; deinterlace: boolean },
+): string[] {
   const { num, den } = plan.output.frameRate;
-  const { storyboard: sb } = plan.images;
-  const top = plan.renditions[0];
-  if (!top) throw new Error('the plan has no renditions');
-  const colour = colourPlan(plan.source.video, plan.source.height);
-  const branches = [...plan.renditions.map((_, i) => `[s${i}]`), '[sb]'];
-  const poster = chunk === posterChunk(plan);
-  if (poster) branches.push('[po]');
   const coded = plan.source.video.coded;
-  // The decode runs on as far as the longest run-on; each rung stops at its own.
-  const tails = plan.renditions.map((_, i) => joinTailFrames(plan, i));
-  const tail = Math.max(...tails);
-  const pre = [
+  const deinterlace = opts.deinterlace && colour.deinterlace;
+  return [
     // bwdif cannot take a change of picture size (a broadcast's SD ad break in an HD
     // programme): a field-aware scale to the stored size first, which passes frames of that
     // size through untouched.
-    ...(colour.deinterlace && coded ? [`scale=w=${coded.width}:h=${coded.height}:interl=1`] : []),
-    ...(colour.deinterlace
+    ...(deinterlace && coded ? [`scale=w=${coded.width}:h=${coded.height}:interl=1`] : []),
+    ...(deinterlace
       ? [
           colour.combed
             ? // Every frame; a frame's own field flag where it has one (idet's guess at the
@@ -262,12 +260,34 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
     // slot) its time: variable-rate sources keep their timing, and the grid is the video's
     // own, whichever chunk resamples it.
     `fps=fps=${num}/${den}:start_time=${fmt(slotTime(plan, spec.startFrame))}`,
-    ...(spec.frames !== null ? [`trim=end_frame=${spec.frames + tail}`] : []),
-    ...(colour.hdr ? toneMap(plan.source.video, colour.hdr, top.width, top.height) : []),
+    ...(opts.frames !== null ? [`trim=end_frame=${opts.frames}`] : []),
     // Frame n of a chunk gets pts n in a 1/fps time base: with -output_ts_offset this puts
     // every chunk's frames exactly on the video's timeline, so joins have no gap or overlap.
     `settb=${den}/${num}`,
     'setpts=N',
+  ];
+}
+
+/**
+ * The rungs' filter graph of a chunk: one decode, converted onto the output grid and split to
+ * every rung. The storyboard and the poster have graphs of their own (chunkImageGraphs).
+ */
+export function chunkFilterGraph(plan: Plan, chunk: number): string {
+  const spec = plan.chunks[chunk];
+  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+  const top = plan.renditions[0];
+  if (!top) throw new Error('the plan has no renditions');
+  const colour = colourPlan(plan.source.video, plan.source.height);
+  const branches = plan.renditions.map((_, i) => `[s${i}]`);
+  // The decode runs on as far as the longest run-on; each rung stops at its own.
+  const tails = plan.renditions.map((_, i) => joinTailFrames(plan, i));
+  const tail = Math.max(...tails);
+  const pre = [
+    ...gridChain(plan, spec, colour, {
+      frames: spec.frames !== null ? spec.frames + tail : null,
+      deinterlace: true,
+    }),
+    ...(colour.hdr ? toneMap(plan.source.video, colour.hdr, top.width, top.height) : []),
     `split=${branches.length}${branches.join('')}`,
   ].join(',');
   const toBt709 = `in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`;
@@ -275,33 +295,58 @@ export function chunkFilterGraph(plan: Plan, chunk: number): string {
     const own = spec.frames !== null && tails[i] !== tail;
     return `[s${i}]${own ? `trim=end_frame=${(spec.frames ?? 0) + (tails[i] ?? 0)},` : ''}scale=${r.width}:${r.height}:flags=${RUNG_SCALE_FLAGS}:${toBt709},setsar=1,format=yuv420p,${TAG_FRAMES}[v${i}]`;
   });
-  const rows = Math.ceil(sheetCapacity(plan, spec) / sb.columns);
-  // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
-  const graph = [
-    `[0:${plan.source.video.stream}]${pre}`,
-    ...scales,
-    `[sb]${spec.frames !== null ? `trim=end_frame=${spec.frames},` : ''}select='not(mod(n,${sb.intervalFrames}))',scale=${sb.width}:${sb.height}:${toBt709},setsar=1,tile=${sb.columns}x${rows}[sbo]`,
-  ];
-  if (poster) graph.push(posterBranch(plan, chunk, toBt709));
-  return graph.join(';');
+  return [`[0:${plan.source.video.stream}]${pre}`, ...scales].join(';');
 }
 
 /**
- * thumbnail picks the frame nearest the average look of the opening seconds: not a black
- * fade-in frame, not a flash. It holds every candidate in memory, so it sees one frame in
- * fifteen, already scaled to the poster's size (a dozen 720p frames, not 300 of 1080p: tens
- * of MB instead of a gigabyte).
+ * The storyboard's sprite sheet ([sbo]) and, in the poster's chunk, the poster ([pj], [pw]),
+ * each a graph of its own on the same decode. In the rungs' graph, a branch whose only
+ * frame comes at the end (tile, thumbnail) made ffmpeg 7 run the whole graph for it and
+ * hold every rung's frames until then: 1.8 GB for a 9 s 1080p chunk, 0.5 GB without.
+ * Each graph puts the frames on the same grid first, so frame n is the rungs' frame n.
  */
-function posterBranch(plan: Plan, chunk: number, toBt709: string): string {
-  const { poster } = plan.images;
-  const { num, den } = plan.output.frameRate;
-  const opening = Math.min(plan.chunks[chunk]?.frames ?? 300, Math.round((10 * num) / den));
-  // thumbnail needs at least two frames to choose between (a 1 fps source has few).
-  const candidates = Math.max(2, Math.ceil(opening / POSTER_STRIDE));
-  return (
-    `[po]select='not(mod(n,${POSTER_STRIDE}))',scale=${poster.width}:${poster.height}:${toBt709},setsar=1,` +
-    `thumbnail=n=${candidates},split=2[pj][pw]`
-  );
+export function chunkImageGraphs(plan: Plan, chunk: number): string[] {
+  const spec = plan.chunks[chunk];
+  if (!spec) throw new Error(`chunk ${chunk} is not in the plan`);
+  const colour = colourPlan(plan.source.video, plan.source.height);
+  const input = `[0:${plan.source.video.stream}]`;
+  const { storyboard: sb, poster } = plan.images;
+  // After tone mapping (at the image's size, on the chosen frames only) the matrix is BT.709.
+  const toBt709 = `in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`;
+  const hdr = (width: number, height: number) =>
+    colour.hdr ? [...toneMap(plan.source.video, colour.hdr, width, height)] : [];
+  const rows = Math.ceil(sheetCapacity(plan, spec) / sb.columns);
+  // Thumbnails are small enough that a 1080i frame's fields average out: no deinterlacer.
+  // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
+  const sheet = [
+    ...gridChain(plan, spec, colour, { frames: spec.frames, deinterlace: false }),
+    `select='not(mod(n,${sb.intervalFrames}))'`,
+    ...hdr(sb.width, sb.height),
+    `scale=${sb.width}:${sb.height}:${toBt709}`,
+    'setsar=1',
+    `tile=${sb.columns}x${rows}`,
+  ].join(',');
+  const graphs = [`${input}${sheet}[sbo]`];
+  if (chunk === posterChunk(plan)) {
+    const { num, den } = plan.output.frameRate;
+    const opening = Math.min(spec.frames ?? 300, Math.round((10 * num) / den));
+    // thumbnail needs at least two frames to choose between (a 1 fps source has few).
+    const candidates = Math.max(2, Math.ceil(opening / POSTER_STRIDE));
+    // thumbnail picks the frame nearest the average look of the opening seconds: not a
+    // black fade-in frame, not a flash. It holds every candidate, so it sees one frame in
+    // fifteen, already at the poster's size (a dozen 720p frames, not 300 of 1080p).
+    const still = [
+      ...gridChain(plan, spec, colour, { frames: spec.frames, deinterlace: true }),
+      `select='not(mod(n,${POSTER_STRIDE}))'`,
+      ...hdr(poster.width, poster.height),
+      `scale=${poster.width}:${poster.height}:${toBt709}`,
+      'setsar=1',
+      `thumbnail=n=${candidates}`,
+      'split=2',
+    ].join(',');
+    graphs.push(`${input}${still}[pj][pw]`);
+  }
+  return graphs;
 }
 
 /**
@@ -572,6 +617,7 @@ export function chunkCommand(plan: Plan, chunk: number, args: ChunkCommandArgs):
     input: args.input,
     inputOptions,
     filterGraph: chunkFilterGraph(plan, chunk),
+    imageGraphs: chunkImageGraphs(plan, chunk),
     outputs,
   };
 }

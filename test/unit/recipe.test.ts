@@ -1,6 +1,7 @@
 /** The encode recipe as data: what ffmpeg is told for each kind of source, without running it. */
 import { describe, expect, it } from 'vitest';
 import { audioCut, audioEnd } from '../../functions/core/audio.js';
+import { posterChunk } from '../../functions/core/images.js';
 import type { MediaInfo } from '../../functions/core/media.js';
 import { makePlan } from '../../functions/core/plan.js';
 import {
@@ -10,6 +11,7 @@ import {
   chunkAudioCommand,
   chunkCommand,
   chunkFilterGraph,
+  chunkImageGraphs,
   chunkSegmentEnd,
   colourPlan,
   encodeCores,
@@ -65,9 +67,11 @@ describe('chunkFilterGraph', () => {
     expect(plan.renditions.map((_, i) => joinTailFrames(plan, i))).toEqual(
       plan.renditions.map((r) => (r.height <= 234 ? JOIN_LOOKAHEAD_TAIL_FRAMES : JOIN_TAIL_FRAMES)),
     );
-    const parts = chunkFilterGraph(plan, 0).split(';');
-    const [picture] = parts;
-    const storyboard = parts.find((p) => p.startsWith('[sb]'));
+    const [picture] = chunkFilterGraph(plan, 0).split(';');
+    const [storyboard] = chunkImageGraphs(plan, 0);
+    // The poster comes from the first full chunk, after the opening.
+    const posterAt = posterChunk(plan);
+    const poster = chunkImageGraphs(plan, posterAt)[1];
     const branch = (graph: string, i: number) =>
       graph.split(';').find((p) => p.startsWith(`[s${i}]`)) ?? '';
     expect(picture).toContain(`trim=end_frame=${60 + JOIN_LOOKAHEAD_TAIL_FRAMES},`);
@@ -75,14 +79,30 @@ describe('chunkFilterGraph', () => {
       new RegExp(`^\\[s0\\]trim=end_frame=${60 + JOIN_TAIL_FRAMES},`),
     );
     expect(branch(chunkFilterGraph(plan, 0), plan.renditions.length - 1)).not.toContain('trim=');
-    expect(storyboard).toMatch(/^\[sb\]trim=end_frame=60,/);
+    // The storyboard and the poster: graphs of their own on the same grid, one decode.
+    expect(storyboard).toMatch(
+      /,trim=end_frame=60,settb=1\/30,setpts=N,select='not\(mod\(n,\d+\)\)',.*tile=\d+x\d+\[sbo\]$/,
+    );
+    expect(storyboard).not.toContain('bwdif');
+    expect(poster).toMatch(/thumbnail=n=\d+,split=2\[pj\]\[pw\]$/);
+    expect(chunkImageGraphs(plan, 0)).toHaveLength(posterAt === 0 ? 2 : 1);
+    const command = chunkCommand(plan, posterAt, {
+      input: 'in.mp4',
+      workDir: '/w',
+      cpus: 2,
+      bounded: false,
+    });
+    expect(command.imageGraphs).toEqual(chunkImageGraphs(plan, posterAt));
+    expect(command.outputs.map((o) => o.options[1])).toEqual(
+      expect.arrayContaining(['[sbo]', '[pj]', '[pw]']),
+    );
     expect(chunkFilterGraph(plan, 1)).toContain(
       `trim=end_frame=${180 + JOIN_LOOKAHEAD_TAIL_FRAMES},`,
     );
     expect(branch(chunkFilterGraph(plan, 1), 0)).toContain(
       `trim=end_frame=${180 + JOIN_TAIL_FRAMES},`,
     );
-    expect(chunkFilterGraph(plan, 1)).toContain('[sb]trim=end_frame=180,');
+    expect(chunkImageGraphs(plan, 1)[0]).toContain(',trim=end_frame=180,');
     expect(chunkFilterGraph(plan, last)).not.toContain('trim=');
   });
 
@@ -96,13 +116,14 @@ describe('chunkFilterGraph', () => {
     expect(graph).toMatch(
       /scale=w=720:h=576:interl=1,bwdif=mode=send_frame:parity=auto:deint=interlaced,.*,fps=/,
     );
-    // Whatever the container says, each frame's own flag decides (deint=interlaced): a
-    // cut-short 576i MKV says progressive.
-    for (const fieldOrder of ['progressive', undefined]) {
-      expect(chunkFilterGraph(planOf({ fieldOrder }), 0)).toContain(
-        'bwdif=mode=send_frame:parity=auto:deint=interlaced',
-      );
-    }
+    // A container that says progressive is believed (no decoder-side work for most uploads);
+    // one that says nothing leaves it to each frame's own flag (deint=interlaced).
+    expect(chunkFilterGraph(planOf({ fieldOrder: 'progressive' }), 0)).not.toContain('bwdif');
+    expect(chunkFilterGraph(planOf({}), 0)).toContain(
+      'bwdif=mode=send_frame:parity=auto:deint=interlaced',
+    );
+    // Unless the opening pass saw combing (a cut-short 576i MKV says progressive).
+    expect(chunkFilterGraph(planOf({ fieldOrder: 'tt', combed: 'tff' }), 0)).toContain('deint=all');
     // A screen recording in RGB is never interlaced.
     expect(chunkFilterGraph(planOf({ pixFmt: 'bgr0' }), 0)).not.toContain('bwdif');
   });
