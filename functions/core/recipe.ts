@@ -311,22 +311,20 @@ export function chunkImageGraphs(plan: Plan, chunk: number): string[] {
   const colour = colourPlan(plan.source.video, plan.source.height);
   const input = `[0:${plan.source.video.stream}]`;
   const { storyboard: sb, poster } = plan.images;
-  // After tone mapping (at the image's size, on the chosen frames only) the matrix is BT.709.
-  const toBt709 = `in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`;
-  const hdr = (width: number, height: number) =>
-    colour.hdr ? [...toneMap(plan.source.video, colour.hdr, width, height)] : [];
+  /** Every `stride`th frame of the grid, at `size`; tone mapped there, on those frames only. */
+  const every = (stride: number, size: { width: number; height: number }, deinterlace: boolean) => [
+    ...gridChain(plan, spec, colour, { frames: spec.frames, deinterlace }),
+    `select='not(mod(n,${stride}))'`,
+    ...(colour.hdr ? toneMap(plan.source.video, colour.hdr, size.width, size.height) : []),
+    // After tone mapping the matrix is BT.709 (colourPlan).
+    `scale=${size.width}:${size.height}:in_color_matrix=${colour.matrix}:out_color_matrix=bt709:out_range=tv`,
+    'setsar=1',
+  ];
   const rows = Math.ceil(sheetCapacity(plan, spec) / sb.columns);
   // Thumbnails are small enough that a 1080i frame's fields average out: no deinterlacer.
   // Chunks start on the thumbnail grid, so frame n of the chunk is on it when n is.
-  const sheet = [
-    ...gridChain(plan, spec, colour, { frames: spec.frames, deinterlace: false }),
-    `select='not(mod(n,${sb.intervalFrames}))'`,
-    ...hdr(sb.width, sb.height),
-    `scale=${sb.width}:${sb.height}:${toBt709}`,
-    'setsar=1',
-    `tile=${sb.columns}x${rows}`,
-  ].join(',');
-  const graphs = [`${input}${sheet}[sbo]`];
+  const sheet = [...every(sb.intervalFrames, sb, false), `tile=${sb.columns}x${rows}`];
+  const graphs = [`${input}${sheet.join(',')}[sbo]`];
   if (chunk === posterChunk(plan)) {
     const { num, den } = plan.output.frameRate;
     const opening = Math.min(spec.frames ?? 300, Math.round((10 * num) / den));
@@ -335,16 +333,8 @@ export function chunkImageGraphs(plan: Plan, chunk: number): string[] {
     // thumbnail picks the frame nearest the average look of the opening seconds: not a
     // black fade-in frame, not a flash. It holds every candidate, so it sees one frame in
     // fifteen, already at the poster's size (a dozen 720p frames, not 300 of 1080p).
-    const still = [
-      ...gridChain(plan, spec, colour, { frames: spec.frames, deinterlace: true }),
-      `select='not(mod(n,${POSTER_STRIDE}))'`,
-      ...hdr(poster.width, poster.height),
-      `scale=${poster.width}:${poster.height}:${toBt709}`,
-      'setsar=1',
-      `thumbnail=n=${candidates}`,
-      'split=2',
-    ].join(',');
-    graphs.push(`${input}${still}[pj][pw]`);
+    const still = [...every(POSTER_STRIDE, poster, true), `thumbnail=n=${candidates}`, 'split=2'];
+    graphs.push(`${input}${still.join(',')}[pj][pw]`);
   }
   return graphs;
 }
