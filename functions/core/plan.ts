@@ -8,7 +8,7 @@
  * of slots on that grid. Each chunk's ffmpeg shows, in each of its slots, the source frame
  * whose time is nearest at or before it (the fps filter, anchored on the same grid), so a
  * variable-rate source keeps its duration and its sync, and every chunk joins the next
- * without a frame missing or repeated (README, "Time comes from the source's timestamps").
+ * without a frame missing or repeated (docs/how-it-works.md, "Time comes from the source's timestamps").
  */
 import { type ImageSpec, imageSpec } from './images.js';
 import { buildLadder, type Rendition, type Rung } from './ladder.js';
