@@ -8,7 +8,7 @@
  * run engine:update` records the new versions in the lock.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch as hostArch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +102,13 @@ export async function ensureBundle(
         `engine again from today's archive. Run npm run engine:update to record it.`,
     );
     const { used } = await assembleClosure(arch, await resolveFromArchive(arch), log);
-    return assemble(arch, used, { log });
+    const bundle = await assemble(arch, used, { log });
+    // Later runs under the same lock find it without asking the archive again.
+    writeFileSync(
+      `${bundleDir(arch, lockedPackages(arch, lock), cacheRoot())}.replaced`,
+      bundle.dir,
+    );
+    return bundle;
   }
 }
 
@@ -142,11 +148,17 @@ export async function updateLock(log: (line: string) => void = say): Promise<Eng
   return lock;
 }
 
-/** The bundle's directory if it is already in the cache, without touching the network. */
-export function cachedBundle(arch: EngineArch): string | undefined {
+/**
+ * The bundle for the lock's packages if it is already in the cache, without touching the
+ * network: its own folder, or the one assembled from today's archive when Debian had
+ * replaced some of them (remembered beside it, as `<folder>.replaced`).
+ */
+export function cachedBundle(arch: EngineArch, lock: EngineLock = readLock()): string | undefined {
   try {
-    const dir = bundleDir(arch, lockedPackages(arch), cacheRoot());
-    return readManifest(dir) ? dir : undefined;
+    const dir = bundleDir(arch, lockedPackages(arch, lock), cacheRoot());
+    if (readManifest(dir)) return dir;
+    const replaced = readFileSync(`${dir}.replaced`, 'utf8').trim();
+    return readManifest(replaced) ? replaced : undefined;
   } catch {
     return undefined;
   }
@@ -168,26 +180,10 @@ export function bundleSync(arch: EngineArch): { dir: string; manifest: BundleMan
       throw new Error(`assembling the ${arch} engine failed (exit ${result.status})`);
     }
   }
-  // A lock whose packages Debian has replaced assembles under another key: ask the CLI.
-  const dir = cachedBundle(arch) ?? lastAssembled(arch);
+  const dir = cachedBundle(arch);
   const manifest = dir ? readManifest(dir) : undefined;
   if (!dir || !manifest) throw new Error(`the ${arch} engine is not in ${cacheRoot()}`);
   return { dir, manifest };
-}
-
-const lastAssembledFile = (arch: EngineArch) => join(cacheRoot(), `${arch}.last`);
-
-function lastAssembled(arch: EngineArch): string | undefined {
-  try {
-    const dir = readFileSync(lastAssembledFile(arch), 'utf8').trim();
-    return existsSync(dir) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function rememberAssembled(arch: EngineArch, dir: string): void {
-  writeFileSync(lastAssembledFile(arch), `${dir}\n`);
 }
 
 const FFMPEG_7 = /ffmpeg version n?(\d+)\./;
